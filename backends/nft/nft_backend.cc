@@ -1,0 +1,157 @@
+#include "backends/nft/nft_backend.h"
+
+#include <sstream>
+
+#include "compiler/protocols.h"
+
+namespace fwc {
+namespace {
+
+// "x" or "{ x, y }": nft wants braces only around several elements.
+std::string Braced(const std::vector<std::string>& items) {
+  if (items.size() == 1) return items[0];
+  std::string out = "{ ";
+  for (size_t i = 0; i < items.size(); ++i) out += (i ? ", " : "") + items[i];
+  return out + " }";
+}
+
+std::vector<std::string> Elements(const IntervalSet& s, Family f) {
+  std::vector<std::string> out;
+  for (const auto& iv : s.intervals()) out.push_back(FormatInterval(f, iv));
+  return out;
+}
+
+std::vector<std::string> PortElements(const IntervalSet& s) {
+  std::vector<std::string> out;
+  for (const auto& iv : s.intervals()) {
+    std::string p = std::to_string(static_cast<unsigned>(iv.lo));
+    if (iv.hi != iv.lo) p += "-" + std::to_string(static_cast<unsigned>(iv.hi));
+    out.push_back(p);
+  }
+  return out;
+}
+
+std::string Quote(const std::string& s) { return "\"" + KernelComment(s, SIZE_MAX) + "\""; }
+
+void Address(std::string& out, const char* dir, const ir::AddrMatch& a, Family f) {
+  if (!a.present) return;
+  out += f == Family::kV4 ? "ip " : "ip6 ";
+  out += dir;
+  out += a.negated ? " != " : " ";
+  out += a.set_name.empty() ? Braced(Elements(a.set, f)) : "@" + a.set_name;
+  out += " ";
+}
+
+// Whether the service match already confines the rule to one family.
+bool ServiceImpliesFamily(const ir::Rule& r) {
+  return r.has_service && (r.service.proto == kProtoIcmp || r.service.proto == kProtoIcmpv6);
+}
+
+void Service(std::string& out, const ir::ServiceMatch& s) {
+  if (s.proto == kProtoTcp || s.proto == kProtoUdp) {
+    const char* p = s.proto == kProtoTcp ? "tcp" : "udp";
+    if (!s.sports.empty()) out += std::string(p) + " sport " + Braced(PortElements(s.sports)) + " ";
+    if (!s.dports.empty()) out += std::string(p) + " dport " + Braced(PortElements(s.dports)) + " ";
+    if (s.sports.empty() && s.dports.empty()) out += std::string("meta l4proto ") + p + " ";
+    return;
+  }
+  if (s.proto == kProtoIcmp || s.proto == kProtoIcmpv6) {
+    Family f = s.proto == kProtoIcmp ? Family::kV4 : Family::kV6;
+    const char* kw = f == Family::kV4 ? "icmp" : "icmpv6";
+    if (s.icmp_types.empty()) {
+      out += f == Family::kV4 ? "meta l4proto icmp " : "meta l4proto ipv6-icmp ";
+      return;
+    }
+    std::vector<std::string> types;
+    for (int t : s.icmp_types) {
+      std::string name = IcmpTypeName(f, t);
+      types.push_back(name.empty() ? std::to_string(t) : name);
+    }
+    out += std::string(kw) + " type " + Braced(types) + " ";
+    if (s.icmp_code >= 0) out += std::string(kw) + " code " + std::to_string(s.icmp_code) + " ";
+    return;
+  }
+  out += "meta l4proto " + std::to_string(s.proto) + " ";
+}
+
+std::string Verdict(const ir::Rule& r) {
+  switch (r.verdict) {
+    case ir::Verdict::kContinue: return "";
+    case ir::Verdict::kAccept: return "accept";
+    case ir::Verdict::kDrop: return "drop";
+    case ir::Verdict::kRejectTcpReset: return "reject with tcp reset";
+    case ir::Verdict::kRejectIcmp:
+      return r.family == ir::RuleFamily::kV4   ? "reject with icmp type port-unreachable"
+             : r.family == ir::RuleFamily::kV6 ? "reject with icmpv6 type port-unreachable"
+                                               : "reject with icmpx type port-unreachable";
+    case ir::Verdict::kJump: return "jump " + r.target;
+    case ir::Verdict::kReturn: return "return";
+  }
+  return "";
+}
+
+std::string Rule(const ir::Rule& r) {
+  std::string out;
+  Family f = r.family == ir::RuleFamily::kV6 ? Family::kV6 : Family::kV4;
+  if (r.family != ir::RuleFamily::kAny && !r.src.present && !r.dst.present && !ServiceImpliesFamily(r))
+    out += f == Family::kV4 ? "meta nfproto ipv4 " : "meta nfproto ipv6 ";
+  if (!r.iif.empty()) out += "iifname " + Quote(r.iif) + " ";
+  if (!r.oif.empty()) out += "oifname " + Quote(r.oif) + " ";
+  Address(out, "saddr", r.src, f);
+  Address(out, "daddr", r.dst, f);
+  if (r.has_service) Service(out, r.service);
+  if (r.ct == ir::CtState::kEstablishedRelated) out += "ct state established,related ";
+  if (r.ct == ir::CtState::kInvalid) out += "ct state invalid ";
+  if (r.log.enabled && r.log.rate) out += "limit rate " + std::to_string(r.log.rate) + "/" + r.log.rate_unit + " ";
+  if (r.counter) out += "counter ";
+  if (r.log.enabled) out += r.log.prefix.empty() ? "log " : "log prefix " + Quote(r.log.prefix) + " ";
+  std::string v = Verdict(r);
+  if (!v.empty()) out += v + " ";
+  out += "comment " + Quote(KernelComment(r.comment, NftBackend::kMaxComment));
+  return out;
+}
+
+const char* HookName(ir::Hook h) {
+  switch (h) {
+    case ir::Hook::kInput: return "input";
+    case ir::Hook::kForward: return "forward";
+    case ir::Hook::kOutput: return "output";
+    case ir::Hook::kNone: break;
+  }
+  return "";
+}
+
+}  // namespace
+
+std::string NftBackend::Emit(const ir::Ruleset& rs) const {
+  std::ostringstream o;
+  o << "#!/usr/sbin/nft -f\n"
+    << "# Generated by fwc from " << rs.source << " (policy " << rs.policy_name << ").\n"
+    << "# Do not edit: change the policy and compile again.\n"
+    << "# Loading it replaces table inet fwc in one transaction; no other table is touched.\n\n"
+    << "table inet fwc {\n}\n"
+    << "delete table inet fwc\n\n"
+    << "table inet fwc {\n";
+  for (const auto& s : rs.sets) {
+    o << "\tset " << s.name << " {\n"
+      << "\t\ttype " << (s.family == Family::kV4 ? "ipv4_addr" : "ipv6_addr") << "\n"
+      << "\t\tflags interval\n"
+      << "\t\telements = { ";
+    auto els = Elements(s.elements, s.family);
+    for (size_t i = 0; i < els.size(); ++i) o << (i ? ", " : "") << els[i];
+    o << " }\n\t}\n\n";
+  }
+  for (size_t i = 0; i < rs.chains.size(); ++i) {
+    const auto& c = rs.chains[i];
+    o << "\tchain " << c.name << " {\n";
+    if (c.hook != ir::Hook::kNone)
+      o << "\t\ttype filter hook " << HookName(c.hook) << " priority filter; policy "
+        << (c.policy == ir::Verdict::kAccept ? "accept" : "drop") << ";\n";
+    for (const auto& r : c.rules) o << "\t\t" << Rule(r) << "\n";
+    o << "\t}\n" << (i + 1 < rs.chains.size() ? "\n" : "");
+  }
+  o << "}\n";
+  return o.str();
+}
+
+}  // namespace fwc

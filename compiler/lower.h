@@ -1,0 +1,63 @@
+// Lowering: Model -> IR, as a chain of small rule processors in the manner
+// of Firewall Builder's compilers. Each pass does one transformation over
+// a flat list of WorkRules and can be tested alone; Lower() runs them in
+// order.
+#pragma once
+
+#include <set>
+#include <string>
+#include <vector>
+
+#include "compiler/ir.h"
+#include "compiler/model.h"
+
+namespace fwc {
+
+class Diagnostics;
+class SourceManager;
+
+// What the target can express directly; the rest is lowered to plainer IR.
+struct LoweringCaps {
+  // nft: "ip saddr != { a, b }"; iptables can negate only one prefix/range.
+  bool negated_address_sets = true;
+};
+
+// A rule on its way through the passes: an IR rule plus what is not yet
+// lowered.
+struct WorkRule {
+  std::string chain;  // "input", "forward", "output" or a jump target
+  ir::Rule rule;
+  // Services still to be split (positive) or moved to a chain (negated).
+  std::vector<ir::ServiceMatch> services;
+  bool services_negated = false;
+  bool reject = false;  // verdict is reject; SplitReject picks the kind
+  int line = 0;         // policy line, for chain names
+  const PolicyRule* origin = nullptr;  // null for rules fwc adds itself
+};
+
+// The passes, in the order Lower() runs them.
+std::vector<const PolicyRule*> SelectActiveRules(const Model& m,
+                                                 const std::set<std::string>& defines);
+std::vector<WorkRule> SplitByFamily(const Model& m, const std::vector<const PolicyRule*>& rules,
+                                    const SourceManager& sources);
+std::vector<WorkRule> PlaceInChains(const Model& m, std::vector<WorkRule> rules);
+std::vector<WorkRule> SplitServices(std::vector<WorkRule> rules);
+std::vector<WorkRule> LowerNegation(std::vector<WorkRule> rules, const LoweringCaps& caps);
+std::vector<WorkRule> SplitRateLimitedLog(std::vector<WorkRule> rules);
+std::vector<WorkRule> SplitReject(std::vector<WorkRule> rules);
+ir::Ruleset BuildRuleset(const Model& m, const std::vector<WorkRule>& rules,
+                         const SourceManager& sources);
+
+// Groups a service slot's atoms of one family into as few matches as
+// possible without changing what they match (tcp 80 + tcp 443 -> tcp
+// {80,443}).
+std::vector<ir::ServiceMatch> GroupServices(const std::vector<ServiceAtom>& atoms,
+                                            std::optional<Family> family);
+
+// Runs every pass. Warnings (e.g. a rule that lands in no chain) go to
+// diags.
+ir::Ruleset Lower(const Model& m, const std::set<std::string>& defines,
+                  const LoweringCaps& caps, const SourceManager& sources,
+                  Diagnostics& diags);
+
+}  // namespace fwc

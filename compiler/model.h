@@ -1,0 +1,104 @@
+// The resolved policy: every name replaced by the exact set of addresses or
+// services it stands for, every check passed. Produced by the Resolver,
+// consumed by lowering (compiler/lower.h).
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "compiler/address.h"
+#include "compiler/ast.h"
+
+namespace fwc {
+
+// One protocol-level match: "tcp dport 80,443", "icmp echo-request",
+// "proto gre". Empty port sets mean any port.
+struct ServiceAtom {
+  int proto = 0;
+  IntervalSet dports, sports;
+  int icmp_type = -1;  // -1: any type
+  int icmp_code = -1;  // -1: any code
+  Loc loc;
+
+  // icmp belongs to IPv4 only and icmpv6 to IPv6 only; everything else to
+  // both.
+  std::optional<Family> family() const;
+  bool operator==(const ServiceAtom& o) const {
+    return proto == o.proto && dports == o.dports && sports == o.sports &&
+           icmp_type == o.icmp_type && icmp_code == o.icmp_code;
+  }
+};
+
+struct AddressSlot {
+  bool any = true;
+  bool negated = false;
+  AddressSet set;     // when !any
+  std::string group;  // the slot is exactly this named group (becomes a set)
+  Loc loc;
+
+  // Whether the slot can match a packet of family f at all.
+  bool Allows(Family f) const {
+    return any || negated || !set.of(f).empty();
+  }
+  // The exact addresses of family f the slot matches.
+  IntervalSet Effective(Family f) const;
+};
+
+struct ServiceSlot {
+  bool any = true;
+  bool negated = false;
+  std::vector<ServiceAtom> atoms;  // when !any
+  Loc loc;
+
+  bool Allows(Family f) const;
+};
+
+struct PolicyRule {
+  ast::Action action = ast::Action::kAccept;
+  AddressSlot src, dst;
+  ServiceSlot services;
+  std::string iif, oif;  // device names
+  ast::LogSpec log;
+  bool counter = false;
+  std::string comment;
+  bool disabled = false;
+  std::string condition;
+  bool condition_negated = false;
+  Loc loc;
+};
+
+struct FirewallInterface {
+  std::string name;
+  std::string device;
+  AddressSet addresses;  // the firewall's own addresses on it
+  AddressSet networks;   // the attached networks
+  Loc loc;
+};
+
+struct Model {
+  std::string firewall_name;
+  std::vector<FirewallInterface> interfaces;
+  AddressSet firewall_addresses;
+  // Destinations delivered to the firewall itself: its addresses, broadcast
+  // and multicast.
+  AddressSet local_destinations;
+
+  std::string policy_name;
+  Loc policy_loc;
+  ast::Action default_action = ast::Action::kDrop;
+  bool any_includes_firewall = true;
+  bool stateful = true;
+  std::vector<PolicyRule> rules;
+  // Every condition name rules test, for "-D foo is never used" warnings.
+  std::vector<std::string> conditions;
+};
+
+class Diagnostics;
+
+// Resolves names and runs every check of the policy. Errors go to diags;
+// the model is meaningful only when diags has no errors.
+Model Resolve(const ast::Unit& unit, Diagnostics& diags);
+
+}  // namespace fwc

@@ -1,0 +1,80 @@
+// The fwc policy language. The parse tree never leaves compiler/parser.cc:
+// it is converted there into the typed AST of compiler/ast.h.
+grammar Fwc;
+
+file_       : statement* EOF ;
+
+statement   : includeStmt
+            | firewallDecl
+            | hostDecl
+            | networkDecl
+            | rangeDecl
+            | groupDecl
+            | serviceDecl
+            | policyDecl
+            ;
+
+includeStmt : 'include' STRING ';' ;
+
+firewallDecl  : 'firewall' name '{' interfaceDecl* '}' ';'? ;
+interfaceDecl : 'interface' name device=name (ifaceAddr (',' ifaceAddr)*)? ';' ;
+ifaceAddr     : ADDR ;
+
+hostDecl    : 'host' name ADDR (',' ADDR)* ';' ;
+networkDecl : 'network' name ADDR (',' ADDR)* ';' ;
+rangeDecl   : 'range' name addrRange (',' addrRange)* ';' ;
+addrRange   : ADDR '-' ADDR ;
+groupDecl   : 'group' name '{' (groupMember (',' groupMember)*)? ','? '}' ';'? ;
+groupMember : addrItem | svcSpec ;
+serviceDecl : 'service' name svcItem (',' svcItem)* ';' ;
+
+policyDecl  : 'policy' name 'default' action '{' policyItem* '}' ';'? ;
+policyItem  : optionStmt | ruleDecl ;
+optionStmt  : 'option' name optionValue ';' ;
+optionValue : name | NUMBER ;
+
+ruleDecl    : action svcSet? 'from' src=addrSet 'to' dst=addrSet ruleOption* ';' ;
+action      : 'accept' | 'drop' | 'reject' ;
+ruleOption  : 'in' name                       # inIface
+            | 'out' name                      # outIface
+            | 'log' logArg*                   # logOpt
+            | 'counter'                       # counterOpt
+            | 'comment' STRING                # commentOpt
+            | 'disabled'                      # disabledOpt
+            | 'if' negated='not'? name        # ifOpt
+            ;
+logArg      : 'prefix' STRING                 # logPrefix
+            | 'rate' NUMBER '/' name          # logRate
+            ;
+
+addrSet     : negated='not'? (addrItem | '{' addrItem (',' addrItem)* ','? '}') ;
+addrItem    : 'any'                           # anyAddr
+            | addrRange                       # rangeAddr
+            | ADDR                            # literalAddr
+            | name                            # namedAddr
+            ;
+
+svcSet      : negated='not'? (svcItem | '{' svcItem (',' svcItem)* ','? '}') ;
+svcItem     : svcSpec | 'any' | name ;
+svcSpec     : proto=('tcp' | 'udp') ports? ('sport' sports=ports)?   # portSvc
+            | proto=('icmp' | 'icmpv6') icmpType?                     # icmpSvc
+            | 'proto' (name | NUMBER)                                 # protoSvc
+            ;
+ports       : port | '{' port (',' port)* ','? '}' ;
+port        : NUMBER ('-' NUMBER)? ;
+icmpType    : (name | NUMBER) ('code' NUMBER)? ;
+
+name        : ID ;
+
+// An address token is lexed loosely (any dotted number, anything with a colon)
+// so that a malformed address gets a precise semantic error instead of a
+// confusing token error.
+ADDR        : V4 ('/' [0-9]+)? | V6 ('/' [0-9]+)? ;
+fragment V4 : [0-9]+ ('.' [0-9]+)+ ;
+fragment V6 : [0-9a-fA-F.]* ':' [0-9a-fA-F:.]* ;
+NUMBER      : [0-9]+ ;
+ID          : [a-zA-Z_] [a-zA-Z0-9_-]* ;
+STRING      : '"' (~["\\\r\n] | '\\' .)* '"' ;
+COMMENT     : '#' ~[\r\n]* -> skip ;
+WS          : [ \t\r\n]+ -> skip ;
+ANYCHAR     : . ;
