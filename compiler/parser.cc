@@ -76,7 +76,7 @@ class ErrorListener : public antlr4::BaseErrorListener {
  public:
   ErrorListener(Diagnostics& diags, int file) : diags_(diags), file_(file) {}
 
-  void syntaxError(antlr4::Recognizer*, antlr4::Token* offending, size_t line,
+  void syntaxError(antlr4::Recognizer* recognizer, antlr4::Token* offending, size_t line,
                    size_t col, const std::string& msg,
                    std::exception_ptr) override {
     if (diags_.at_cap()) return;
@@ -84,6 +84,20 @@ class ErrorListener : public antlr4::BaseErrorListener {
     if (offending && offending->getType() != antlr4::Token::EOF)
       loc.len = std::max<int>(1, static_cast<int>(offending->getStopIndex() -
                                                   offending->getStartIndex() + 1));
+    // A forgotten ';' is noticed only at the next statement, often lines
+    // later; point at the end of the statement that lacks it instead.
+    if (auto* parser = dynamic_cast<antlr4::Parser*>(recognizer);
+        parser && offending && ExpectsSemicolon(msg)) {
+      antlr4::Token* prev = parser->getTokenStream()->LT(-1);
+      if (prev && prev->getLine() < offending->getLine()) {
+        int len = static_cast<int>(prev->getStopIndex() - prev->getStartIndex() + 1);
+        loc = Loc{file_, static_cast<int>(prev->getLine()),
+                  static_cast<int>(prev->getCharPositionInLine()) + len + 1, 1};
+        diags_.Error("syntax-error", loc, "missing ';' at the end of the statement",
+                     "every statement and rule ends with ';'");
+        return;
+      }
+    }
     std::string help = "see fwc.policy(5) for the statement syntax";
     if (msg.find("missing ';'") != std::string::npos)
       help = "every statement and rule ends with ';'";
@@ -95,6 +109,11 @@ class ErrorListener : public antlr4::BaseErrorListener {
   }
 
  private:
+  static bool ExpectsSemicolon(const std::string& msg) {
+    return msg.find("missing ';'") != std::string::npos ||
+           (msg.rfind("mismatched input", 0) == 0 && msg.find("';'") != std::string::npos);
+  }
+
   // ANTLR lists every token it would have accepted; past a few that list is
   // noise rather than help.
   static std::string Shorten(const std::string& msg) {

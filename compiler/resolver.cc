@@ -120,7 +120,9 @@ class Resolver {
   // --- firewall ----------------------------------------------------------
 
   void Firewall(Model& m) {
-    if (unit_.firewalls.empty()) {
+    // After a file failed to parse, a missing firewall or policy is most
+    // likely a consequence, not news.
+    if (unit_.firewalls.empty() && !diags_.has_errors()) {
       Loc at = unit_.policies.empty() ? Loc{0, 1, 1, 1} : unit_.policies[0].loc;
       diags_.Error("missing-firewall", at, "the policy declares no firewall",
                    "declare it with its interfaces, e.g. 'firewall fw { interface outside eth0 "
@@ -133,6 +135,7 @@ class Resolver {
                        "' is a second one",
                    "compile each firewall from its own file; share objects with 'include'")
           .notes.push_back({unit_.firewalls[0].loc, "first firewall declared here"});
+    if (unit_.firewalls.empty()) return;
     const ast::Firewall& fw = unit_.firewalls[0];
     m.firewall_name = fw.name;
     std::map<std::string, Loc> seen;
@@ -469,6 +472,7 @@ class Resolver {
 
   void Policy(Model& m) {
     if (unit_.policies.empty()) {
+      if (diags_.has_errors()) return;
       Loc at = unit_.firewalls.empty() ? Loc{0, 1, 1, 1} : unit_.firewalls[0].loc;
       diags_.Error("missing-policy", at, "no policy block: nothing to compile",
                    "add 'policy NAME default drop { ... }' with the rules");

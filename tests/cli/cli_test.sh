@@ -1,0 +1,67 @@
+#!/bin/sh
+# The command line contract: exit codes 0/1/2, stdout by default, -o written
+# atomically (an error leaves the old file untouched and no temp files).
+# usage: cli_test.sh FWC SOURCE_DIR
+set -u
+fwc=$1
+src=$2
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+pass=0
+fail=0
+check() {  # check NAME EXPECTED_RC ACTUAL_RC
+  if [ "$2" = "$3" ]; then pass=$((pass + 1)); echo "ok - $1"
+  else fail=$((fail + 1)); echo "not ok - $1 (exit $3, expected $2)"; fi
+}
+expect() {  # expect NAME CONDITION...
+  name=$1; shift
+  if "$@"; then pass=$((pass + 1)); echo "ok - $name"
+  else fail=$((fail + 1)); echo "not ok - $name"; fi
+}
+
+"$fwc" --help >"$tmp/help" 2>&1; check "--help exits 0" 0 $?
+expect "--help lists the commands" grep -q "compile" "$tmp/help"
+"$fwc" --version >"$tmp/version" 2>&1; check "--version exits 0" 0 $?
+expect "--version prints the version" grep -q "^fwc [0-9]" "$tmp/version"
+"$fwc" >/dev/null 2>&1; check "no command is a usage error" 2 $?
+"$fwc" compile >/dev/null 2>&1; check "missing POLICY is a usage error" 2 $?
+"$fwc" compile "$src/policies/crm.fw" --bogus >/dev/null 2>&1; check "unknown option is a usage error" 2 $?
+"$fwc" compile "$src/policies/crm.fw" --target pf >/dev/null 2>&1; check "unknown target is a usage error" 2 $?
+"$fwc" compile "$tmp/nonexistent.fw" >/dev/null 2>"$tmp/err"; check "unreadable policy is an I/O error" 2 $?
+expect "unreadable policy is explained" grep -q "cannot read" "$tmp/err"
+
+"$fwc" compile "$src/policies/crm.fw" >"$tmp/out.nft" 2>"$tmp/err"; check "compile to stdout" 0 $?
+expect "stdout holds the nft rules" grep -q "table inet fwc" "$tmp/out.nft"
+expect "a clean compile prints nothing on stderr" test ! -s "$tmp/err"
+"$fwc" check "$src/policies/crm.fw" >"$tmp/check" 2>&1; check "check of a good policy" 0 $?
+expect "check writes nothing" test ! -s "$tmp/check"
+
+"$fwc" compile "$src/policies/crm.fw" -t iptables -o "$tmp/out.sh"; check "compile -o" 0 $?
+expect "-o writes the file" grep -q "iptables-restore" "$tmp/out.sh"
+expect "the iptables script is executable" test -x "$tmp/out.sh"
+expect "the script is valid sh" sh -n "$tmp/out.sh"
+
+printf 'firewall fw { interface a eth0 10.0.0.1/24; }\npolicy p default drop {\n  accept from nowhere to any;\n}\n' >"$tmp/bad.fw"
+cp "$tmp/out.sh" "$tmp/before.sh"
+"$fwc" compile "$tmp/bad.fw" -o "$tmp/out.sh" 2>"$tmp/err"; check "a policy error exits 1" 1 $?
+expect "the error is located" grep -q "bad.fw:3:15: error: unknown name 'nowhere'" "$tmp/err"
+expect "the caret line is shown" grep -q "\^~~~~~~" "$tmp/err"
+expect "the old output is untouched" cmp -s "$tmp/out.sh" "$tmp/before.sh"
+expect "no temporary file is left" test -z "$(ls "$tmp" | grep fwc-)"
+"$fwc" check "$tmp/bad.fw" >/dev/null 2>&1; check "check of a bad policy exits 1" 1 $?
+"$fwc" compile "$tmp/bad.fw" >"$tmp/stdout" 2>/dev/null; check "a policy error on stdout exits 1" 1 $?
+expect "nothing is written to stdout on error" test ! -s "$tmp/stdout"
+
+"$fwc" compile "$src/policies/crm.fw" -o "$tmp/no/such/dir/out.nft" 2>"$tmp/err"; check "unwritable output is an I/O error" 2 $?
+expect "the write error is explained" grep -q "cannot" "$tmp/err"
+
+"$fwc" compile "$src/policies/crm.fw" -D mgmt >"$tmp/mgmt.nft"; check "-D mgmt" 0 $?
+expect "-D mgmt adds the SSH rule" grep -q "tcp dport 22" "$tmp/mgmt.nft"
+expect "without -D there is no SSH rule" sh -c "! grep -q 'tcp dport 22' '$tmp/out.nft'"
+"$fwc" compile "$src/policies/crm.fw" -D mgnt >/dev/null 2>"$tmp/err"; check "an unused -D still compiles" 0 $?
+expect "an unused -D is warned about" grep -q "did you mean -D mgmt" "$tmp/err"
+"$fwc" compile "$src/policies/crm.fw" --dump ir >"$tmp/ir" 2>&1; check "--dump ir" 0 $?
+expect "--dump ir shows the chains" grep -q "^chain forward" "$tmp/ir"
+
+echo "$pass passed, $fail failed"
+[ "$fail" = 0 ]

@@ -1,0 +1,180 @@
+// One row per error kind: the policy, the diagnostic code, its 1-based
+// line and column, and a piece of the message. Every row must produce
+// exactly that error and no output.
+#include <catch2/catch.hpp>
+
+#include "support.h"
+
+using namespace fwc;
+using namespace fwc::test;
+
+namespace {
+
+struct Case {
+  const char* name;
+  std::string policy;
+  const char* code;
+  int line, col;
+  const char* message;
+  const char* help;  // a piece of the help line, or ""
+};
+
+// The shared firewall block takes lines 1-4; objects start on line 5 and
+// the policy's rules on the line after "policy p default drop {".
+std::vector<Case> Cases() {
+  return {
+      {"syntax error", Policy("", "  accept tcp 80 from any to any\n  accept from any to any;\n"),
+       "syntax-error", 7, 32, "missing ';'", "ends with ';'"},
+      {"unexpected token", Policy("host a 10.0.0.1;", "  accept from any to a a;\n"), "syntax-error", 7, 24,
+       "extraneous input 'a'", ""},
+      {"invalid character", Policy("host a 10.0.0.1 $;", ""), "syntax-error", 5, 17, "'$'",
+       ""},
+      {"undefined name", Policy("host lb 10.1.2.2;", "  accept from any to lbb;\n"), "unknown-name", 7, 22,
+       "unknown name 'lbb'", "did you mean 'lb'?"},
+      {"interface used as an address", Policy("", "  accept from outside to any;\n"), "unknown-name", 7, 15,
+       "unknown name 'outside'", "is an interface"},
+      {"duplicate name", Policy("host a 10.0.0.1;\nnetwork a 10.0.0.0/8;", ""), "duplicate-name", 6, 9,
+       "'a' is already defined", "rename"},
+      {"duplicate of the firewall name", Policy("host fw 10.0.0.1;", ""), "duplicate-name", 5, 6,
+       "'fw' is already defined", ""},
+      {"address where a service is expected", Policy("host lb 10.1.2.2;", "  accept lb from any to lb;\n"),
+       "type-mismatch", 7, 10, "'lb' is an address, but a service is expected", ""},
+      {"service where an address is expected", Policy("service http tcp 80;", "  accept from http to any;\n"),
+       "type-mismatch", 7, 15, "'http' is a service, but an address is expected", ""},
+      {"address in a service", Policy("host lb 10.1.2.2;\nservice s lb;", ""), "type-mismatch", 6, 11,
+       "'lb' is an address, but a service is expected", ""},
+      {"host bits in a network", Policy("network n 10.1.1.5/24;", ""), "host-bits-set", 5, 11,
+       "'10.1.1.5/24' has host bits set", "did you mean 10.1.1.0/24?"},
+      {"host bits in an IPv6 network", Policy("network n 2001:db8::1/64;", ""), "host-bits-set", 5, 11,
+       "has host bits set", "2001:db8::/64"},
+      {"bad IPv4 address", Policy("host h 300.1.1.1;", ""), "bad-address", 5, 8,
+       "'300.1.1.1' is not a valid IPv4 address", ""},
+      {"bad IPv6 address", Policy("host h 2001:db8:::1;", ""), "bad-address", 5, 8,
+       "not a valid IPv6 address", ""},
+      {"prefix too long", Policy("network n 10.0.0.0/40;", ""), "bad-address", 5, 11, "too long", ""},
+      {"host with a prefix", Policy("host h 10.0.0.0/24;", ""), "host-with-prefix", 5, 8,
+       "is a network, not a host", "declare it with 'network'"},
+      {"network without prefix", Policy("network n 10.0.0.0;", ""), "network-without-prefix", 5, 11,
+       "has no prefix length", ""},
+      {"port above 65535", Policy("service s tcp 70000;", ""), "port-range", 5, 15,
+       "port 70000 is outside 0-65535", ""},
+      {"huge port number", Policy("service s udp 99999999999999999999999;", ""), "port-range", 5, 15,
+       "outside 0-65535", ""},
+      {"inverted port range", Policy("service s udp 100-50;", ""), "inverted-range", 5, 15,
+       "port range 100-50 is inverted", "50-100"},
+      {"inverted address range", Policy("range r 10.0.0.9 - 10.0.0.1;", ""), "inverted-range", 5, 9,
+       "after its end", "10.0.0.1 - 10.0.0.9"},
+      {"range across families", Policy("range r 10.0.0.1 - 2001:db8::1;", ""), "family-mismatch", 5, 20,
+       "mixes an IPv4 and an IPv6", ""},
+      {"unknown icmp type", Policy("service s icmp echo-requst;", ""), "unknown-icmp-type", 5, 16,
+       "unknown icmp type 'echo-requst'", "did you mean 'echo-request'?"},
+      {"icmpv6 type used with icmp", Policy("service s icmp nd-neighbor-solicit;", ""), "unknown-icmp-type", 5, 16,
+       "it is an icmpv6 type", ""},
+      {"icmp type above 255", Policy("service s icmp 300;", ""), "bad-icmp-type", 5, 16, "outside 0-255", ""},
+      {"unknown protocol", Policy("service s proto gree;", ""), "unknown-protocol", 5, 17,
+       "unknown IP protocol 'gree'", "did you mean 'gre'?"},
+      {"empty group", Policy("group g { }", ""), "empty-group", 5, 7, "group 'g' is empty", ""},
+      {"cyclic group", Policy("group a { b }\ngroup b { c }\ngroup c { a }", ""), "cyclic-group", 7, 11,
+       "contains itself", ""},
+      {"group containing itself", Policy("group a { a }", ""), "cyclic-group", 5, 11, "contains itself", ""},
+      {"cyclic service", Policy("service a b;\nservice b a;", ""), "cyclic-group", 6, 11, "contains itself", ""},
+      {"mixed group", Policy("host h 10.0.0.1;\nservice s tcp 1;\ngroup g { h, s }", ""), "mixed-group", 7, 7,
+       "mixes addresses and services", ""},
+      {"unknown interface", Policy("", "  accept from any to any in outsde;\n"), "unknown-interface", 7, 29,
+       "no interface 'outsde'", "did you mean 'outside'?"},
+      {"family mismatch between source and destination",
+       Policy("host a 10.0.0.1;\nhost b 2001:db8::1;", "  accept from a to b;\n"), "family-mismatch", 8, 3,
+       "no address family in common", "IPv4 only"},
+      {"family mismatch with the service", Policy("host b 2001:db8::1;", "  accept icmp from any to b;\n"),
+       "family-mismatch", 7, 10, "matches no IPv6 traffic", "use icmpv6"},
+      {"negation of any", Policy("", "  accept from not any to any;\n"), "empty-match", 7, 15, "'not any'", ""},
+      {"unknown option", Policy("", "  option statefull no;\n"), "unknown-option", 7, 10,
+       "unknown option 'statefull'", "did you mean 'stateful'?"},
+      {"bad option value", Policy("", "  option stateful maybe;\n"), "bad-option-value", 7, 19, "takes yes or no",
+       ""},
+      {"log prefix too long", Policy("", "  accept from any to any log prefix \"0123456789012345678901234567890\";\n"),
+       "log-prefix-too-long", 7, 37, "at most 29", ""},
+      {"bad log rate unit", Policy("", "  accept from any to any log rate 5/minte;\n"), "bad-log-rate", 7, 30,
+       "unknown rate unit 'minte'", "did you mean 'minute'?"},
+      {"missing firewall", "policy p default drop {\n}\n", "missing-firewall", 1, 8, "declares no firewall", ""},
+      {"two firewalls", std::string(kFirewall) + "firewall fw2 { }\npolicy p default drop { }\n",
+       "multiple-firewalls", 5, 10, "second one", ""},
+      {"missing policy", std::string(kFirewall), "missing-policy", 1, 10, "no policy block", ""},
+      {"reserved name", Policy("host any 10.0.0.1;", ""), "syntax-error", 5, 6, "", ""},
+      {"missing include", Policy("include \"nothere.fw\";", ""), "include-not-found", 5, 9,
+       "cannot read included file 'nothere.fw'", ""},
+      {"invalid UTF-8", Policy("host h 10.0.0.1; # caf\xe9", ""), "invalid-encoding", 5, 23,
+       "invalid UTF-8 byte 0xe9", ""},
+      {"NUL byte", Policy(std::string("host h 10.0.0.1;\0", 17), ""), "invalid-encoding", 5, 17, "NUL byte", ""},
+  };
+}
+
+}  // namespace
+
+TEST_CASE("every check reports its error with location, message and help", "[checks]") {
+  for (const Case& c : Cases()) {
+    SECTION(c.name) {
+      Result r = Compile(c.policy);
+      INFO(r.Rendered());
+      CHECK_FALSE(r.ok);
+      CHECK(r.output.empty());
+      const Diagnostic* d = r.Find(c.code);
+      REQUIRE(d != nullptr);
+      CHECK(d->severity == Severity::kError);
+      CHECK(d->loc.line == c.line);
+      CHECK(d->loc.col == c.col);
+      CHECK(d->message.find(c.message) != std::string::npos);
+      CHECK(d->help.find(c.help) != std::string::npos);
+      CHECK_FALSE(d->help.empty());
+    }
+  }
+}
+
+TEST_CASE("all errors of a run are reported, not only the first", "[checks]") {
+  Result r = Compile(Policy("host a 300.0.0.1;\nnetwork n 10.0.0.1/8;\nservice s tcp 70000;",
+                            "  accept from nobody to any;\n"));
+  CHECK(r.c->diags().error_count() == 4);
+  CHECK(r.Find("bad-address"));
+  CHECK(r.Find("host-bits-set"));
+  CHECK(r.Find("port-range"));
+  CHECK(r.Find("unknown-name"));
+}
+
+TEST_CASE("errors are capped so garbage input stays readable", "[checks]") {
+  std::string objects;
+  for (int i = 0; i < 200; ++i) objects += "host h" + std::to_string(i) + " 300.0.0." + std::to_string(i) + ";\n";
+  Result r = Compile(Policy(objects, ""));
+  CHECK(r.c->diags().error_count() == 200);
+  CHECK(r.c->diags().all().size() == static_cast<size_t>(Diagnostics::kMaxErrors));
+  CHECK(r.Rendered().find("too many errors (200)") != std::string::npos);
+}
+
+TEST_CASE("a broken object is reported once, where it is declared", "[checks]") {
+  Result r = Compile(Policy("network n 10.0.0.1/8;", "  accept from n to any;\n  drop from any to n;\n"));
+  CHECK(r.c->diags().error_count() == 1);
+  CHECK(r.Find("host-bits-set"));
+}
+
+TEST_CASE("rendered diagnostics show file:line:col, the line and a caret", "[checks]") {
+  Result r = Compile(Policy("host lb 10.1.2.2;", "  accept from any to lbb;\n"));
+  std::string text = r.Rendered();
+  CHECK(text ==
+        "test.fw:7:22: error: unknown name 'lbb' [unknown-name]\n"
+        " 7 |   accept from any to lbb;\n"
+        "   |                      ^~~\n"
+        "  = help: did you mean 'lb'?\n");
+}
+
+TEST_CASE("an unused -D is a warning with a suggestion", "[checks]") {
+  Result r = Compile(Policy("", "  accept from any to any if mgmt;\n"), "nft", {"mgnt"});
+  CHECK(r.ok);
+  const Diagnostic* d = r.Find("unused-define");
+  REQUIRE(d);
+  CHECK(d->severity == Severity::kWarning);
+  CHECK(d->help == "did you mean -D mgmt?");
+}
+
+TEST_CASE("errors in conditional and disabled rules are reported without -D", "[checks]") {
+  Result r = Compile(Policy("", "  accept from nobody to any if mgmt;\n  accept from nob to any disabled;\n"));
+  CHECK(r.c->diags().error_count() == 2);
+}
