@@ -143,6 +143,8 @@ std::vector<WorkRule> SplitByFamily(const Model& m, const std::vector<const Poli
     base.services_negated = r->services.negated;
     base.line = r->loc.line;
     base.origin = r;
+    base.src_is_firewall = r->src.firewall;
+    base.dst_is_firewall = r->dst.firewall;
 
     // Nothing family-specific: one rule serves both families.
     if (r->src.any && r->dst.any && !HasFamilySpecificAtom(r->services)) {
@@ -218,6 +220,8 @@ std::vector<WorkRule> PlaceInChains(const Model& m, std::vector<WorkRule> rules)
       if (!on) continue;
       WorkRule c = w;
       c.chain = chain;
+      if (c.chain == std::string("input") && c.dst_is_firewall) c.rule.dst = {};
+      if (c.chain == std::string("output") && c.src_is_firewall) c.rule.src = {};
       out.push_back(std::move(c));
     }
   }

@@ -31,6 +31,10 @@ struct WorkRule {
   std::vector<ir::ServiceMatch> services;
   bool services_negated = false;
   bool reject = false;  // verdict is reject; SplitReject picks the kind
+  // The slot names the firewall itself: in input (dst) or output (src) the
+  // chain already says so, and the address match would only miss the
+  // firewall's undeclared addresses (link-local, DHCP).
+  bool src_is_firewall = false, dst_is_firewall = false;
   int line = 0;         // policy line, for chain names
   const PolicyRule* origin = nullptr;  // null for rules fwc adds itself
 };

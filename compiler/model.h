@@ -36,6 +36,7 @@ struct AddressSlot {
   bool negated = false;
   AddressSet set;     // when !any
   std::string group;  // the slot is exactly this named group (becomes a set)
+  bool firewall = false;  // the slot is exactly the firewall object
   Loc loc;
 
   // Whether the slot can match a packet of family f at all.

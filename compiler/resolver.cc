@@ -543,6 +543,7 @@ class Resolver {
             ok = false;
           } else {
             slot.set.AddAll(v->addresses);
+            slot.firewall = s.items.size() == 1 && !s.negated && v == &firewall_value_;
             if (s.items.size() == 1 && decls_.count(item.text) &&
                 decls_.at(item.text)->kind == ast::ObjectDecl::Kind::kGroup)
               slot.group = item.text;

@@ -88,3 +88,20 @@ TEST_CASE("interfaces are matched by name so rules load before they exist", "[pl
   CHECK(r.output.find("iifname \"eth1\"") != std::string::npos);
   CHECK(r.output.find("iif \"") == std::string::npos);
 }
+
+TEST_CASE("the firewall object needs no address match in its own chains", "[placement]") {
+  Result r = Compile(Policy("host lb 10.1.2.2;", "  accept tcp 22 from any to fw;\n  accept udp 53 from fw to lb;\n"));
+  REQUIRE(r.ok);
+  auto input = PolicyRules(r.rs, "input");
+  REQUIRE(input.size() == 2);  // one per family: the firewall has both
+  CHECK_FALSE(input[0].dst.present);
+  CHECK(input[0].family == ir::RuleFamily::kV4);
+  auto output = PolicyRules(r.rs, "output");
+  REQUIRE(output.size() == 1);
+  CHECK_FALSE(output[0].src.present);
+  CHECK(output[0].dst.present);
+  // An explicit address of the firewall keeps its match.
+  Result h = Compile(Policy("host eth1addr 10.1.1.1;", "  accept tcp 22 from any to eth1addr;\n"));
+  REQUIRE(h.ok);
+  CHECK(PolicyRules(h.rs, "input")[0].dst.present);
+}
