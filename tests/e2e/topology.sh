@@ -90,7 +90,6 @@ _topo_build() {
     _topo_listen ges --tcp 22,80
     _topo_listen fw  --tcp 22,80 --udp 53
     _topo_listen c1  --tcp 80
-    local i
     for n in $TOPO_WAIT; do
         for _ in $(seq 100); do
             [ -s "$TOPO_STATE/$n.ready" ] && break

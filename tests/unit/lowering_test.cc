@@ -178,7 +178,7 @@ TEST_CASE("rules keep policy order inside each chain", "[lowering]") {
   CHECK(fwd[3].verdict == ir::Verdict::kRejectIcmp);
 }
 
-TEST_CASE("-D switches conditional rules; disabled rules never appear", "[lowering]") {
+TEST_CASE("conditional rules follow -D; disabled rules never appear", "[lowering]") {
   std::string p = Policy("host ges 10.1.2.10;",
                          "  accept tcp 22 from any to ges if mgmt;\n  accept tcp 23 from any to ges if not mgmt;\n"
                          "  accept tcp 24 from any to ges disabled;\n");

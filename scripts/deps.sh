@@ -1,0 +1,27 @@
+#!/bin/sh
+# Installs the Debian packages fwc needs to build and test, if any are
+# missing. Safe to run again: it does nothing when everything is there.
+set -eu
+
+BUILD="g++ cmake make pkg-config antlr4 libantlr4-runtime-dev libcli11-dev catch2 libnftnl-dev libmnl-dev"
+TEST="nftables iptables iproute2 nmap python3 groff-base"
+
+missing=""
+for p in $BUILD $TEST; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+
+echo "fwc: installing Debian packages:$missing"
+if [ "$(id -u)" = 0 ]; then
+  sudo=""
+elif command -v sudo >/dev/null 2>&1; then
+  sudo="sudo"
+else
+  echo "fwc: run as root, or install these packages first:$missing" >&2
+  exit 2
+fi
+export DEBIAN_FRONTEND=noninteractive
+# shellcheck disable=SC2086
+$sudo apt-get install -y -q --no-install-recommends $missing ||
+  { $sudo apt-get update -q && $sudo apt-get install -y -q --no-install-recommends $missing; }

@@ -1,0 +1,21 @@
+#!/bin/sh
+# The whole test suite, as CI runs it:
+#  1. a release build and every test: unit, golden, CLI, and (as root) the
+#     kernel tests in network namespaces, nmap suite included;
+#  2. a build with AddressSanitizer + UndefinedBehaviorSanitizer running the
+#     unit and CLI tests.
+set -eu
+cd "$(dirname "$0")/.."
+scripts/deps.sh
+jobs=$(nproc)
+
+echo "== release build, full suite"
+cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DFWC_BUILD_TESTS=ON >/dev/null
+cmake --build build -j"$jobs"
+ctest --test-dir build --output-on-failure -j"$jobs"
+
+echo "== AddressSanitizer + UndefinedBehaviorSanitizer build, unit and CLI tests"
+cmake -S . -B build-sanitize -DCMAKE_BUILD_TYPE=Debug -DFWC_SANITIZE=ON -DFWC_BUILD_TESTS=ON >/dev/null
+cmake --build build-sanitize -j"$jobs"
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+  ctest --test-dir build-sanitize --output-on-failure -j"$jobs" -L 'unit|cli'
