@@ -26,6 +26,7 @@ class Compilation {
   // Lowers the checked model for a target with the given capabilities.
   ir::Ruleset Lower(const LoweringCaps& caps);
 
+  const ast::Unit& unit() const { return unit_; }
   const Model& model() const { return model_; }
   Diagnostics& diags() { return diags_; }
   const SourceManager& sources() const { return sources_; }

@@ -11,6 +11,7 @@
 
 #include "backends/backend.h"
 #include "compiler/compilation.h"
+#include "compiler/dump.h"
 
 #ifndef FWC_VERSION
 #define FWC_VERSION "0.0.0"
@@ -76,7 +77,9 @@ int Run(const Args& a, bool emit) {
   std::string out;
   if (ok) {
     fwc::ir::Ruleset rs = c.Lower(backend->caps());
-    if (a.dump == "ir") out = fwc::ir::Dump(rs);
+    if (a.dump == "ast") out = fwc::DumpAst(c.unit());
+    else if (a.dump == "model") out = fwc::DumpModel(c.model(), c.sources());
+    else if (a.dump == "ir") out = fwc::ir::Dump(rs);
     else out = backend->Emit(rs);
   }
   std::cerr << c.diags().Render();
@@ -123,7 +126,7 @@ int main(int argc, char** argv) {
   compile->add_option("-o,--output", args.output, "write to FILE atomically instead of stdout")
       ->type_name("FILE");
   compile->add_option("--dump", args.dump, "print a compiler stage instead of the rules")
-      ->check(CLI::IsMember({"ir"}));
+      ->check(CLI::IsMember({"ast", "model", "ir"}));
   CLI::App* check = app.add_subcommand("check", "run every check of POLICY; write nothing");
   add_common(check);
 

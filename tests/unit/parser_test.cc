@@ -1,5 +1,6 @@
 #include <catch2/catch.hpp>
 
+#include "compiler/dump.h"
 #include "compiler/parser.h"
 #include "support.h"
 
@@ -117,4 +118,36 @@ TEST_CASE("a syntax error in an included file names that file", "[parser]") {
   const Diagnostic* d = r.Find("syntax-error");
   REQUIRE(d);
   CHECK(r.c->sources().path(d->loc.file) == "inc.fw");
+}
+
+TEST_CASE("the AST dump is policy text that parses back to the same AST", "[parser]") {
+  FileSystemLoader disk;
+  std::string err;
+  std::string path = std::string(FWC_SOURCE_DIR) + "/tests/golden/features.fw";
+  auto text = disk.Read(path, &err);
+  REQUIRE(text);
+  Compilation first;
+  REQUIRE(first.Check(path, *text, disk, {}));
+  std::string dump1 = DumpAst(first.unit());
+  MemoryLoader none;
+  Compilation second;
+  INFO(dump1);
+  REQUIRE(second.Check("features.fw", dump1, none, {}));
+  CHECK(DumpAst(second.unit()) == dump1);
+  // Same policy, same rules: only line numbers (in comments and negation
+  // chain names) differ.
+  auto strip = [](std::string s) {
+    for (const char* tag : {".fw:", "neg_"})
+      for (size_t p = 0; (p = s.find(tag, p)) != std::string::npos; ++p) {
+        size_t e = p + 4;
+        while (e < s.size() && std::isdigit(static_cast<unsigned char>(s[e]))) ++e;
+        s.erase(p + 4, e - p - 4);
+      }
+    return s;
+  };
+  auto nft = MakeBackend("nft");
+  std::string a = strip(nft->Emit(first.Lower(nft->caps())));
+  std::string b = strip(nft->Emit(second.Lower(nft->caps())));
+  size_t body_a = a.find("table inet fwc {\n\t"), body_b = b.find("table inet fwc {\n\t");
+  CHECK(a.substr(body_a) == b.substr(body_b));
 }
