@@ -91,9 +91,10 @@ std::string Diagnostics::Render(const Diagnostic& d) const {
 std::string Diagnostics::Render() const {
   std::string out;
   for (const auto& d : diags_) out += Render(d);
-  if (errors_ > kMaxErrors)
-    out += "fwc: error: too many errors (" + std::to_string(errors_) +
-           "); only the first " + std::to_string(kMaxErrors) +
+  // Stages stop early once the cap is reached, so the count past it is a
+  // lower bound.
+  if (errors_ >= kMaxErrors)
+    out += "fwc: error: too many errors; only the first " + std::to_string(kMaxErrors) +
            " are shown\n";
   return out;
 }

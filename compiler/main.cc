@@ -85,7 +85,8 @@ int Run(const Args& a, bool emit) {
   std::cerr << c.diags().Render();
   if (!ok) {
     int n = c.diags().error_count();
-    std::cerr << "fwc: " << n << (n == 1 ? " error" : " errors") << "; nothing was written\n";
+    std::cerr << "fwc: " << (c.diags().at_cap() ? "too many errors" : std::to_string(n) + (n == 1 ? " error" : " errors"))
+              << "; nothing was written\n";
     return kExitPolicy;
   }
   if (!emit) return kExitOk;
