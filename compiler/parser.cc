@@ -17,11 +17,19 @@ using fwcgrammar::FwcParser;
 
 std::optional<std::string> FileSystemLoader::Read(const std::string& path,
                                                   std::string* error) {
-  std::ifstream in(path, std::ios::binary);
+  std::ifstream in(path, std::ios::binary | std::ios::ate);
   if (!in) {
     *error = std::strerror(errno);
     return std::nullopt;
   }
+  // The parser holds a file several times over in memory; a policy is
+  // text a person wrote, so anything this large is a mistake.
+  auto size = in.tellg();
+  if (size > kMaxPolicyBytes) {
+    *error = "the file is larger than " + std::to_string(kMaxPolicyBytes >> 20) + " MiB";
+    return std::nullopt;
+  }
+  in.seekg(0);
   std::ostringstream ss;
   ss << in.rdbuf();
   if (in.bad()) {

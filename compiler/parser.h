@@ -3,6 +3,7 @@
 // SourceLoader so tests can parse from memory.
 #pragma once
 
+#include <ios>
 #include <optional>
 #include <string>
 
@@ -25,6 +26,7 @@ class SourceLoader {
 
 class FileSystemLoader : public SourceLoader {
  public:
+  static constexpr std::streamoff kMaxPolicyBytes = 16 << 20;
   std::optional<std::string> Read(const std::string& path,
                                   std::string* error) override;
   std::string Canonical(const std::string& path) override;

@@ -1,0 +1,51 @@
+// Shared pieces of the fwc command line. Each command lives in its own
+// file and registers itself on the CLI11 app; main.cc only dispatches.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <functional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "compiler/compilation.h"
+
+namespace fwc::cli {
+
+// Exit status, documented in fwc(8).
+constexpr int kExitOk = 0;
+constexpr int kExitPolicy = 1;
+constexpr int kExitUsage = 2;
+
+// A parsed subcommand's action, returning the exit status.
+using Action = std::function<int()>;
+
+// Registers a subcommand; its action runs when the subcommand was given.
+struct Registry {
+  std::vector<std::pair<CLI::App*, Action>> commands;
+  void Add(CLI::App* sub, Action run) { commands.emplace_back(sub, std::move(run)); }
+};
+
+// Options every command that reads a policy takes.
+struct PolicyArgs {
+  std::string policy;
+  std::vector<std::string> defines;
+  void AddTo(CLI::App* sub);
+  std::set<std::string> define_set() const { return {defines.begin(), defines.end()}; }
+};
+
+// Reads and checks a policy, printing diagnostics to stderr. Returns
+// kExitOk when the policy can be compiled, kExitPolicy or kExitUsage
+// otherwise (with the reason printed).
+int LoadPolicy(const PolicyArgs& args, Compilation& c);
+
+// Writes data to path atomically: a temporary file next to it, flushed,
+// then renamed over it. On failure path is untouched and *error says why.
+bool WriteAtomically(const std::string& path, const std::string& data, unsigned mode,
+                     std::string* error);
+// Writes to stdout, or atomically to path unless it is empty or "-".
+int WriteOutput(const std::string& path, const std::string& data, unsigned mode);
+
+void AddCompileCommands(CLI::App& app, Registry& registry);
+
+}  // namespace fwc::cli

@@ -1,0 +1,53 @@
+// fwc compile / fwc check.
+#include <iostream>
+
+#include "backends/backend.h"
+#include "compiler/cli/cli.h"
+#include "compiler/dump.h"
+
+namespace fwc::cli {
+namespace {
+
+struct CompileArgs {
+  PolicyArgs policy;
+  std::string target = "nft";
+  std::string output;
+  std::string dump;
+};
+
+int Compile(const CompileArgs& a, bool emit) {
+  Compilation c;
+  if (int rc = LoadPolicy(a.policy, c); rc != kExitOk) return rc;
+  auto backend = MakeBackend(a.target);
+  ir::Ruleset rs = c.Lower(backend->caps());
+  std::cerr << c.diags().Render();  // warnings
+  if (!emit) return kExitOk;
+  std::string out;
+  if (a.dump == "ast") out = DumpAst(c.unit());
+  else if (a.dump == "model") out = DumpModel(c.model(), c.sources());
+  else if (a.dump == "ir") out = ir::Dump(rs);
+  else out = backend->Emit(rs);
+  return WriteOutput(a.output, out, a.dump.empty() ? backend->file_mode() : 0644);
+}
+
+}  // namespace
+
+void AddCompileCommands(CLI::App& app, Registry& registry) {
+  auto args = std::make_shared<CompileArgs>();
+  CLI::App* compile = app.add_subcommand("compile", "compile POLICY and write the rules");
+  args->policy.AddTo(compile);
+  compile->add_option("-t,--target", args->target, "output format")
+      ->check(CLI::IsMember(BackendNames()))
+      ->capture_default_str();
+  compile->add_option("-o,--output", args->output, "write to FILE atomically instead of stdout")->type_name("FILE");
+  compile->add_option("--dump", args->dump, "print a compiler stage instead of the rules")
+      ->check(CLI::IsMember({"ast", "model", "ir"}));
+  registry.Add(compile, [args] { return Compile(*args, true); });
+
+  auto check_args = std::make_shared<CompileArgs>();
+  CLI::App* check = app.add_subcommand("check", "run every check of POLICY; write nothing");
+  check_args->policy.AddTo(check);
+  registry.Add(check, [check_args] { return Compile(*check_args, false); });
+}
+
+}  // namespace fwc::cli

@@ -1,0 +1,82 @@
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <iostream>
+
+#include "compiler/cli/cli.h"
+
+namespace fwc::cli {
+
+void PolicyArgs::AddTo(CLI::App* sub) {
+  sub->add_option("POLICY", policy, "policy file")->required();
+  sub->add_option("-D,--define", defines, "enable rules marked 'if NAME' (repeatable)")->type_name("NAME");
+}
+
+int LoadPolicy(const PolicyArgs& args, Compilation& c) {
+  FileSystemLoader loader;
+  std::string err;
+  auto text = loader.Read(args.policy, &err);
+  if (!text) {
+    std::cerr << "fwc: error: cannot read '" << args.policy << "': " << err << "\n";
+    return kExitUsage;
+  }
+  bool ok = c.Check(args.policy, std::move(*text), loader, args.define_set());
+  if (ok) return kExitOk;
+  std::cerr << c.diags().Render();
+  int n = c.diags().error_count();
+  std::cerr << "fwc: " << (c.diags().at_cap() ? "too many errors" : std::to_string(n) + (n == 1 ? " error" : " errors"))
+            << "; nothing was written\n";
+  return kExitPolicy;
+}
+
+bool WriteAtomically(const std::string& path, const std::string& data, unsigned mode, std::string* error) {
+  std::string tmp = path + ".fwc-XXXXXX";
+  int fd = mkstemp(tmp.data());
+  if (fd < 0) {
+    *error = "cannot create a temporary file next to '" + path + "': " + std::strerror(errno);
+    return false;
+  }
+  bool ok = true;
+  size_t off = 0;
+  while (ok && off < data.size()) {
+    ssize_t n = write(fd, data.data() + off, data.size() - off);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) ok = false;
+    else off += static_cast<size_t>(n);
+  }
+  ok = ok && fchmod(fd, mode) == 0 && fsync(fd) == 0;
+  int saved = errno;
+  ok = (close(fd) == 0) && ok;
+  if (ok && rename(tmp.c_str(), path.c_str()) != 0) {
+    saved = errno;
+    ok = false;
+  }
+  if (!ok) {
+    unlink(tmp.c_str());
+    *error = "cannot write '" + path + "': " + std::strerror(saved ? saved : errno);
+  }
+  return ok;
+}
+
+int WriteOutput(const std::string& path, const std::string& data, unsigned mode) {
+  if (path.empty() || path == "-") {
+    std::cout << data;
+    std::cout.flush();
+    if (!std::cout) {
+      std::cerr << "fwc: error: cannot write to standard output\n";
+      return kExitUsage;
+    }
+    return kExitOk;
+  }
+  std::string err;
+  if (!WriteAtomically(path, data, mode, &err)) {
+    std::cerr << "fwc: error: " << err << "\n";
+    return kExitUsage;
+  }
+  return kExitOk;
+}
+
+}  // namespace fwc::cli
