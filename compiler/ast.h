@@ -112,7 +112,10 @@ struct Rule {
   std::string condition;  // -D name; empty: unconditional
   bool condition_negated = false;
   Loc condition_loc;
-  Loc loc;  // the action keyword
+  // Diagnostic codes silenced for this rule ("nowarn redundant-rule").
+  std::vector<std::pair<std::string, Loc>> nowarn;
+  Loc loc;   // the action keyword
+  Loc span;  // from the action to the end of the rule's first line
 };
 
 struct Option {

@@ -18,11 +18,94 @@ bool Compilation::Check(const std::string& path, std::string text, SourceLoader&
     diags_.Warning("unused-define", Loc{}, "-D " + d + " is not tested by any rule",
                    near.empty() ? "rules test names with 'if NAME'" : "did you mean -D " + near + "?");
   }
+  if (diags_.has_errors()) return false;
+  placed_ = PlaceRules(model_, defines_, sources_, diags_);
+  if (analysis_) Analyze();
   return !diags_.has_errors();
 }
 
 ir::Ruleset Compilation::Lower(const LoweringCaps& caps) {
-  return fwc::Lower(model_, defines_, caps, sources_, diags_);
+  return fwc::Lower(model_, placed_, caps, sources_);
+}
+
+namespace {
+
+const char* Verb(ast::Action a) {
+  switch (a) {
+    case ast::Action::kAccept: return "accepted";
+    case ast::Action::kDrop: return "dropped";
+    case ast::Action::kReject: return "rejected";
+  }
+  return "decided";
+}
+
+bool Silenced(const PolicyRule& r, const std::string& code) {
+  return std::find(r.nowarn.begin(), r.nowarn.end(), code) != r.nowarn.end();
+}
+
+}  // namespace
+
+void Compilation::Analyze() {
+  analysis::InterfaceIds ifaces;
+  auto lists = analysis::BuildRuleLists(model_, placed_, ifaces);
+  findings_ = analysis::AnalyzeShadows(lists, ifaces, &stats_);
+  using Kind = analysis::Finding::Kind;
+  for (const auto& f : findings_) {
+    const PolicyRule& r = *f.rule;
+    Loc at = r.span.valid() ? r.span : r.loc;
+    const char* action = Verb(r.action);
+    Diagnostic* d = nullptr;
+    switch (f.kind) {
+      case Kind::kShadowed:
+        if (Silenced(r, "shadowed-rule")) break;
+        d = diags_.Report("shadowed-rule", Severity::kError, at,
+                          "this rule can never match: earlier rules with a different verdict take every packet it matches",
+                          "move it above the rules that cover it, or remove it; 'nowarn shadowed-rule' keeps it as is");
+        if (d)
+          for (const PolicyRule* c : f.covering)
+            d->notes.push_back({c->span.valid() ? c->span : c->loc,
+                                std::string("covered by this rule, which ") + ast::ActionName(c->action) + "s"});
+        break;
+      case Kind::kRedundant:
+        if (Silenced(r, "redundant-rule")) break;
+        if (!f.by_later) {
+          d = diags_.Report("redundant-rule", Severity::kWarning, at,
+                            std::string("this rule is redundant: earlier rules already ") + ast::ActionName(r.action) +
+                                " every packet it matches",
+                            "remove it; 'nowarn redundant-rule' keeps it as is");
+          if (d)
+            for (const PolicyRule* c : f.covering)
+              d->notes.push_back({c->span.valid() ? c->span : c->loc, std::string("already ") + action + " here"});
+        } else {
+          d = diags_.Report("redundant-rule", Severity::kWarning, at,
+                            std::string("this rule is redundant: without it the packets it decides would be ") +
+                                action + " all the same",
+                            "remove it; 'nowarn redundant-rule' keeps it as is");
+          if (d) {
+            for (const PolicyRule* c : f.covering)
+              d->notes.push_back({c->span.valid() ? c->span : c->loc, std::string("would be ") + action + " here"});
+            if (f.by_default)
+              d->notes.push_back({model_.policy_loc, std::string("would be ") + action + " by the policy default"});
+          }
+        }
+        break;
+      case Kind::kConflict:
+        if (Silenced(r, "conflicting-rule")) break;
+        d = diags_.Report("conflicting-rule", Severity::kNote, at,
+                          "this rule overlaps an earlier rule with a different verdict",
+                          "the earlier rule wins where they overlap; if that is intended, nothing to do");
+        if (d)
+          d->notes.push_back({f.other->span.valid() ? f.other->span : f.other->loc,
+                              std::string("this rule ") + ast::ActionName(f.other->action) + "s packets such as " +
+                                  f.example});
+        break;
+      case Kind::kEmpty:
+        if (Silenced(r, "empty-rule")) break;
+        diags_.Report("empty-rule", Severity::kWarning, at, "this rule matches no packet at all",
+                      "check its negations: they exclude everything the rule could match");
+        break;
+    }
+  }
 }
 
 }  // namespace fwc

@@ -1,10 +1,13 @@
 // One compile: owns the sources and diagnostics and runs the stages
-// parse -> resolve -> lower, each of which the CLI and tests can stop after.
+// parse -> resolve -> place -> analyze -> lower, each of which the CLI and
+// tests can stop after.
 #pragma once
 
 #include <set>
 #include <string>
+#include <vector>
 
+#include "compiler/analysis/shadow_analysis.h"
 #include "compiler/ast.h"
 #include "compiler/diagnostics.h"
 #include "compiler/ir.h"
@@ -20,23 +23,37 @@ class Compilation {
   Compilation(const Compilation&) = delete;
   Compilation& operator=(const Compilation&) = delete;
 
-  // Parses and checks. Returns false when there were errors.
+  // Off: skip the shadow analysis (e.g. for a query, which needs none).
+  void set_analysis(bool on) { analysis_ = on; }
+
+  // Parses, checks, places the rules in chains and (unless turned off)
+  // analyses them. Returns false when there were errors; analysis findings
+  // that are errors (shadowed rules by default) count.
   bool Check(const std::string& path, std::string text, SourceLoader& loader,
              const std::set<std::string>& defines);
-  // Lowers the checked model for a target with the given capabilities.
+  // Lowers the checked policy for a target with the given capabilities.
   ir::Ruleset Lower(const LoweringCaps& caps);
 
   const ast::Unit& unit() const { return unit_; }
   const Model& model() const { return model_; }
+  const std::vector<WorkRule>& placed() const { return placed_; }
+  const std::vector<analysis::Finding>& findings() const { return findings_; }
+  const analysis::AnalysisStats& analysis_stats() const { return stats_; }
   Diagnostics& diags() { return diags_; }
   const SourceManager& sources() const { return sources_; }
 
  private:
+  void Analyze();
+
   SourceManager sources_;
   Diagnostics diags_;
+  bool analysis_ = true;
   ast::Unit unit_;
   Model model_;
   std::set<std::string> defines_;
+  std::vector<WorkRule> placed_;
+  std::vector<analysis::Finding> findings_;
+  analysis::AnalysisStats stats_;
 };
 
 }  // namespace fwc

@@ -1,6 +1,7 @@
 #include "compiler/diagnostics.h"
 
 #include <algorithm>
+#include <sstream>
 
 namespace fwc {
 
@@ -26,8 +27,71 @@ Diagnostic& Diagnostics::Error(std::string code, Loc loc, std::string message,
 
 Diagnostic& Diagnostics::Warning(std::string code, Loc loc, std::string message,
                                  std::string help) {
-  return Add(Severity::kWarning, std::move(code), loc, std::move(message),
-             std::move(help));
+  auto sev = control_.Resolve(code, Severity::kWarning);
+  if (!sev) {
+    overflow_ = Diagnostic{};
+    return overflow_;
+  }
+  return Add(*sev, std::move(code), loc, std::move(message), std::move(help));
+}
+
+Diagnostic* Diagnostics::Report(const std::string& code, Severity default_severity, Loc loc,
+                                std::string message, std::string help) {
+  auto sev = control_.Resolve(code, default_severity);
+  if (!sev) return nullptr;
+  Diagnostic& d = Add(*sev, code, loc, std::move(message), std::move(help));
+  return &d == &overflow_ ? nullptr : &d;
+}
+
+const std::vector<std::string>& DiagnosticControl::ControllableCodes() {
+  static const std::vector<std::string> codes = {
+      "shadowed-rule", "redundant-rule", "conflicting-rule", "empty-rule",
+      "never-matches", "unused-define",  "no-interfaces"};
+  return codes;
+}
+
+bool DiagnosticControl::Apply(const std::string& flag, std::string* error) {
+  if (flag == "-Werror") {
+    warnings_as_errors_ = true;
+    return true;
+  }
+  if (flag == "-Wno-error") {
+    warnings_as_errors_ = false;
+    return true;
+  }
+  std::string code;
+  std::optional<Level> level;
+  std::optional<bool> as_error;
+  if (flag.rfind("-Werror=", 0) == 0) code = flag.substr(8), as_error = true;
+  else if (flag.rfind("-Wno-error=", 0) == 0) code = flag.substr(11), as_error = false;
+  else if (flag.rfind("-Wno-", 0) == 0) code = flag.substr(5), level = Level::kIgnore;
+  else if (flag.rfind("-W", 0) == 0) code = flag.substr(2), level = Level::kWarning;
+  const auto& known = ControllableCodes();
+  if (std::find(known.begin(), known.end(), code) == known.end()) {
+    std::string near = ClosestName(code, known);
+    *error = "unknown diagnostic in '" + flag + "'" + (near.empty() ? "" : "; did you mean '" + near + "'?");
+    return false;
+  }
+  if (level) levels_[code] = *level;
+  if (as_error) error_[code] = *as_error;
+  return true;
+}
+
+std::optional<Severity> DiagnosticControl::Resolve(const std::string& code, Severity def) const {
+  auto it = levels_.find(code);
+  Level level = it == levels_.end() ? Level::kDefault : it->second;
+  if (level == Level::kIgnore) return std::nullopt;
+  Severity sev = def;
+  // -WCODE shows a note-level finding as a warning; it never lowers an error.
+  if (level == Level::kWarning && def == Severity::kNote) sev = Severity::kWarning;
+  auto e = error_.find(code);
+  if (e != error_.end()) {
+    if (e->second) sev = Severity::kError;
+    else if (sev == Severity::kError) sev = Severity::kWarning;
+  } else if (warnings_as_errors_ && sev == Severity::kWarning) {
+    sev = Severity::kError;
+  }
+  return sev;
 }
 
 namespace {
@@ -97,6 +161,94 @@ std::string Diagnostics::Render() const {
     out += "fwc: error: too many errors; only the first " + std::to_string(kMaxErrors) +
            " are shown\n";
   return out;
+}
+
+namespace {
+
+std::string JsonString(const std::string& s) {
+  std::string out = "\"";
+  for (unsigned char c : s) {
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        if (c < 0x20) {
+          char buf[8];
+          std::snprintf(buf, sizeof buf, "\\u%04x", c);
+          out += buf;
+        } else {
+          out += static_cast<char>(c);
+        }
+    }
+  }
+  return out + "\"";
+}
+
+std::string JsonLocation(const SourceManager& sm, const Loc& loc) {
+  if (!loc.valid()) return "null";
+  return "{\"file\": " + JsonString(sm.path(loc.file)) + ", \"line\": " + std::to_string(loc.line) +
+         ", \"column\": " + std::to_string(loc.col) + ", \"length\": " + std::to_string(loc.len) + "}";
+}
+
+std::string SarifLocation(const SourceManager& sm, const Loc& loc, const std::string& message) {
+  std::string out = "{\"physicalLocation\": {\"artifactLocation\": {\"uri\": " + JsonString(sm.path(loc.file)) +
+                    "}, \"region\": {\"startLine\": " + std::to_string(loc.line) +
+                    ", \"startColumn\": " + std::to_string(loc.col) +
+                    ", \"endColumn\": " + std::to_string(loc.col + std::max(loc.len, 1)) + "}}";
+  if (!message.empty()) out += ", \"message\": {\"text\": " + JsonString(message) + "}";
+  return out + "}";
+}
+
+}  // namespace
+
+std::string Diagnostics::RenderJson() const {
+  std::ostringstream o;
+  o << "[";
+  for (size_t i = 0; i < diags_.size(); ++i) {
+    const Diagnostic& d = diags_[i];
+    o << (i ? ",\n " : "\n ") << "{\"severity\": " << JsonString(SeverityName(d.severity))
+      << ", \"code\": " << JsonString(d.code) << ", \"message\": " << JsonString(d.message)
+      << ", \"help\": " << JsonString(d.help) << ", \"location\": " << JsonLocation(sources_, d.loc)
+      << ", \"notes\": [";
+    for (size_t n = 0; n < d.notes.size(); ++n)
+      o << (n ? ", " : "") << "{\"message\": " << JsonString(d.notes[n].message)
+        << ", \"location\": " << JsonLocation(sources_, d.notes[n].loc) << "}";
+    o << "]}";
+  }
+  o << (diags_.empty() ? "]\n" : "\n]\n");
+  return o.str();
+}
+
+std::string Diagnostics::RenderSarif(const std::string& tool_version) const {
+  std::ostringstream o;
+  std::vector<std::string> rules;
+  for (const auto& d : diags_)
+    if (std::find(rules.begin(), rules.end(), d.code) == rules.end()) rules.push_back(d.code);
+  o << "{\n  \"$schema\": \"https://json.schemastore.org/sarif-2.1.0.json\",\n  \"version\": \"2.1.0\",\n"
+    << "  \"runs\": [{\n    \"tool\": {\"driver\": {\"name\": \"fwc\", \"version\": " << JsonString(tool_version)
+    << ", \"informationUri\": \"https://manpages.debian.org/fwc\", \"rules\": [";
+  for (size_t i = 0; i < rules.size(); ++i) o << (i ? ", " : "") << "{\"id\": " << JsonString(rules[i]) << "}";
+  o << "]}},\n    \"results\": [";
+  for (size_t i = 0; i < diags_.size(); ++i) {
+    const Diagnostic& d = diags_[i];
+    const char* level = d.severity == Severity::kError ? "error" : d.severity == Severity::kWarning ? "warning" : "note";
+    std::string text = d.message + (d.help.empty() ? "" : " (" + d.help + ")");
+    o << (i ? ",\n      " : "\n      ") << "{\"ruleId\": " << JsonString(d.code) << ", \"level\": \"" << level
+      << "\", \"message\": {\"text\": " << JsonString(text) << "}";
+    if (d.loc.valid()) o << ", \"locations\": [" << SarifLocation(sources_, d.loc, "") << "]";
+    std::string related;
+    int id = 0;
+    for (const auto& n : d.notes)
+      if (n.loc.valid())
+        related += std::string(related.empty() ? "" : ", ") + "{\"id\": " + std::to_string(id++) + ", " +
+                   SarifLocation(sources_, n.loc, n.message).substr(1);
+    if (!related.empty()) o << ", \"relatedLocations\": [" << related << "]";
+    o << "}";
+  }
+  o << (diags_.empty() ? "]\n  }]\n}\n" : "\n    ]\n  }]\n}\n");
+  return o.str();
 }
 
 namespace {

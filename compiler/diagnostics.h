@@ -4,6 +4,8 @@
 // to do, and optional notes pointing at related places.
 #pragma once
 
+#include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -26,6 +28,29 @@ struct Diagnostic {
   std::vector<Note> notes;
 };
 
+// How -W flags and `nowarn` change a diagnostic: ignore it, or make it a
+// warning or an error, per stable code.
+class DiagnosticControl {
+ public:
+  enum class Level { kDefault, kIgnore, kNote, kWarning, kError };
+
+  // Codes a user may name in -W flags and `nowarn`.
+  static const std::vector<std::string>& ControllableCodes();
+
+  // Applies one flag: -Werror, -Wno-error, -WCODE, -Wno-CODE, -Werror=CODE,
+  // -Wno-error=CODE. Returns false with *error set for an unknown flag or
+  // code.
+  bool Apply(const std::string& flag, std::string* error);
+
+  // The severity a diagnostic of this code gets, or nullopt to drop it.
+  std::optional<Severity> Resolve(const std::string& code, Severity default_severity) const;
+
+ private:
+  std::map<std::string, Level> levels_;
+  std::map<std::string, bool> error_;  // -Werror=CODE / -Wno-error=CODE
+  bool warnings_as_errors_ = false;
+};
+
 class Diagnostics {
  public:
   // Errors past the cap are counted but not kept: a file full of garbage
@@ -38,6 +63,12 @@ class Diagnostics {
                     std::string help = "");
   Diagnostic& Warning(std::string code, Loc loc, std::string message,
                       std::string help = "");
+  // A diagnostic whose severity -W flags may change or that they may drop
+  // (nullptr then), e.g. an analysis finding.
+  Diagnostic* Report(const std::string& code, Severity default_severity, Loc loc,
+                     std::string message, std::string help = "");
+
+  DiagnosticControl& control() { return control_; }
 
   int error_count() const { return errors_; }
   bool has_errors() const { return errors_ > 0; }
@@ -46,6 +77,9 @@ class Diagnostics {
 
   // Renders every diagnostic, rustc-style, with the source line and a caret.
   std::string Render() const;
+  // Machine-readable forms for CI systems.
+  std::string RenderJson() const;
+  std::string RenderSarif(const std::string& tool_version) const;
   std::string Render(const Diagnostic& d) const;
 
  private:
@@ -53,6 +87,7 @@ class Diagnostics {
                   std::string help);
 
   const SourceManager& sources_;
+  DiagnosticControl control_;
   std::vector<Diagnostic> diags_;
   Diagnostic overflow_;  // sink for diagnostics past the cap
   int errors_ = 0;

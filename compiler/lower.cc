@@ -445,11 +445,10 @@ ir::Ruleset BuildRuleset(const Model& m, const std::vector<WorkRule>& rules,
   return rs;
 }
 
-ir::Ruleset Lower(const Model& m, const std::set<std::string>& defines, const LoweringCaps& caps,
-                  const SourceManager& sources, Diagnostics& diags) {
+std::vector<WorkRule> PlaceRules(const Model& m, const std::set<std::string>& defines,
+                                 const SourceManager& sources, Diagnostics& diags) {
   auto active = SelectActiveRules(m, defines);
-  auto rules = SplitByFamily(m, active, sources);
-  std::vector<WorkRule> placed = PlaceInChains(m, rules);
+  std::vector<WorkRule> placed = PlaceInChains(m, SplitByFamily(m, active, sources));
   // A rule that lands in no chain can never match; say so.
   for (const PolicyRule* r : active) {
     bool found = std::any_of(placed.begin(), placed.end(),
@@ -459,8 +458,12 @@ ir::Ruleset Lower(const Model& m, const std::set<std::string>& defines, const Lo
                     "this rule matches no traffic to, from or through the firewall",
                     "check its interfaces and addresses: e.g. 'out' cannot match traffic to the firewall itself");
   }
-  rules = SplitServices(std::move(placed));
-  rules = LowerNegation(std::move(rules), caps);
+  return SplitServices(std::move(placed));
+}
+
+ir::Ruleset Lower(const Model& m, const std::vector<WorkRule>& placed, const LoweringCaps& caps,
+                  const SourceManager& sources) {
+  auto rules = LowerNegation(placed, caps);
   rules = SplitRateLimitedLog(std::move(rules));
   rules = SplitReject(std::move(rules));
   return BuildRuleset(m, rules, sources);

@@ -58,10 +58,14 @@ ir::Ruleset BuildRuleset(const Model& m, const std::vector<WorkRule>& rules,
 std::vector<ir::ServiceMatch> GroupServices(const std::vector<ServiceAtom>& atoms,
                                             std::optional<Family> family);
 
-// Runs every pass. Warnings (e.g. a rule that lands in no chain) go to
-// diags.
-ir::Ruleset Lower(const Model& m, const std::set<std::string>& defines,
-                  const LoweringCaps& caps, const SourceManager& sources,
-                  Diagnostics& diags);
+// The passes up to and including SplitServices: rules placed in chains,
+// one per family and protocol, negations not yet lowered. What the analysis
+// reasons about. Warnings (a rule that lands in no chain) go to diags.
+std::vector<WorkRule> PlaceRules(const Model& m, const std::set<std::string>& defines,
+                                 const SourceManager& sources, Diagnostics& diags);
+
+// The remaining passes, from placed rules to the IR for a target.
+ir::Ruleset Lower(const Model& m, const std::vector<WorkRule>& placed, const LoweringCaps& caps,
+                  const SourceManager& sources);
 
 }  // namespace fwc

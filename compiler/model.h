@@ -67,7 +67,9 @@ struct PolicyRule {
   bool disabled = false;
   std::string condition;
   bool condition_negated = false;
+  std::vector<std::string> nowarn;  // silenced diagnostic codes
   Loc loc;
+  Loc span;  // the whole rule on its first line, for carets
 };
 
 struct FirewallInterface {

@@ -416,6 +416,7 @@ class AstBuilder {
     ast::Rule r;
     r.action = Action(c->action());
     r.loc = c->action() ? At(c->action()) : At(c);
+    r.span = At(c);
     if (auto* s = c->svcSet()) {
       r.services.negated = s->negated != nullptr;
       r.services.loc = At(s);
@@ -450,6 +451,8 @@ class AstBuilder {
         if (cm->STRING()) r.comment = Unquote(cm->STRING()->getText());
       } else if (dynamic_cast<FwcParser::DisabledOptContext*>(o)) {
         r.disabled = true;
+      } else if (auto* nw = dynamic_cast<FwcParser::NowarnOptContext*>(o)) {
+        for (auto* n : nw->name()) r.nowarn.emplace_back(Text(n), At(n));
       } else if (auto* f = dynamic_cast<FwcParser::IfOptContext*>(o)) {
         r.condition = Text(f->name());
         r.condition_negated = f->negated != nullptr;

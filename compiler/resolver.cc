@@ -625,6 +625,18 @@ class Resolver {
     out.disabled = r.disabled;
     out.condition = r.condition;
     out.condition_negated = r.condition_negated;
+    out.span = r.span;
+    for (const auto& [code, loc] : r.nowarn) {
+      const auto& known = DiagnosticControl::ControllableCodes();
+      if (std::find(known.begin(), known.end(), code) != known.end()) {
+        out.nowarn.push_back(code);
+        continue;
+      }
+      std::string near = ClosestName(code, known);
+      diags_.Error("unknown-diagnostic", loc, "'" + code + "' is not a diagnostic that can be silenced",
+                   near.empty() ? "silence one of: shadowed-rule, redundant-rule, conflicting-rule, empty-rule"
+                                : "did you mean '" + near + "'?");
+    }
     auto svc = Services(r.services);
     auto src = Addresses(r.src);
     auto dst = Addresses(r.dst);

@@ -42,6 +42,7 @@ ruleOption  : 'in' name                       # inIface
             | 'comment' STRING                # commentOpt
             | 'disabled'                      # disabledOpt
             | 'if' negated='not'? name        # ifOpt
+            | 'nowarn' name (',' name)*       # nowarnOpt
             ;
 logArg      : 'prefix' STRING                 # logPrefix
             | 'rate' NUMBER '/' name          # logRate

@@ -167,7 +167,7 @@ TEST_CASE("a negation that excludes nothing of a family matches all of it", "[lo
 
 TEST_CASE("rules keep policy order inside each chain", "[lowering]") {
   Result r = Compile(Policy("host a 10.1.2.5;\nhost b 10.1.2.6;",
-                            "  drop from any to a in outside;\n  accept from any to b in outside;\n  reject from any to a in outside;\n"));
+                            "  drop from any to a in outside;\n  accept from any to b in outside;\n  reject from any to a in dmz;\n"));
   REQUIRE(r.ok);
   auto fwd = PolicyRules(r.rs, "forward");
   REQUIRE(fwd.size() == 4);

@@ -1,0 +1,59 @@
+// Policy rules as sets of packets: after chain placement, each chain and
+// family gets an ordered list of Units (one per placed rule piece), each an
+// exact union of cubes. This is the common ground of the shadow analysis,
+// queries and semantic diff.
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "compiler/analysis/packet_space.h"
+#include "compiler/lower.h"
+#include "compiler/model.h"
+
+namespace fwc::analysis {
+
+// Interface names as small integers; 0 stands for every name the policy
+// does not mention.
+class InterfaceIds {
+ public:
+  int Id(const std::string& name);  // adds the name if new
+  int Find(const std::string& name) const;  // 0 if unknown
+  const std::string& Name(int id) const { return names_[id - 1]; }
+  int count() const { return static_cast<int>(names_.size()); }
+
+ private:
+  std::map<std::string, int> ids_;
+  std::vector<std::string> names_;
+};
+
+struct Unit {
+  const PolicyRule* origin = nullptr;
+  ast::Action action = ast::Action::kAccept;
+  std::vector<Cube> cubes;
+  Hull hull;
+};
+
+struct RuleList {
+  std::string chain;  // input, forward, output
+  Family family = Family::kV4;
+  FieldLimits limits;
+  ast::Action default_action = ast::Action::kDrop;
+  SampleHints hints;  // the firewall's addresses where the chain implies them
+  std::vector<Unit> units;
+};
+
+// The six lists (3 chains x 2 families) of a placed policy. Interface ids
+// are assigned in ifaces, which a diff shares between two policies.
+std::vector<RuleList> BuildRuleLists(const Model& m, const std::vector<WorkRule>& placed, InterfaceIds& ifaces);
+
+// The cubes one placed rule matches (lim says which family's addresses).
+std::vector<Cube> RuleCubes(const WorkRule& w, const FieldLimits& lim, InterfaceIds& ifaces);
+
+// "tcp 10.1.1.11:40000 -> 10.1.2.2:80 in eth1", the syntax fwc query reads.
+std::string FormatPoint(const Point& p, Family f, const InterfaceIds& ifaces);
+// A rule-like description of a cube: "tcp from 10.1.1.0/24 to 10.1.2.2 dport 22".
+std::string DescribeCube(const Cube& c, Family f, const FieldLimits& lim, const InterfaceIds& ifaces);
+
+}  // namespace fwc::analysis
