@@ -23,6 +23,9 @@ using Action = std::function<int()>;
 // Registers a subcommand; its action runs when the subcommand was given.
 struct Registry {
   std::vector<std::pair<CLI::App*, Action>> commands;
+  // -W flags, taken out of argv before CLI11 parses it (CLI11 cannot take
+  // options of the form -Wno-CODE).
+  std::vector<std::string> warning_flags;
   void Add(CLI::App* sub, Action run) { commands.emplace_back(sub, std::move(run)); }
 };
 
@@ -30,14 +33,20 @@ struct Registry {
 struct PolicyArgs {
   std::string policy;
   std::vector<std::string> defines;
+  std::string diagnostics_format = "text";
   void AddTo(CLI::App* sub);
   std::set<std::string> define_set() const { return {defines.begin(), defines.end()}; }
 };
 
-// Reads and checks a policy, printing diagnostics to stderr. Returns
-// kExitOk when the policy can be compiled, kExitPolicy or kExitUsage
-// otherwise (with the reason printed).
-int LoadPolicy(const PolicyArgs& args, Compilation& c);
+// Reads and checks a policy and prints its diagnostics (to stderr, or to
+// stdout in JSON/SARIF when diagnostics_to_stdout). Returns kExitOk when the
+// policy can be compiled, kExitPolicy or kExitUsage otherwise.
+int LoadPolicy(const PolicyArgs& args, const Registry& registry, Compilation& c,
+               bool diagnostics_to_stdout = false);
+
+// Splits the -W flags out of argv into registry.warning_flags; returns
+// false (with the message printed) for an unknown one.
+bool TakeWarningFlags(int& argc, char** argv, Registry& registry);
 
 // Writes data to path atomically: a temporary file next to it, flushed,
 // then renamed over it. On failure path is untouched and *error says why.
@@ -47,5 +56,6 @@ bool WriteAtomically(const std::string& path, const std::string& data, unsigned 
 int WriteOutput(const std::string& path, const std::string& data, unsigned mode);
 
 void AddCompileCommands(CLI::App& app, Registry& registry);
+void AddAnalysisCommands(CLI::App& app, Registry& registry);
 
 }  // namespace fwc::cli

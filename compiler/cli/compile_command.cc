@@ -15,13 +15,14 @@ struct CompileArgs {
   std::string dump;
 };
 
-int Compile(const CompileArgs& a, bool emit) {
+int Compile(const CompileArgs& a, const Registry& registry, bool emit) {
   Compilation c;
-  if (int rc = LoadPolicy(a.policy, c); rc != kExitOk) return rc;
+  // `check` has no other output, so machine-readable diagnostics go to
+  // stdout there; `compile` keeps stdout for the rules.
+  if (int rc = LoadPolicy(a.policy, registry, c, !emit); rc != kExitOk) return rc;
+  if (!emit) return kExitOk;
   auto backend = MakeBackend(a.target);
   ir::Ruleset rs = c.Lower(backend->caps());
-  std::cerr << c.diags().Render();  // warnings
-  if (!emit) return kExitOk;
   std::string out;
   if (a.dump == "ast") out = DumpAst(c.unit());
   else if (a.dump == "model") out = DumpModel(c.model(), c.sources());
@@ -42,12 +43,12 @@ void AddCompileCommands(CLI::App& app, Registry& registry) {
   compile->add_option("-o,--output", args->output, "write to FILE atomically instead of stdout")->type_name("FILE");
   compile->add_option("--dump", args->dump, "print a compiler stage instead of the rules")
       ->check(CLI::IsMember({"ast", "model", "ir"}));
-  registry.Add(compile, [args] { return Compile(*args, true); });
+  registry.Add(compile, [args, &registry] { return Compile(*args, registry, true); });
 
   auto check_args = std::make_shared<CompileArgs>();
   CLI::App* check = app.add_subcommand("check", "run every check of POLICY; write nothing");
   check_args->policy.AddTo(check);
-  registry.Add(check, [check_args] { return Compile(*check_args, false); });
+  registry.Add(check, [check_args, &registry] { return Compile(*check_args, registry, false); });
 }
 
 }  // namespace fwc::cli

@@ -3,10 +3,6 @@
 // unless the whole command succeeded.
 #include "compiler/cli/cli.h"
 
-#ifndef FWC_VERSION
-#define FWC_VERSION "0.0.0"
-#endif
-
 int main(int argc, char** argv) {
   using namespace fwc::cli;
   CLI::App app{"fwc - compile a firewall policy into nftables or iptables rules", "fwc"};
@@ -14,6 +10,8 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   Registry registry;
   AddCompileCommands(app, registry);
+  AddAnalysisCommands(app, registry);
+  if (!TakeWarningFlags(argc, argv, registry)) return kExitUsage;
 
   try {
     app.parse(argc, argv);

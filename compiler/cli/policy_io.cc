@@ -13,9 +13,36 @@ namespace fwc::cli {
 void PolicyArgs::AddTo(CLI::App* sub) {
   sub->add_option("POLICY", policy, "policy file")->required();
   sub->add_option("-D,--define", defines, "enable rules marked 'if NAME' (repeatable)")->type_name("NAME");
+  sub->add_option("--diagnostics-format", diagnostics_format, "text, json or sarif")
+      ->check(CLI::IsMember({"text", "json", "sarif"}))
+      ->capture_default_str();
 }
 
-int LoadPolicy(const PolicyArgs& args, Compilation& c) {
+bool TakeWarningFlags(int& argc, char** argv, Registry& registry) {
+  int out = 1;
+  DiagnosticControl probe;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    if (a == "--") {  // everything after is positional
+      while (i < argc) argv[out++] = argv[i++];
+      break;
+    }
+    if (a.rfind("-W", 0) == 0 && a.size() > 2) {
+      std::string err;
+      if (!probe.Apply(a, &err)) {
+        std::cerr << "fwc: error: " << err << "\nRun with --help for more information.\n";
+        return false;
+      }
+      registry.warning_flags.push_back(a);
+      continue;
+    }
+    argv[out++] = argv[i];
+  }
+  argc = out;
+  return true;
+}
+
+int LoadPolicy(const PolicyArgs& args, const Registry& registry, Compilation& c, bool diagnostics_to_stdout) {
   FileSystemLoader loader;
   std::string err;
   auto text = loader.Read(args.policy, &err);
@@ -23,9 +50,13 @@ int LoadPolicy(const PolicyArgs& args, Compilation& c) {
     std::cerr << "fwc: error: cannot read '" << args.policy << "': " << err << "\n";
     return kExitUsage;
   }
+  for (const auto& flag : registry.warning_flags) c.diags().control().Apply(flag, &err);
   bool ok = c.Check(args.policy, std::move(*text), loader, args.define_set());
+  std::ostream& machine = diagnostics_to_stdout ? std::cout : std::cerr;
+  if (args.diagnostics_format == "json") machine << c.diags().RenderJson();
+  else if (args.diagnostics_format == "sarif") machine << c.diags().RenderSarif(FWC_VERSION);
+  else std::cerr << c.diags().Render();
   if (ok) return kExitOk;
-  std::cerr << c.diags().Render();
   int n = c.diags().error_count();
   std::cerr << "fwc: " << (c.diags().at_cap() ? "too many errors" : std::to_string(n) + (n == 1 ? " error" : " errors"))
             << "; nothing was written\n";

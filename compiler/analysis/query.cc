@@ -1,0 +1,208 @@
+#include "compiler/analysis/query.h"
+
+#include <algorithm>
+#include <sstream>
+
+#include "compiler/protocols.h"
+
+namespace fwc::analysis {
+namespace {
+
+// "[2001:db8::1]:80", "10.0.0.1:80", "10.0.0.1", "2001:db8::1".
+bool ParseEndpoint(const std::string& s, bool ports, U128* addr, unsigned* port, Family* fam, std::string* error) {
+  std::string host = s, p;
+  if (!s.empty() && s[0] == '[') {
+    size_t close = s.find(']');
+    if (close == std::string::npos) {
+      *error = "unbalanced '[' in '" + s + "'";
+      return false;
+    }
+    host = s.substr(1, close - 1);
+    if (close + 1 < s.size()) {
+      if (s[close + 1] != ':') {
+        *error = "expected ':PORT' after ']' in '" + s + "'";
+        return false;
+      }
+      p = s.substr(close + 2);
+    }
+  } else if (std::count(s.begin(), s.end(), ':') == 1) {
+    host = s.substr(0, s.find(':'));
+    p = s.substr(s.find(':') + 1);
+  }
+  auto a = ParseAddress(host, error);
+  if (!a) return false;
+  if (a->prefix >= 0) {
+    *error = "a packet has single addresses, not '" + s + "'";
+    return false;
+  }
+  *addr = a->addr;
+  *fam = a->family;
+  if (!p.empty()) {
+    if (!ports) {
+      *error = "only tcp and udp packets have ports";
+      return false;
+    }
+    if (p.size() > 5 || p.find_first_not_of("0123456789") != std::string::npos || std::stoul(p) > 65535) {
+      *error = "bad port '" + p + "'";
+      return false;
+    }
+    *port = static_cast<unsigned>(std::stoul(p));
+  }
+  return true;
+}
+
+bool InNetworks(const FirewallInterface& i, Family f, U128 a) {
+  return i.networks.of(f).Intersects(IntervalSet::Range(a, a));
+}
+
+}  // namespace
+
+std::optional<PacketSpec> ParsePacket(const std::string& text, std::string* error) {
+  std::istringstream in(text);
+  std::vector<std::string> w;
+  for (std::string t; in >> t;) w.push_back(t);
+  PacketSpec p;
+  size_t arrow = std::find(w.begin(), w.end(), "->") - w.begin();
+  if (w.size() < 4 || arrow != 2) {
+    *error = "write a packet as 'PROTO SRC[:PORT] -> DST[:PORT] [type T [code C]] [in IFACE] [out IFACE]'";
+    return std::nullopt;
+  }
+  const std::string& proto = w[0];
+  if (proto == "tcp") p.proto = kProtoTcp;
+  else if (proto == "udp") p.proto = kProtoUdp;
+  else if (proto == "icmp") p.proto = kProtoIcmp;
+  else if (proto == "icmpv6") p.proto = kProtoIcmpv6;
+  else if (auto n = ProtocolByName(proto)) p.proto = *n;
+  else if (!proto.empty() && proto.size() <= 3 && proto.find_first_not_of("0123456789") == std::string::npos &&
+           std::stoi(proto) <= 255)
+    p.proto = std::stoi(proto);
+  else {
+    *error = "unknown protocol '" + proto + "'";
+    return std::nullopt;
+  }
+  bool ports = p.proto == kProtoTcp || p.proto == kProtoUdp;
+  Family fs, fd;
+  if (!ParseEndpoint(w[1], ports, &p.src, &p.sport, &fs, error)) return std::nullopt;
+  unsigned dport = 0;
+  if (!ParseEndpoint(w[3], ports, &p.dst, &dport, &fd, error)) return std::nullopt;
+  p.dport = dport;
+  if (fs != fd) {
+    *error = "source and destination are of different address families";
+    return std::nullopt;
+  }
+  p.family = fs;
+  if (p.proto == kProtoIcmp && p.family == Family::kV6) p.proto = kProtoIcmpv6;
+  if (p.proto == kProtoIcmpv6 && p.family == Family::kV4) {
+    *error = "icmpv6 needs IPv6 addresses";
+    return std::nullopt;
+  }
+  for (size_t i = 4; i < w.size(); i += 2) {
+    if (i + 1 >= w.size()) {
+      *error = "'" + w[i] + "' needs a value";
+      return std::nullopt;
+    }
+    const std::string& v = w[i + 1];
+    if (w[i] == "in") p.iif = v;
+    else if (w[i] == "out") p.oif = v;
+    else if ((w[i] == "type" || w[i] == "code") && (p.proto == kProtoIcmp || p.proto == kProtoIcmpv6)) {
+      Family f = p.proto == kProtoIcmp ? Family::kV4 : Family::kV6;
+      int value = -1;
+      if (!v.empty() && v.size() <= 3 && v.find_first_not_of("0123456789") == std::string::npos) value = std::stoi(v);
+      else if (w[i] == "type" && IcmpTypeByName(f, v)) value = *IcmpTypeByName(f, v);
+      if (value < 0 || value > 255) {
+        *error = "bad ICMP " + w[i] + " '" + v + "'";
+        return std::nullopt;
+      }
+      (w[i] == "type" ? p.icmp_type : p.icmp_code) = value;
+    } else {
+      *error = "unexpected '" + w[i] + "'";
+      return std::nullopt;
+    }
+  }
+  if ((p.proto == kProtoIcmp || p.proto == kProtoIcmpv6) && p.icmp_type < 0)
+    p.icmp_type = p.proto == kProtoIcmp ? 8 : 128;  // a ping unless told otherwise
+  return p;
+}
+
+std::optional<QueryResult> Query(const Model& m, const std::vector<WorkRule>& placed, const PacketSpec& p,
+                                 std::string* error) {
+  QueryResult r;
+  r.family = p.family;
+  const Family f = p.family;
+  auto device = [&](const std::string& name, std::string* out) {
+    for (const auto& i : m.interfaces)
+      if (i.name == name || i.device == name) {
+        *out = i.device;
+        return true;
+      }
+    if (name == "lo") {
+      *out = "lo";
+      return true;
+    }
+    *error = "the firewall has no interface '" + name + "'";
+    return false;
+  };
+  if (!p.iif.empty() && !device(p.iif, &r.iif)) return std::nullopt;
+  if (!p.oif.empty() && !device(p.oif, &r.oif)) return std::nullopt;
+
+  bool to_fw = m.local_destinations.of(f).Intersects(IntervalSet::Range(p.dst, p.dst));
+  bool from_fw = m.firewall_addresses.of(f).Intersects(IntervalSet::Range(p.src, p.src));
+  r.chain = from_fw ? "output" : to_fw ? "input" : "forward";
+  // Guess the interfaces the packet would use from the attached networks.
+  if (r.chain != "output" && r.iif.empty())
+    for (const auto& i : m.interfaces)
+      if (InNetworks(i, f, p.src)) {
+        r.iif = i.device;
+        r.guessed_iif = true;
+        break;
+      }
+  if (r.chain != "input" && r.oif.empty())
+    for (const auto& i : m.interfaces)
+      if (InNetworks(i, f, p.dst)) {
+        r.oif = i.device;
+        r.guessed_oif = true;
+        break;
+      }
+  if (r.chain == "input") r.oif.clear();
+  if (r.chain == "output") r.iif.clear();
+
+  InterfaceIds ifaces;
+  auto lists = BuildRuleLists(m, placed, ifaces);
+  Point pt{};
+  pt[kIif] = r.iif.empty() ? 0 : ifaces.Find(r.iif);
+  pt[kOif] = r.oif.empty() ? 0 : ifaces.Find(r.oif);
+  pt[kSrc] = p.src;
+  pt[kDst] = p.dst;
+  pt[kProto] = static_cast<U128>(p.proto);
+  bool ports = p.proto == kProtoTcp || p.proto == kProtoUdp;
+  pt[kSport] = ports ? p.sport : 0;
+  pt[kDport] = ports ? p.dport : 0;
+  pt[kIcmp] = p.icmp_type >= 0 ? (static_cast<U128>(p.icmp_type) << 8) | static_cast<U128>(p.icmp_code) : 0;
+  r.packet = FormatPoint(pt, f, ifaces);
+
+  // fwc's own rules come first in every base chain.
+  if ((r.chain == "input" && r.iif == "lo") || (r.chain == "output" && r.oif == "lo")) {
+    r.verdict = ast::Action::kAccept;
+    r.builtin = "loopback";
+    return r;
+  }
+  if (r.chain != "forward" && p.proto == kProtoIcmpv6 && p.icmp_type >= 133 && p.icmp_type <= 136) {
+    r.verdict = ast::Action::kAccept;
+    r.builtin = "IPv6 neighbour discovery";
+    return r;
+  }
+  for (const auto& l : lists) {
+    if (l.chain != r.chain || l.family != f) continue;
+    for (const auto& u : l.units)
+      for (const auto& c : u.cubes)
+        if (CubeContains(c, pt)) {
+          r.verdict = u.action;
+          r.rule = u.origin;
+          return r;
+        }
+  }
+  r.verdict = m.default_action;
+  return r;
+}
+
+}  // namespace fwc::analysis

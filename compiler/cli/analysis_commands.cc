@@ -1,0 +1,127 @@
+// fwc query (which rule decides a packet) and fwc diff (what changed
+// between two policies, semantically).
+#include <iostream>
+
+#include "compiler/analysis/query.h"
+#include "compiler/analysis/semantic_diff.h"
+#include "compiler/cli/cli.h"
+
+namespace fwc::cli {
+namespace {
+
+const char* FamilyName(Family f) { return f == Family::kV4 ? "IPv4" : "IPv6"; }
+
+// "crm.fw:23: accept http from any to lb in outside" — the rule as written.
+std::string RuleText(const Compilation& c, const PolicyRule* r) {
+  std::string line(c.sources().Line(r->loc.file, r->loc.line));
+  size_t start = line.find_first_not_of(" \t");
+  line = start == std::string::npos ? "" : line.substr(start);
+  return c.sources().display_name(r->loc.file) + ":" + std::to_string(r->loc.line) + ": " + line;
+}
+
+struct QueryArgs {
+  PolicyArgs policy;
+  std::string packet;
+};
+
+int RunQuery(const QueryArgs& a, const Registry& registry) {
+  std::string err;
+  auto packet = analysis::ParsePacket(a.packet, &err);
+  if (!packet) {
+    std::cerr << "fwc: error: " << err << "\n";
+    return kExitUsage;
+  }
+  Compilation c;
+  c.set_analysis(false);
+  if (int rc = LoadPolicy(a.policy, registry, c); rc != kExitOk) return rc;
+  auto r = analysis::Query(c.model(), c.placed(), *packet, &err);
+  if (!r) {
+    std::cerr << "fwc: error: " << err << "\n";
+    return kExitUsage;
+  }
+  std::cout << "packet:  " << r->packet << "\n";
+  std::cout << "chain:   " << r->chain << " (" << FamilyName(r->family) << ")";
+  std::string guessed;
+  if (r->guessed_iif) guessed += "in " + r->iif;
+  if (r->guessed_oif) guessed += (guessed.empty() ? "" : ", ") + std::string("out ") + r->oif;
+  if (!guessed.empty()) std::cout << "; interfaces guessed from the firewall's networks: " << guessed;
+  std::cout << "\n";
+  std::cout << "verdict: " << ast::ActionName(r->verdict) << "\n";
+  if (r->rule) std::cout << "rule:    " << RuleText(c, r->rule) << "\n";
+  else if (!r->builtin.empty()) std::cout << "rule:    fwc's built-in " << r->builtin << " rule\n";
+  else
+    std::cout << "rule:    the policy default (" << c.sources().display_name(c.model().policy_loc.file) << ":"
+              << c.model().policy_loc.line << ")\n";
+  std::cout << "(as the first packet of a connection; replies to accepted connections pass by the stateful rule)\n";
+  return kExitOk;
+}
+
+struct DiffArgs {
+  PolicyArgs old_policy;
+  std::string new_path;
+};
+
+int RunDiff(const DiffArgs& a, const Registry& registry) {
+  Compilation old_c, new_c;
+  old_c.set_analysis(false);
+  new_c.set_analysis(false);
+  if (int rc = LoadPolicy(a.old_policy, registry, old_c); rc != kExitOk) return rc == kExitPolicy ? kExitUsage : rc;
+  PolicyArgs new_args = a.old_policy;
+  new_args.policy = a.new_path;
+  if (int rc = LoadPolicy(new_args, registry, new_c); rc != kExitOk) return rc == kExitPolicy ? kExitUsage : rc;
+  analysis::InterfaceIds ifaces;
+  auto old_lists = analysis::BuildRuleLists(old_c.model(), old_c.placed(), ifaces);
+  auto new_lists = analysis::BuildRuleLists(new_c.model(), new_c.placed(), ifaces);
+  // Ids added while building the new lists must be known to the old ones'
+  // limits too: rebuild the old lists with the complete id set.
+  old_lists = analysis::BuildRuleLists(old_c.model(), old_c.placed(), ifaces);
+  new_lists = analysis::BuildRuleLists(new_c.model(), new_c.placed(), ifaces);
+  auto result = analysis::SemanticDiff(old_lists, new_lists, ifaces);
+  if (result.incomplete) {
+    std::cerr << "fwc: error: the policies are too fragmented to compare exactly\n";
+    return kExitUsage;
+  }
+  if (result.differences.empty()) {
+    std::cout << "equivalent: both policies decide every packet the same way\n";
+    return kExitOk;
+  }
+  auto who = [](const Compilation& c, const PolicyRule* r) {
+    return r ? c.sources().display_name(r->loc.file) + ":" + std::to_string(r->loc.line)
+             : std::string("the default policy");
+  };
+  constexpr size_t kShown = 20;
+  std::cout << result.differences.size() << (result.differences.size() == 1 ? " class" : " classes")
+            << " of packets changed verdict:\n";
+  for (size_t i = 0; i < result.differences.size() && i < kShown; ++i) {
+    const auto& d = result.differences[i];
+    std::cout << "\n" << d.chain << " (" << FamilyName(d.family) << "): " << ast::ActionName(d.before) << " -> "
+              << ast::ActionName(d.after) << "\n"
+              << "  packets: " << d.description;
+    if (d.region.size() > 1) std::cout << " (and " << d.region.size() - 1 << " more regions)";
+    std::cout << "\n  before:  " << who(old_c, d.old_rule) << "\n  after:   " << who(new_c, d.new_rule)
+              << "\n  example: " << d.example << "\n";
+  }
+  if (result.differences.size() > kShown)
+    std::cout << "\n... and " << result.differences.size() - kShown << " more\n";
+  return kExitPolicy;
+}
+
+}  // namespace
+
+void AddAnalysisCommands(CLI::App& app, Registry& registry) {
+  auto q = std::make_shared<QueryArgs>();
+  CLI::App* query = app.add_subcommand("query", "show which rule decides a packet");
+  q->policy.AddTo(query);
+  query->add_option("PACKET", q->packet,
+                    "e.g. 'tcp 10.1.1.11:40000 -> 10.1.2.2:80 in eth1' or 'icmp 10.1.1.11 -> 10.1.2.2 type echo-request'")
+      ->required();
+  registry.Add(query, [q, &registry] { return RunQuery(*q, registry); });
+
+  auto d = std::make_shared<DiffArgs>();
+  CLI::App* diff = app.add_subcommand("diff", "compare two policies packet by packet; exit 0 if equivalent, 1 if not");
+  d->old_policy.AddTo(diff);
+  diff->add_option("NEW", d->new_path, "the changed policy")->required();
+  registry.Add(diff, [d, &registry] { return RunDiff(*d, registry); });
+}
+
+}  // namespace fwc::cli
