@@ -17,5 +17,8 @@ ctest --test-dir build --output-on-failure -j"$jobs"
 echo "== AddressSanitizer + UndefinedBehaviorSanitizer build, unit and CLI tests"
 cmake -S . -B build-sanitize -DCMAKE_BUILD_TYPE=Debug -DFWC_SANITIZE=ON -DFWC_BUILD_TESTS=ON >/dev/null
 cmake --build build-sanitize -j"$jobs"
+# The brute-force cross-checks run 1000 random policies in the release
+# build; under the sanitizers a sample keeps the run short.
+FWC_CROSSCHECK_CASES=120 \
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   ctest --test-dir build-sanitize --output-on-failure -j"$jobs" -L 'unit|cli'
