@@ -1,16 +1,25 @@
 #include "compiler/compilation.h"
 
 #include <algorithm>
+#include <chrono>
 
 namespace fwc {
 
 bool Compilation::Check(const std::string& path, std::string text, SourceLoader& loader,
                         const std::set<std::string>& defines) {
   defines_ = defines;
+  auto start = std::chrono::steady_clock::now();
+  auto lap = [&](const char* stage) {
+    auto now = std::chrono::steady_clock::now();
+    timings_.emplace_back(stage, std::chrono::duration<double, std::milli>(now - start).count());
+    start = now;
+  };
   unit_ = ParsePolicy(path, std::move(text), loader, sources_, diags_);
+  lap("parse");
   // Resolve even after syntax errors: the parts that parsed may hold more
   // mistakes, and reporting them all at once saves the user round trips.
   model_ = Resolve(unit_, diags_);
+  lap("resolve");
   for (const auto& d : defines) {
     const auto& used = model_.conditions;
     if (std::find(used.begin(), used.end(), d) != used.end()) continue;
@@ -20,7 +29,11 @@ bool Compilation::Check(const std::string& path, std::string text, SourceLoader&
   }
   if (diags_.has_errors()) return false;
   placed_ = PlaceRules(model_, defines_, sources_, diags_);
-  if (analysis_) Analyze();
+  lap("place");
+  if (analysis_) {
+    Analyze();
+    lap("analysis");
+  }
   return !diags_.has_errors();
 }
 

@@ -39,6 +39,8 @@ class Compilation {
   const std::vector<WorkRule>& placed() const { return placed_; }
   const std::vector<analysis::Finding>& findings() const { return findings_; }
   const analysis::AnalysisStats& analysis_stats() const { return stats_; }
+  // Milliseconds spent per stage, in order, for --timing.
+  const std::vector<std::pair<std::string, double>>& timings() const { return timings_; }
   Diagnostics& diags() { return diags_; }
   const SourceManager& sources() const { return sources_; }
 
@@ -54,6 +56,7 @@ class Compilation {
   std::vector<WorkRule> placed_;
   std::vector<analysis::Finding> findings_;
   analysis::AnalysisStats stats_;
+  std::vector<std::pair<std::string, double>> timings_;
 };
 
 }  // namespace fwc

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <map>
+#include <set>
 
 #include "compiler/diagnostics.h"
 #include "compiler/protocols.h"
@@ -450,10 +451,10 @@ std::vector<WorkRule> PlaceRules(const Model& m, const std::set<std::string>& de
   auto active = SelectActiveRules(m, defines);
   std::vector<WorkRule> placed = PlaceInChains(m, SplitByFamily(m, active, sources));
   // A rule that lands in no chain can never match; say so.
+  std::set<const PolicyRule*> placed_origins;
+  for (const auto& w : placed) placed_origins.insert(w.origin);
   for (const PolicyRule* r : active) {
-    bool found = std::any_of(placed.begin(), placed.end(),
-                             [&](const WorkRule& w) { return w.origin == r; });
-    if (!found)
+    if (!placed_origins.count(r))
       diags.Warning("never-matches", r->loc,
                     "this rule matches no traffic to, from or through the firewall",
                     "check its interfaces and addresses: e.g. 'out' cannot match traffic to the firewall itself");

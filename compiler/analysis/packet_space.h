@@ -1,8 +1,9 @@
-// The space of packets a rule can match, as exact sets. A Cube is a product
-// of one IntervalSet per field (interface in, interface out, source,
+// The space of packets a rule can match, as exact sets. A Cube is a box: one
+// closed interval per field (interface in, interface out, source,
 // destination, protocol, source port, destination port, ICMP type/code); a
 // rule's match is a union of cubes. Everything the analysis proves is
-// proved with these few operations: intersect, subtract, test for empty.
+// proved with a few operations on boxes: intersect, contain, subtract, and
+// "is this box covered by those".
 //
 // Fields that do not apply to a protocol (ports for ICMP, ICMP for TCP) are
 // left full in every cube, so no cube ever separates packets that differ
@@ -27,13 +28,25 @@ struct FieldLimits {
 };
 
 struct Cube {
-  std::array<IntervalSet, kFieldCount> f;
+  std::array<Interval, kFieldCount> f;
 
   static Cube Full(const FieldLimits& lim);
-  bool Empty() const;
-  bool Intersects(const Cube& o) const;
+  bool Empty() const {
+    for (const auto& i : f)
+      if (i.lo > i.hi) return true;
+    return false;
+  }
+  bool Intersects(const Cube& o) const {
+    for (int i = 0; i < kFieldCount; ++i)
+      if (f[i].hi < o.f[i].lo || o.f[i].hi < f[i].lo) return false;
+    return true;
+  }
   Cube Intersect(const Cube& o) const;
-  bool Contains(const Cube& o) const;
+  bool Contains(const Cube& o) const {
+    for (int i = 0; i < kFieldCount; ++i)
+      if (o.f[i].lo < f[i].lo || o.f[i].hi > f[i].hi) return false;
+    return true;
+  }
 };
 
 // A concrete packet: one value per field.
@@ -41,19 +54,26 @@ using Point = std::array<U128, kFieldCount>;
 
 bool CubeContains(const Cube& c, const Point& p);
 
-// Appends the pieces of a - b (disjoint, product-shaped) to out.
-void Subtract(const Cube& a, const Cube& b, std::vector<Cube>& out);
+// Adds to out the boxes of a product of per-field sets (one box per
+// combination of intervals).
+void AddProduct(const std::array<IntervalSet, kFieldCount>& sets, std::vector<Cube>& out);
 
-// Removes b from every piece; pieces stays a disjoint union of cubes.
+// Appends the pieces of a - b (disjoint boxes, at most two per field).
+void Subtract(const Cube& a, const Cube& b, std::vector<Cube>& out);
+// Removes b from every piece; pieces stays a disjoint union of boxes.
 void SubtractAll(std::vector<Cube>& pieces, const Cube& b);
 
-// The bounding box of a union of cubes, one interval per field, for quick
-// rejection before the exact operations.
-struct Hull {
-  std::array<Interval, kFieldCount> f;
-  bool Intersects(const Hull& o) const;
-};
-Hull HullOf(const std::vector<Cube>& cubes);
+// Whether some point of x lies in none of `by`; if so, one such point goes
+// to *witness. Depth-first: it splits x along the boundaries of the boxes
+// that meet it and stops at the first uncovered point, so the common "not
+// covered" answer is fast.
+bool FindUncovered(const Cube& x, const Cube* const* by, size_t n, Point* witness);
+inline bool FindUncovered(const Cube& x, const std::vector<const Cube*>& by, Point* witness) {
+  return FindUncovered(x, by.data(), by.size(), witness);
+}
+
+// The bounding box of a union of cubes (an inverted box if empty).
+Cube HullOf(const std::vector<Cube>& cubes);
 
 // Values a sample should prefer for a field when the cube allows them, e.g.
 // the firewall's own addresses as destinations in the input chain.

@@ -24,13 +24,21 @@ IntervalSet Addresses(const ir::AddrMatch& a, U128 max) {
 
 IntervalSet PortsOrAll(const IntervalSet& s) { return s.empty() ? IntervalSet::Range(0, 65535) : s; }
 
-// The service fields of one match, with every other field full.
-Cube ServiceCube(const ir::ServiceMatch& s, const FieldLimits& lim) {
-  Cube c = Cube::Full(lim);
-  c.f[kProto] = IntervalSet::Range(s.proto, s.proto);
+using Fields = std::array<IntervalSet, kFieldCount>;
+
+Fields FullFields(const FieldLimits& lim) {
+  Fields f;
+  for (int i = 0; i < kFieldCount; ++i) f[i] = IntervalSet::Range(0, lim.max[i]);
+  return f;
+}
+
+// The service fields of one match, every other field full.
+Fields ServiceFields(const ir::ServiceMatch& s, const FieldLimits& lim) {
+  Fields f = FullFields(lim);
+  f[kProto] = IntervalSet::Range(s.proto, s.proto);
   if (s.proto == kProtoTcp || s.proto == kProtoUdp) {
-    c.f[kSport] = PortsOrAll(s.sports);
-    c.f[kDport] = PortsOrAll(s.dports);
+    f[kSport] = PortsOrAll(s.sports);
+    f[kDport] = PortsOrAll(s.dports);
   } else if ((s.proto == kProtoIcmp || s.proto == kProtoIcmpv6) && !s.icmp_types.empty()) {
     IntervalSet icmp;
     for (int t : s.icmp_types) {
@@ -38,30 +46,35 @@ Cube ServiceCube(const ir::ServiceMatch& s, const FieldLimits& lim) {
       if (s.icmp_code >= 0) icmp.Add(base | static_cast<U128>(s.icmp_code), base | static_cast<U128>(s.icmp_code));
       else icmp.Add(base, base | 0xff);
     }
-    c.f[kIcmp] = icmp;
+    f[kIcmp] = icmp;
   }
-  return c;
+  return f;
 }
 
 }  // namespace
 
 std::vector<Cube> RuleCubes(const WorkRule& w, const FieldLimits& lim, InterfaceIds& ifaces) {
-  Cube base = Cube::Full(lim);
-  if (!w.rule.iif.empty()) base.f[kIif] = IntervalSet::Range(ifaces.Id(w.rule.iif), ifaces.Id(w.rule.iif));
-  if (!w.rule.oif.empty()) base.f[kOif] = IntervalSet::Range(ifaces.Id(w.rule.oif), ifaces.Id(w.rule.oif));
-  base.f[kSrc] = Addresses(w.rule.src, lim.max[kSrc]);
-  base.f[kDst] = Addresses(w.rule.dst, lim.max[kDst]);
+  Fields base = FullFields(lim);
+  if (!w.rule.iif.empty()) base[kIif] = IntervalSet::Range(ifaces.Id(w.rule.iif), ifaces.Id(w.rule.iif));
+  if (!w.rule.oif.empty()) base[kOif] = IntervalSet::Range(ifaces.Id(w.rule.oif), ifaces.Id(w.rule.oif));
+  base[kSrc] = Addresses(w.rule.src, lim.max[kSrc]);
+  base[kDst] = Addresses(w.rule.dst, lim.max[kDst]);
   std::vector<Cube> out;
   if (w.services_negated && !w.services.empty()) {
     // Everything but the listed services.
-    std::vector<Cube> rest{base};
-    for (const auto& s : w.services) SubtractAll(rest, ServiceCube(s, lim));
-    for (auto& c : rest)
-      if (!c.Empty()) out.push_back(std::move(c));
+    AddProduct(base, out);
+    for (const auto& s : w.services) {
+      std::vector<Cube> svc;
+      AddProduct(ServiceFields(s, lim), svc);
+      for (const auto& c : svc) SubtractAll(out, c);
+    }
     return out;
   }
-  if (w.rule.has_service) base = base.Intersect(ServiceCube(w.rule.service, lim));
-  if (!base.Empty()) out.push_back(std::move(base));
+  if (w.rule.has_service) {
+    Fields svc = ServiceFields(w.rule.service, lim);
+    for (int i = 0; i < kFieldCount; ++i) base[i] = base[i].Intersect(svc[i]);
+  }
+  AddProduct(base, out);
   return out;
 }
 
@@ -107,31 +120,20 @@ std::string ProtoText(U128 proto) {
   return n.empty() ? "proto " + std::to_string(static_cast<unsigned>(proto)) : n;
 }
 
-std::string Ports(const IntervalSet& s) {
-  std::string out;
-  for (const auto& iv : s.intervals()) {
-    if (!out.empty()) out += ",";
-    out += std::to_string(static_cast<unsigned>(iv.lo));
-    if (iv.hi != iv.lo) out += "-" + std::to_string(static_cast<unsigned>(iv.hi));
-  }
-  return s.intervals().size() > 1 ? "{" + out + "}" : out;
-}
-
-std::string Addresses(const IntervalSet& s, Family f) {
-  std::string out;
-  for (const auto& iv : s.intervals()) out += (out.empty() ? "" : ", ") + FormatInterval(f, iv);
-  return s.intervals().size() > 1 ? "{ " + out + " }" : out;
-}
-
-std::string Ifaces(const IntervalSet& s, const InterfaceIds& ifaces) {
-  std::string out;
-  for (const auto& iv : s.intervals())
-    for (U128 v = iv.lo; v <= iv.hi; ++v)
-      out += (out.empty() ? "" : ",") + (v == 0 ? std::string("<other>") : ifaces.Name(static_cast<int>(v)));
+std::string Ports(const Interval& iv) {
+  std::string out = std::to_string(static_cast<unsigned>(iv.lo));
+  if (iv.hi != iv.lo) out += "-" + std::to_string(static_cast<unsigned>(iv.hi));
   return out;
 }
 
-bool Full(const IntervalSet& s, U128 max) { return s.IsFull(max); }
+std::string Ifaces(const Interval& iv, const InterfaceIds& ifaces) {
+  std::string out;
+  for (U128 v = iv.lo; v <= iv.hi; ++v)
+    out += (out.empty() ? "" : ",") + (v == 0 ? std::string("<other>") : ifaces.Name(static_cast<int>(v)));
+  return out;
+}
+
+bool Full(const Interval& i, U128 max) { return i.lo == 0 && i.hi == max; }
 
 }  // namespace
 
@@ -158,28 +160,25 @@ std::string FormatPoint(const Point& p, Family f, const InterfaceIds& ifaces) {
 
 std::string DescribeCube(const Cube& c, Family f, const FieldLimits& lim, const InterfaceIds& ifaces) {
   std::string out;
-  const IntervalSet& proto = c.f[kProto];
+  const Interval& proto = c.f[kProto];
   if (Full(proto, 255)) {
     out = f == Family::kV4 ? "ipv4" : "ipv6";
+  } else if (proto.lo == proto.hi) {
+    out = ProtoText(proto.lo);
   } else {
-    std::string list;
-    for (const auto& iv : proto.intervals())
-      for (U128 v = iv.lo; v <= iv.hi && list.size() < 80; ++v) list += (list.empty() ? "" : ",") + ProtoText(v);
-    out = proto.intervals().size() == 1 && proto.intervals()[0].lo == proto.intervals()[0].hi ? list : "{" + list + "}";
+    out = "proto " + std::to_string(static_cast<unsigned>(proto.lo)) + "-" + std::to_string(static_cast<unsigned>(proto.hi));
   }
-  out += " from " + (Full(c.f[kSrc], lim.max[kSrc]) ? std::string("any") : Addresses(c.f[kSrc], f));
-  out += " to " + (Full(c.f[kDst], lim.max[kDst]) ? std::string("any") : Addresses(c.f[kDst], f));
+  out += " from " + (Full(c.f[kSrc], lim.max[kSrc]) ? std::string("any") : FormatInterval(f, c.f[kSrc]));
+  out += " to " + (Full(c.f[kDst], lim.max[kDst]) ? std::string("any") : FormatInterval(f, c.f[kDst]));
   if (!Full(c.f[kSport], 65535)) out += " sport " + Ports(c.f[kSport]);
   if (!Full(c.f[kDport], 65535)) out += " dport " + Ports(c.f[kDport]);
   if (!Full(c.f[kIcmp], 65535)) {
-    std::string types;
-    for (const auto& iv : c.f[kIcmp].intervals()) {
-      int t = static_cast<int>(iv.lo >> 8);
-      std::string name = IcmpTypeName(f, t);
-      types += (types.empty() ? "" : ",") + (name.empty() ? std::to_string(t) : name);
-      if ((iv.lo & 0xff) != 0 || (iv.hi & 0xff) != 0xff) types += "/code " + std::to_string(static_cast<unsigned>(iv.lo & 0xff));
-    }
-    out += " type " + types;
+    const Interval& iv = c.f[kIcmp];
+    int t = static_cast<int>(iv.lo >> 8), t2 = static_cast<int>(iv.hi >> 8);
+    std::string name = IcmpTypeName(f, t);
+    out += " type " + (name.empty() ? std::to_string(t) : name);
+    if (t2 != t) out += "-" + std::to_string(t2);
+    else if ((iv.lo & 0xff) != 0 || (iv.hi & 0xff) != 0xff) out += " code " + std::to_string(static_cast<unsigned>(iv.lo & 0xff));
   }
   if (!Full(c.f[kIif], lim.max[kIif])) out += " in " + Ifaces(c.f[kIif], ifaces);
   if (!Full(c.f[kOif], lim.max[kOif])) out += " out " + Ifaces(c.f[kOif], ifaces);

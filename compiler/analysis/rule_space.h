@@ -32,7 +32,7 @@ struct Unit {
   const PolicyRule* origin = nullptr;
   ast::Action action = ast::Action::kAccept;
   std::vector<Cube> cubes;
-  Hull hull;
+  Cube hull;  // bounding box of cubes
 };
 
 struct RuleList {

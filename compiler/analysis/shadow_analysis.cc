@@ -7,168 +7,254 @@
 namespace fwc::analysis {
 
 // --- CandidateIndex --------------------------------------------------------
-//
-// Units are bucketed by the block of destination addresses their hull fits
-// in (a /16 of IPv4, a /48 of IPv6); units spanning several blocks are
-// "wide" and checked by every query. Firewall rules mostly name specific
-// destinations, so a query touches its own bucket and the few wide rules.
-
-CandidateIndex::CandidateIndex(const RuleList& list)
-    : list_(list), shift_(list.family == Family::kV4 ? 16 : 80) {
-  std::map<uint64_t, std::vector<int>> buckets;
-  for (int i = 0; i < static_cast<int>(list.units.size()); ++i) {
-    uint64_t key;
-    if (Bucket(list.units[i].hull.f[kDst], &key)) buckets[key].push_back(i);
-    else wide_.push_back(i);
-  }
-  buckets_.assign(buckets.begin(), buckets.end());
-}
-
-bool CandidateIndex::Bucket(const Interval& dst, uint64_t* key) const {
-  if (dst.lo > dst.hi) return false;
-  U128 a = dst.lo >> shift_, b = dst.hi >> shift_;
-  if (a != b) return false;
-  *key = static_cast<uint64_t>(a);
-  return true;
-}
-
-void CandidateIndex::Query(const Hull& h, int begin, int end, std::vector<int>& out) const {
-  out.clear();
-  auto take = [&](const std::vector<int>& ids) {
-    auto from = std::lower_bound(ids.begin(), ids.end(), begin);
-    for (auto it = from; it != ids.end() && *it < end; ++it)
-      if (list_.units[*it].hull.Intersects(h)) out.push_back(*it);
-  };
-  uint64_t key;
-  if (Bucket(h.f[kDst], &key)) {
-    auto it = std::lower_bound(buckets_.begin(), buckets_.end(), key,
-                               [](const auto& b, uint64_t k) { return b.first < k; });
-    if (it != buckets_.end() && it->first == key) take(it->second);
-    size_t mid = out.size();
-    take(wide_);
-    std::inplace_merge(out.begin(), out.begin() + static_cast<std::ptrdiff_t>(mid), out.end());
-    return;
-  }
-  // A wide query: every unit is a candidate by destination; the hull test
-  // on the other fields does the filtering.
-  for (int i = begin; i < end; ++i)
-    if (list_.units[i].hull.Intersects(h)) out.push_back(i);
-}
-
-// --- the passes ----------------------------------------------------------
 
 namespace {
 
-// Fragmentation bound: past it a piece's analysis is abandoned (reported in
-// the stats) instead of risking time or memory.
-constexpr size_t kMaxPieces = 4096;
+constexpr int kLeafSize = 4;
+
+double ToDouble(U128 v) {
+  return static_cast<double>(static_cast<uint64_t>(v >> 64)) * 18446744073709551616.0 +
+         static_cast<double>(static_cast<uint64_t>(v));
+}
+
+double Center(const Interval& i) { return ToDouble(i.lo) / 2 + ToDouble(i.hi) / 2; }
+
+}  // namespace
+
+CandidateIndex::CandidateIndex(const RuleList& list) : list_(list) {
+  // A field is wide when its hull spans more than 1/256 of the field.
+  auto wide = [&](const Cube& h, Field f) { return (h.f[f].hi - h.f[f].lo) > (list.limits.max[f] >> 8); };
+  std::vector<std::vector<int>> classes(8);
+  for (int i = 0; i < static_cast<int>(list.units.size()); ++i) {
+    const Unit& u = list.units[i];
+    if (u.cubes.empty()) continue;
+    int cls = (wide(u.hull, kSrc) ? 1 : 0) | (wide(u.hull, kDst) ? 2 : 0) | (wide(u.hull, kDport) ? 4 : 0);
+    classes[cls].push_back(i);
+  }
+  for (const auto& c : classes) {
+    if (c.empty()) continue;
+    int first = static_cast<int>(order_.size());
+    order_.insert(order_.end(), c.begin(), c.end());
+    roots_.push_back(Build(first, static_cast<int>(c.size())));
+  }
+  for (int u : order_) hulls_.push_back(list.units[u].hull);
+}
+
+int CandidateIndex::Build(int first, int count) {
+  Node n;
+  n.box = list_.units[order_[first]].hull;
+  n.min_index = n.max_index = order_[first];
+  for (int k = first; k < first + count; ++k) {
+    const Cube& h = list_.units[order_[k]].hull;
+    for (int f = 0; f < kFieldCount; ++f) {
+      n.box.f[f].lo = std::min(n.box.f[f].lo, h.f[f].lo);
+      n.box.f[f].hi = std::max(n.box.f[f].hi, h.f[f].hi);
+    }
+    n.min_index = std::min(n.min_index, order_[k]);
+    n.max_index = std::max(n.max_index, order_[k]);
+  }
+  int id = static_cast<int>(nodes_.size());
+  nodes_.push_back(n);
+  if (count <= kLeafSize) {
+    nodes_[id].first = first;
+    nodes_[id].count = count;
+    return id;
+  }
+  // Split at the median center of the field whose centers spread most,
+  // relative to the field's size.
+  int best = 0;
+  double best_spread = -1;
+  for (int f = 0; f < kFieldCount; ++f) {
+    double lo = 1e300, hi = -1e300;
+    for (int k = first; k < first + count; ++k) {
+      double c = Center(list_.units[order_[k]].hull.f[f]);
+      lo = std::min(lo, c);
+      hi = std::max(hi, c);
+    }
+    double spread = (hi - lo) / (ToDouble(list_.limits.max[f]) + 1);
+    if (spread > best_spread) best_spread = spread, best = f;
+  }
+  int half = count / 2;
+  std::nth_element(order_.begin() + first, order_.begin() + first + half, order_.begin() + first + count,
+                   [&](int a, int b) {
+                     return Center(list_.units[a].hull.f[best]) < Center(list_.units[b].hull.f[best]);
+                   });
+  int left = Build(first, half);
+  int right = Build(first + half, count - half);
+  nodes_[id].left = left;
+  nodes_[id].right = right;
+  return id;
+}
+
+void CandidateIndex::Query(const Cube& h, int begin, int end, std::vector<int>& out) const {
+  out.clear();
+  if (nodes_.empty() || h.Empty()) return;
+  std::vector<int>& stack = stack_;
+  stack.assign(roots_.begin(), roots_.end());
+  while (!stack.empty()) {
+    const Node& n = nodes_[stack.back()];
+    stack.pop_back();
+    if (n.max_index < begin || n.min_index >= end || !n.box.Intersects(h)) continue;
+    if (n.left < 0) {
+      for (int k = n.first; k < n.first + n.count; ++k) {
+        int u = order_[k];
+        if (u >= begin && u < end && hulls_[k].Intersects(h)) out.push_back(u);
+      }
+      continue;
+    }
+    stack.push_back(n.left);
+    stack.push_back(n.right);
+  }
+  std::sort(out.begin(), out.end());
+}
+
+// --- the analysis of one unit ----------------------------------------------
+
+namespace {
 
 struct UnitResult {
   bool empty = false;
-  bool incomplete = false;
   bool dead = false;
-  bool any_different = false;
-  std::vector<int> covering;  // minimal, for dead units
-  int conflict_with = -1;
+  bool any_different = false;  // dead: some packet goes another way
+  std::vector<int> covering;   // dead: a minimal cover
+  int conflict_with = -1;      // live: first earlier unit of another verdict that decides part of it
   Point conflict_point{};
   bool later_redundant = false;
   bool to_default = false;
-  std::vector<int> later;
+  std::vector<int> later;  // live, redundant: later units that decide part of it
 };
 
-bool Covered(const std::vector<Cube>& cubes, const std::vector<int>& by, const RuleList& l) {
-  std::vector<Cube> pieces = cubes;
-  for (int j : by) {
-    for (const auto& c : l.units[j].cubes) {
-      SubtractAll(pieces, c);
-      if (pieces.empty()) return true;
-      if (pieces.size() > kMaxPieces) return false;
-    }
+// The boxes of a sequence of units, flattened, with where each unit ends,
+// so "the units before the k-th" is a prefix.
+struct BoxList {
+  std::vector<const Cube*> boxes;
+  std::vector<size_t> end;  // end[k]: boxes of units [0, k]
+  void Add(const Unit& u) {
+    for (const auto& c : u.cubes) boxes.push_back(&c);
+    end.push_back(boxes.size());
   }
-  return pieces.empty();
-}
+  size_t Before(size_t k) const { return k == 0 ? 0 : end[k - 1]; }
+};
 
-// Subtracts unit j from pieces. Returns whether j decided any of them, and
-// if so one packet it decided.
-bool Apply(const Unit& j, std::vector<Cube>& pieces, const SampleHints& hints, Point* decided) {
-  bool touched = false;
-  for (const auto& c : j.cubes) {
-    bool meets = false;
-    for (const auto& p : pieces)
-      if (p.Intersects(c)) {
-        if (!touched) *decided = Sample(p.Intersect(c), hints);
-        meets = touched = true;
+class UnitAnalysis {
+ public:
+  UnitAnalysis(const RuleList& l, const CandidateIndex& index, AnalysisStats& stats)
+      : l_(l), index_(index), stats_(stats) {}
+
+  UnitResult Run(int i) {
+    UnitResult r;
+    const Unit& u = l_.units[i];
+    if (u.cubes.empty()) {
+      r.empty = true;
+      return r;
+    }
+    index_.Query(u.hull, 0, static_cast<int>(l_.units.size()), cands_);
+    stats_.candidates += cands_.size();
+    earlier_.clear();
+    later_.clear();
+    BoxList before, all;
+    for (int j : cands_) {
+      if (j == i) continue;
+      (j < i ? earlier_ : later_).push_back(j);
+    }
+    for (int j : earlier_) before.Add(l_.units[j]);
+    all = before;
+    for (int j : later_) all.Add(l_.units[j]);
+
+    Point w;
+    r.dead = true;
+    for (const auto& c : u.cubes)
+      if (Uncovered(c, before.boxes.data(), before.boxes.size(), &w)) {
+        r.dead = false;
         break;
       }
-    if (meets) SubtractAll(pieces, c);
-  }
-  return touched;
-}
 
-UnitResult AnalyzeUnit(const RuleList& l, const CandidateIndex& index, int i, std::vector<int>& cands,
-                       AnalysisStats& stats) {
-  UnitResult r;
-  const Unit& u = l.units[i];
-  if (u.cubes.empty()) {
-    r.empty = true;
-    return r;
-  }
-  std::vector<Cube> pieces = u.cubes;
-  std::vector<int> deciders;
-  index.Query(u.hull, 0, i, cands);
-  stats.candidates += cands.size();
-  for (int j : cands) {
-    if (pieces.empty()) break;
-    Point p;
-    if (!Apply(l.units[j], pieces, l.hints, &p)) continue;
-    deciders.push_back(j);
-    if (l.units[j].action != u.action) {
-      r.any_different = true;
-      if (r.conflict_with < 0) {
-        r.conflict_with = j;
-        r.conflict_point = p;
+    if (r.dead) {
+      std::vector<int> deciders;
+      for (size_t k = 0; k < earlier_.size(); ++k)
+        if (Decides(u, l_.units[earlier_[k]], before.boxes.data(), before.Before(k), &w)) {
+          deciders.push_back(earlier_[k]);
+          if (l_.units[earlier_[k]].action != u.action && !r.any_different) {
+            r.any_different = true;
+            r.conflict_with = earlier_[k];
+            r.conflict_point = w;
+          }
+        }
+      r.covering = Minimal(u, deciders);
+      return r;
+    }
+
+    for (size_t k = 0; k < earlier_.size(); ++k) {
+      const Unit& e = l_.units[earlier_[k]];
+      if (e.action == u.action) continue;
+      if (Decides(u, e, before.boxes.data(), before.Before(k), &r.conflict_point)) {
+        r.conflict_with = earlier_[k];
+        break;
       }
     }
-    if (pieces.size() > kMaxPieces) {
-      r.incomplete = true;
-      return r;
+
+    if (u.origin->log.enabled) return r;  // removing it would change the log
+    // Would later rules (or the default) decide its packets the same way?
+    // A later unit decides part of what u decides when some u∩x is covered
+    // neither by u's earlier rules nor by the later rules before x.
+    for (size_t m = 0; m < later_.size(); ++m) {
+      const Unit& x = l_.units[later_[m]];
+      if (!Decides(u, x, all.boxes.data(), all.Before(earlier_.size() + m), &w)) continue;
+      if (x.action != u.action) return r;
+      if (r.later.size() < 4) r.later.push_back(later_[m]);
     }
-  }
-  if (pieces.empty()) {
-    r.dead = true;
-    // Drop deciders not needed for the cover, latest first.
-    std::vector<int> cover = deciders;
-    for (size_t k = cover.size(); k-- > 0;) {
-      std::vector<int> without = cover;
-      without.erase(without.begin() + static_cast<std::ptrdiff_t>(k));
-      if (Covered(u.cubes, without, l)) cover = std::move(without);
-    }
-    r.covering = std::move(cover);
-    // A cover of same-verdict rules only means the rule is merely redundant.
-    r.any_different = std::any_of(deciders.begin(), deciders.end(),
-                                  [&](int j) { return l.units[j].action != u.action; });
+    for (const auto& c : u.cubes)
+      if (Uncovered(c, all.boxes.data(), all.boxes.size(), &w)) r.to_default = true;
+    r.later_redundant = !r.to_default || l_.default_action == u.action;
     return r;
   }
-  // What the rule really decides: would the later rules or the default
-  // decide it the same way?
-  Hull h = HullOf(pieces);
-  index.Query(h, i + 1, static_cast<int>(l.units.size()), cands);
-  stats.candidates += cands.size();
-  for (int j : cands) {
-    if (pieces.empty()) break;
-    Point p;
-    if (!Apply(l.units[j], pieces, l.hints, &p)) continue;
-    if (l.units[j].action != u.action) return r;  // removing it would change p's verdict
-    r.later.push_back(j);
-    if (pieces.size() > kMaxPieces) {
-      r.incomplete = true;
-      return r;
-    }
+
+ private:
+  bool Uncovered(const Cube& x, const Cube* const* by, size_t n, Point* w) {
+    ++stats_.coverage_tests;
+    return FindUncovered(x, by, n, w);
   }
-  r.to_default = !pieces.empty();
-  r.later_redundant = !r.to_default || l.default_action == u.action;
-  return r;
-}
+
+  // Whether e decides part of u: some u∩e not covered by the n boxes
+  // before e. The witness is made to read naturally when possible.
+  bool Decides(const Unit& u, const Unit& e, const Cube* const* by, size_t n, Point* w) {
+    for (const auto& a : u.cubes)
+      for (const auto& b : e.cubes) {
+        Cube x = a.Intersect(b);
+        if (x.Empty() || !Uncovered(x, by, n, w)) continue;
+        Point nice = Sample(x, l_.hints);
+        bool free = true;
+        for (size_t k = 0; k < n && free; ++k) free = !CubeContains(*by[k], nice);
+        if (free) *w = nice;
+        return true;
+      }
+    return false;
+  }
+
+  // Drops deciders not needed to cover u, latest first.
+  std::vector<int> Minimal(const Unit& u, std::vector<int> cover) {
+    for (size_t k = cover.size(); k-- > 0;) {
+      std::vector<const Cube*> boxes;
+      for (size_t m = 0; m < cover.size(); ++m)
+        if (m != k)
+          for (const auto& c : l_.units[cover[m]].cubes) boxes.push_back(&c);
+      bool covered = true;
+      Point w;
+      for (const auto& c : u.cubes)
+        if (Uncovered(c, boxes.data(), boxes.size(), &w)) {
+          covered = false;
+          break;
+        }
+      if (covered) cover.erase(cover.begin() + static_cast<std::ptrdiff_t>(k));
+    }
+    return cover;
+  }
+
+  const RuleList& l_;
+  const CandidateIndex& index_;
+  AnalysisStats& stats_;
+  std::vector<int> cands_, earlier_, later_;
+};
 
 struct Located {
   const PolicyRule* rule;
@@ -192,31 +278,27 @@ std::vector<const PolicyRule*> Sorted(const std::set<const PolicyRule*>& s) {
 std::vector<Finding> AnalyzeShadows(const std::vector<RuleList>& lists, const InterfaceIds& ifaces,
                                     AnalysisStats* stats_out) {
   AnalysisStats stats;
-  // Per policy rule, the results of all its pieces.
   struct Piece {
     const RuleList* list;
     UnitResult result;
   };
+  // Per policy rule, the results of all its pieces (families, chains,
+  // protocols), in rule order.
   std::map<const PolicyRule*, std::vector<Piece>> by_rule;
-  std::vector<int> cands;
   for (const auto& l : lists) {
     CandidateIndex index(l);
+    UnitAnalysis analysis(l, index, stats);
     for (int i = 0; i < static_cast<int>(l.units.size()); ++i) {
       ++stats.units;
-      UnitResult r = AnalyzeUnit(l, index, i, cands, stats);
-      if (r.incomplete) ++stats.incomplete;
-      // Indices are only meaningful within their list: keep the list too.
-      by_rule[l.units[i].origin].push_back({&l, std::move(r)});
+      by_rule[l.units[i].origin].push_back({&l, analysis.Run(i)});
     }
   }
 
   std::vector<Finding> findings;
   for (auto& [rule, pieces] : by_rule) {
-    if (std::any_of(pieces.begin(), pieces.end(), [](const Piece& p) { return p.result.incomplete; })) continue;
-    bool all_empty = std::all_of(pieces.begin(), pieces.end(), [](const Piece& p) { return p.result.empty; });
     Finding f;
     f.rule = rule;
-    if (all_empty) {
+    if (std::all_of(pieces.begin(), pieces.end(), [](const Piece& p) { return p.result.empty; })) {
       f.kind = Finding::Kind::kEmpty;
       findings.push_back(f);
       continue;
@@ -242,7 +324,6 @@ std::vector<Finding> AnalyzeShadows(const std::vector<RuleList>& lists, const In
       f.kind = any_different ? Finding::Kind::kShadowed : Finding::Kind::kRedundant;
       f.covering = Sorted(covering);
     } else if (all_later && !rule->log.enabled) {
-      // A logging rule changes what is logged even when the verdict agrees.
       f.kind = Finding::Kind::kRedundant;
       f.by_later = true;
       f.by_default = to_default;

@@ -34,6 +34,7 @@ struct PolicyArgs {
   std::string policy;
   std::vector<std::string> defines;
   std::string diagnostics_format = "text";
+  bool timing = false;
   void AddTo(CLI::App* sub);
   std::set<std::string> define_set() const { return {defines.begin(), defines.end()}; }
 };
@@ -57,5 +58,6 @@ int WriteOutput(const std::string& path, const std::string& data, unsigned mode)
 
 void AddCompileCommands(CLI::App& app, Registry& registry);
 void AddAnalysisCommands(CLI::App& app, Registry& registry);
+void AddApplyCommands(CLI::App& app, Registry& registry);
 
 }  // namespace fwc::cli

@@ -16,6 +16,7 @@ void PolicyArgs::AddTo(CLI::App* sub) {
   sub->add_option("--diagnostics-format", diagnostics_format, "text, json or sarif")
       ->check(CLI::IsMember({"text", "json", "sarif"}))
       ->capture_default_str();
+  sub->add_flag("--timing", timing, "print the time each compiler stage took to stderr");
 }
 
 bool TakeWarningFlags(int& argc, char** argv, Registry& registry) {
@@ -52,6 +53,13 @@ int LoadPolicy(const PolicyArgs& args, const Registry& registry, Compilation& c,
   }
   for (const auto& flag : registry.warning_flags) c.diags().control().Apply(flag, &err);
   bool ok = c.Check(args.policy, std::move(*text), loader, args.define_set());
+  if (args.timing) {
+    std::cerr << "fwc: timing:";
+    for (const auto& [stage, ms] : c.timings()) std::cerr << " " << stage << " " << ms << " ms;";
+    const auto& st = c.analysis_stats();
+    std::cerr << " rules " << c.model().rules.size() << ", pieces " << st.units << ", candidate pairs "
+              << st.candidates << "\n";
+  }
   std::ostream& machine = diagnostics_to_stdout ? std::cout : std::cerr;
   if (args.diagnostics_format == "json") machine << c.diags().RenderJson();
   else if (args.diagnostics_format == "sarif") machine << c.diags().RenderSarif(FWC_VERSION);
