@@ -140,7 +140,8 @@ TEST_CASE("the AST dump is policy text that parses back to the same AST", "[pars
     for (const char* tag : {".fw:", "neg_"})
       for (size_t p = 0; (p = s.find(tag, p)) != std::string::npos; ++p) {
         size_t e = p + 4;
-        while (e < s.size() && std::isdigit(static_cast<unsigned char>(s[e]))) ++e;
+        // "12", or a merged rule's "12-15"
+        while (e < s.size() && (std::isdigit(static_cast<unsigned char>(s[e])) || s[e] == '-')) ++e;
         s.erase(p + 4, e - p - 4);
       }
     return s;
