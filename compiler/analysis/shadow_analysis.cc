@@ -117,25 +117,15 @@ struct UnitResult {
   bool dead = false;
   bool any_different = false;  // dead: some packet goes another way
   std::vector<int> covering;   // dead: a minimal cover
-  int conflict_with = -1;      // live: first earlier unit of another verdict that decides part of it
+  int conflict_with = -1;      // first earlier unit of another verdict that decides part of it
   Point conflict_point{};
   bool later_redundant = false;
   bool to_default = false;
   std::vector<int> later;  // live, redundant: later units that decide part of it
 };
 
-// The boxes of a sequence of units, flattened, with where each unit ends,
-// so "the units before the k-th" is a prefix.
-struct BoxList {
-  std::vector<const Cube*> boxes;
-  std::vector<size_t> end;  // end[k]: boxes of units [0, k]
-  void Add(const Unit& u) {
-    for (const auto& c : u.cubes) boxes.push_back(&c);
-    end.push_back(boxes.size());
-  }
-  size_t Before(size_t k) const { return k == 0 ? 0 : end[k - 1]; }
-};
-
+// Every test asks the index for just the boxes that meet its region, so a
+// test costs what that region overlaps, not what the whole rule overlaps.
 class UnitAnalysis {
  public:
   UnitAnalysis(const RuleList& l, const CandidateIndex& index, AnalysisStats& stats)
@@ -148,35 +138,21 @@ class UnitAnalysis {
       r.empty = true;
       return r;
     }
-    index_.Query(u.hull, 0, static_cast<int>(l_.units.size()), cands_);
-    stats_.candidates += cands_.size();
-    earlier_.clear();
-    later_.clear();
-    BoxList before, all;
-    for (int j : cands_) {
-      if (j == i) continue;
-      (j < i ? earlier_ : later_).push_back(j);
-    }
-    for (int j : earlier_) before.Add(l_.units[j]);
-    all = before;
-    for (int j : later_) all.Add(l_.units[j]);
-
+    self_ = i;
+    const int n = static_cast<int>(l_.units.size());
     Point w;
-    r.dead = true;
-    for (const auto& c : u.cubes)
-      if (Uncovered(c, before.boxes.data(), before.boxes.size(), &w)) {
-        r.dead = false;
-        break;
-      }
 
+    r.dead = !AnyUncovered(u, 0, i, &live_witness_);
     if (r.dead) {
+      index_.Query(u.hull, 0, i, earlier_);
+      stats_.candidates += earlier_.size();
       std::vector<int> deciders;
-      for (size_t k = 0; k < earlier_.size(); ++k)
-        if (Decides(u, l_.units[earlier_[k]], before.boxes.data(), before.Before(k), &w)) {
-          deciders.push_back(earlier_[k]);
-          if (l_.units[earlier_[k]].action != u.action && !r.any_different) {
+      for (int j : earlier_)
+        if (Decides(u, j, 0, j, &w)) {
+          deciders.push_back(j);
+          if (l_.units[j].action != u.action && !r.any_different) {
             r.any_different = true;
-            r.conflict_with = earlier_[k];
+            r.conflict_with = j;
             r.conflict_point = w;
           }
         }
@@ -184,47 +160,124 @@ class UnitAnalysis {
       return r;
     }
 
-    for (size_t k = 0; k < earlier_.size(); ++k) {
-      const Unit& e = l_.units[earlier_[k]];
-      if (e.action == u.action) continue;
-      if (Decides(u, e, before.boxes.data(), before.Before(k), &r.conflict_point)) {
-        r.conflict_with = earlier_[k];
+    // Conflict: the first earlier unit of another verdict that decides part
+    // of u. A sample of u∩e whose first match is of another verdict proves
+    // one at once; the exact test settles the rest.
+    index_.Query(u.hull, 0, i, earlier_);
+    stats_.candidates += earlier_.size();
+    for (int j : earlier_) {
+      if (l_.units[j].action == u.action) continue;
+      if (SampleDecidedOtherwise(u, j, i, &r.conflict_point) || Decides(u, j, 0, j, &r.conflict_point)) {
+        r.conflict_with = j;
         break;
       }
     }
 
     if (u.origin->log.enabled) return r;  // removing it would change the log
     // Would later rules (or the default) decide its packets the same way?
-    // A later unit decides part of what u decides when some u∩x is covered
-    // neither by u's earlier rules nor by the later rules before x.
-    for (size_t m = 0; m < later_.size(); ++m) {
-      const Unit& x = l_.units[later_[m]];
-      if (!Decides(u, x, all.boxes.data(), all.Before(earlier_.size() + m), &w)) continue;
-      if (x.action != u.action) return r;
-      if (r.later.size() < 4) r.later.push_back(later_[m]);
+    // Usually not, and the packet the dead check found (in u, in no earlier
+    // unit) shows it at once: see who decides it without u.
+    {
+      int first_later = FirstContaining(live_witness_, n, i + 1);
+      ast::Action without = first_later < 0 ? l_.default_action : l_.units[first_later].action;
+      if (without != u.action) return r;
     }
-    for (const auto& c : u.cubes)
-      if (Uncovered(c, all.boxes.data(), all.boxes.size(), &w)) r.to_default = true;
+    // A later unit x decides part of what u decides when some u∩x is
+    // covered neither by u's earlier rules nor by the later ones before x.
+    index_.Query(u.hull, i + 1, n, later_);
+    stats_.candidates += later_.size();
+    for (int x : later_) {
+      if (!Decides(u, x, 0, x, &w)) continue;
+      if (l_.units[x].action != u.action) return r;
+      if (r.later.size() < 4) r.later.push_back(x);
+    }
+    r.to_default = AnyUncovered(u, 0, n, &w);
     r.later_redundant = !r.to_default || l_.default_action == u.action;
     return r;
   }
 
  private:
-  bool Uncovered(const Cube& x, const Cube* const* by, size_t n, Point* w) {
-    ++stats_.coverage_tests;
-    return FindUncovered(x, by, n, w);
+  // Boxes of the units in [begin, end), other than the one analysed, that
+  // meet x.
+  void BoxesMeeting(const Cube& x, int begin, int end, std::vector<const Cube*>& out) {
+    out.clear();
+    index_.Query(x, begin, end, units_);
+    for (int k : units_) {
+      if (k == self_) continue;
+      for (const auto& c : l_.units[k].cubes)
+        if (c.Intersects(x)) out.push_back(&c);
+    }
   }
 
-  // Whether e decides part of u: some u∩e not covered by the n boxes
-  // before e. The witness is made to read naturally when possible.
-  bool Decides(const Unit& u, const Unit& e, const Cube* const* by, size_t n, Point* w) {
+  bool Uncovered(const Cube& x, int begin, int end, Point* w) {
+    ++stats_.coverage_tests;
+    BoxesMeeting(x, begin, end, boxes_);
+    return FindUncovered(x, boxes_, w);
+  }
+
+  // Whether some packet of u lies in no unit of [begin, end). A few sample
+  // packets, each one stabbing query, answer most rules; the exact test
+  // (which gathers every box meeting the rule) is for the rest.
+  bool AnyUncovered(const Unit& u, int begin, int end, Point* w) {
+    for (const auto& c : u.cubes) {
+      Point lo, mid;
+      for (int f = 0; f < kFieldCount; ++f) {
+        lo[f] = c.f[f].lo;
+        mid[f] = c.f[f].lo + (c.f[f].hi - c.f[f].lo) / 2;
+      }
+      for (const Point& p : {Sample(c, l_.hints), lo, mid})
+        if (FirstContaining(p, end, begin) < 0) {
+          *w = p;
+          return true;
+        }
+    }
+    for (const auto& c : u.cubes)
+      if (Uncovered(c, begin, end, w)) return true;
+    return false;
+  }
+
+  // The first unit in [begin, end), other than the one analysed,
+  // containing p; -1 if none.
+  int FirstContaining(const Point& p, int end, int begin = 0) {
+    Cube at;
+    for (int f = 0; f < kFieldCount; ++f) at.f[f] = {p[f], p[f]};
+    index_.Query(at, begin, end, units_);
+    for (int k : units_) {
+      if (k == self_) continue;
+      for (const auto& c : l_.units[k].cubes)
+        if (CubeContains(c, p)) return k;
+    }
+    return -1;
+  }
+
+  // A quick proof that e (of another verdict than u) decides part of u: a
+  // natural sample of u∩e whose first match before u has another verdict.
+  bool SampleDecidedOtherwise(const Unit& u, int e, int i, Point* w) {
     for (const auto& a : u.cubes)
-      for (const auto& b : e.cubes) {
+      for (const auto& b : l_.units[e].cubes) {
         Cube x = a.Intersect(b);
-        if (x.Empty() || !Uncovered(x, by, n, w)) continue;
+        if (x.Empty()) continue;
+        Point p = Sample(x, l_.hints);
+        int first = FirstContaining(p, i);
+        if (first == e) {
+          *w = p;
+          return true;
+        }
+      }
+    return false;
+  }
+
+  // Whether unit e decides part of u: some u∩e covered by no unit in
+  // [begin, end) (the units before e). The witness is made to read
+  // naturally when possible.
+  bool Decides(const Unit& u, int e, int begin, int end, Point* w) {
+    for (const auto& a : u.cubes)
+      for (const auto& b : l_.units[e].cubes) {
+        Cube x = a.Intersect(b);
+        if (x.Empty() || !Uncovered(x, begin, end, w)) continue;
         Point nice = Sample(x, l_.hints);
         bool free = true;
-        for (size_t k = 0; k < n && free; ++k) free = !CubeContains(*by[k], nice);
+        for (const Cube* c : boxes_) free = free && !CubeContains(*c, nice);
         if (free) *w = nice;
         return true;
       }
@@ -240,11 +293,13 @@ class UnitAnalysis {
           for (const auto& c : l_.units[cover[m]].cubes) boxes.push_back(&c);
       bool covered = true;
       Point w;
-      for (const auto& c : u.cubes)
-        if (Uncovered(c, boxes.data(), boxes.size(), &w)) {
+      for (const auto& c : u.cubes) {
+        ++stats_.coverage_tests;
+        if (FindUncovered(c, boxes, &w)) {
           covered = false;
           break;
         }
+      }
       if (covered) cover.erase(cover.begin() + static_cast<std::ptrdiff_t>(k));
     }
     return cover;
@@ -253,7 +308,10 @@ class UnitAnalysis {
   const RuleList& l_;
   const CandidateIndex& index_;
   AnalysisStats& stats_;
-  std::vector<int> cands_, earlier_, later_;
+  int self_ = -1;
+  Point live_witness_{};  // a packet of the unit that no earlier unit takes
+  std::vector<int> earlier_, later_, units_;
+  std::vector<const Cube*> boxes_;
 };
 
 struct Located {
