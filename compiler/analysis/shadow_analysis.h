@@ -40,7 +40,6 @@ struct AnalysisStats {
   size_t units = 0;
   size_t candidates = 0;      // rule pairs whose bounding boxes met
   size_t coverage_tests = 0;  // FindUncovered calls
-  size_t incomplete = 0;      // kept for compatibility: always 0 now
 };
 
 // Findings ordered by rule position.

@@ -58,7 +58,7 @@ int LoadPolicy(const PolicyArgs& args, const Registry& registry, Compilation& c,
     for (const auto& [stage, ms] : c.timings()) std::cerr << " " << stage << " " << ms << " ms;";
     const auto& st = c.analysis_stats();
     std::cerr << " rules " << c.model().rules.size() << ", pieces " << st.units << ", candidate pairs "
-              << st.candidates << "\n";
+              << st.candidates << ", coverage tests " << st.coverage_tests << "\n";
   }
   std::ostream& machine = diagnostics_to_stdout ? std::cout : std::cerr;
   if (args.diagnostics_format == "json") machine << c.diags().RenderJson();
