@@ -61,7 +61,12 @@ bool Silenced(const PolicyRule& r, const std::string& code) {
 void Compilation::Analyze() {
   analysis::InterfaceIds ifaces;
   auto lists = analysis::BuildRuleLists(model_, placed_, ifaces);
-  findings_ = analysis::AnalyzeShadows(lists, ifaces, &stats_);
+  findings_ = analysis::AnalyzeShadows(lists, ifaces, &stats_, budget_);
+  if (stats_.stopped)
+    diags_.Warning("analysis-incomplete", model_.policy_loc,
+                   "the analysis used up its work budget; " + std::to_string(stats_.unanalysed_rules) +
+                       " rules were not (fully) analysed, the findings shown are exact",
+                   "raise the budget with --analysis-budget N (0: unlimited), or split the policy");
   using Kind = analysis::Finding::Kind;
   for (const auto& f : findings_) {
     const PolicyRule& r = *f.rule;

@@ -25,6 +25,8 @@ class Compilation {
 
   // Off: skip the shadow analysis (e.g. for a query, which needs none).
   void set_analysis(bool on) { analysis_ = on; }
+  // Work budget of the analysis (see AnalyzeShadows); 0 is unlimited.
+  void set_analysis_budget(size_t budget) { budget_ = budget; }
 
   // Parses, checks, places the rules in chains and (unless turned off)
   // analyses them. Returns false when there were errors; analysis findings
@@ -50,6 +52,7 @@ class Compilation {
   SourceManager sources_;
   Diagnostics diags_;
   bool analysis_ = true;
+  size_t budget_ = analysis::kDefaultAnalysisBudget;
   ast::Unit unit_;
   Model model_;
   std::set<std::string> defines_;

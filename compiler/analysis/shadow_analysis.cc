@@ -113,6 +113,7 @@ void CandidateIndex::Query(const Cube& h, int begin, int end, std::vector<int>& 
 namespace {
 
 struct UnitResult {
+  bool incomplete = false;  // the budget ran out before it was settled
   bool empty = false;
   bool dead = false;
   bool any_different = false;  // dead: some packet goes another way
@@ -128,8 +129,10 @@ struct UnitResult {
 // test costs what that region overlaps, not what the whole rule overlaps.
 class UnitAnalysis {
  public:
-  UnitAnalysis(const RuleList& l, const CandidateIndex& index, AnalysisStats& stats)
-      : l_(l), index_(index), stats_(stats) {}
+  UnitAnalysis(const RuleList& l, const CandidateIndex& index, AnalysisStats& stats, size_t budget)
+      : l_(l), index_(index), stats_(stats), budget_(budget) {}
+
+  bool Exhausted() const { return budget_ && stats_.candidates + stats_.coverage_tests > budget_; }
 
   UnitResult Run(int i) {
     UnitResult r;
@@ -147,7 +150,11 @@ class UnitAnalysis {
       index_.Query(u.hull, 0, i, earlier_);
       stats_.candidates += earlier_.size();
       std::vector<int> deciders;
-      for (int j : earlier_)
+      for (int j : earlier_) {
+        if (Exhausted()) {
+          r.incomplete = true;
+          return r;
+        }
         if (Decides(u, j, 0, j, &w)) {
           deciders.push_back(j);
           if (l_.units[j].action != u.action && !r.any_different) {
@@ -156,6 +163,7 @@ class UnitAnalysis {
             r.conflict_point = w;
           }
         }
+      }
       r.covering = Minimal(u, deciders);
       return r;
     }
@@ -166,6 +174,10 @@ class UnitAnalysis {
     index_.Query(u.hull, 0, i, earlier_);
     stats_.candidates += earlier_.size();
     for (int j : earlier_) {
+      if (Exhausted()) {
+        r.incomplete = true;
+        return r;
+      }
       if (l_.units[j].action == u.action) continue;
       if (SampleDecidedOtherwise(u, j, i, &r.conflict_point) || Decides(u, j, 0, j, &r.conflict_point)) {
         r.conflict_with = j;
@@ -187,6 +199,10 @@ class UnitAnalysis {
     index_.Query(u.hull, i + 1, n, later_);
     stats_.candidates += later_.size();
     for (int x : later_) {
+      if (Exhausted()) {
+        r.incomplete = true;
+        return r;
+      }
       if (!Decides(u, x, 0, x, &w)) continue;
       if (l_.units[x].action != u.action) return r;
       if (r.later.size() < 4) r.later.push_back(x);
@@ -308,6 +324,7 @@ class UnitAnalysis {
   const RuleList& l_;
   const CandidateIndex& index_;
   AnalysisStats& stats_;
+  size_t budget_;
   int self_ = -1;
   Point live_witness_{};  // a packet of the unit that no earlier unit takes
   std::vector<int> earlier_, later_, units_;
@@ -334,7 +351,7 @@ std::vector<const PolicyRule*> Sorted(const std::set<const PolicyRule*>& s) {
 }  // namespace
 
 std::vector<Finding> AnalyzeShadows(const std::vector<RuleList>& lists, const InterfaceIds& ifaces,
-                                    AnalysisStats* stats_out) {
+                                    AnalysisStats* stats_out, size_t budget) {
   AnalysisStats stats;
   struct Piece {
     const RuleList* list;
@@ -345,15 +362,23 @@ std::vector<Finding> AnalyzeShadows(const std::vector<RuleList>& lists, const In
   std::map<const PolicyRule*, std::vector<Piece>> by_rule;
   for (const auto& l : lists) {
     CandidateIndex index(l);
-    UnitAnalysis analysis(l, index, stats);
+    UnitAnalysis analysis(l, index, stats, budget);
     for (int i = 0; i < static_cast<int>(l.units.size()); ++i) {
       ++stats.units;
-      by_rule[l.units[i].origin].push_back({&l, analysis.Run(i)});
+      UnitResult r;
+      r.incomplete = true;
+      if (!analysis.Exhausted()) r = analysis.Run(i);
+      by_rule[l.units[i].origin].push_back({&l, std::move(r)});
     }
   }
 
   std::vector<Finding> findings;
   for (auto& [rule, pieces] : by_rule) {
+    if (std::any_of(pieces.begin(), pieces.end(), [](const Piece& p) { return p.result.incomplete; })) {
+      stats.stopped = true;
+      ++stats.unanalysed_rules;
+      continue;
+    }
     Finding f;
     f.rule = rule;
     if (std::all_of(pieces.begin(), pieces.end(), [](const Piece& p) { return p.result.empty; })) {

@@ -40,11 +40,19 @@ struct AnalysisStats {
   size_t units = 0;
   size_t candidates = 0;      // rule pairs whose bounding boxes met
   size_t coverage_tests = 0;  // FindUncovered calls
+  // Set when the work budget ran out: rules not (fully) analysed get no
+  // finding; the findings made are exact.
+  bool stopped = false;
+  size_t unanalysed_rules = 0;
 };
 
-// Findings ordered by rule position.
+// Work a default analysis may do, in candidate pairs plus coverage tests:
+// tens of seconds at most, so a compile never stalls on a huge policy.
+constexpr size_t kDefaultAnalysisBudget = 20'000'000;
+
+// Findings ordered by rule position. budget 0 means unlimited.
 std::vector<Finding> AnalyzeShadows(const std::vector<RuleList>& lists, const InterfaceIds& ifaces,
-                                    AnalysisStats* stats = nullptr);
+                                    AnalysisStats* stats = nullptr, size_t budget = 0);
 
 // Finds the units of a list whose bounding box meets a box: a bounding
 // volume hierarchy over the units' hulls, split on the field where the

@@ -35,6 +35,8 @@ struct PolicyArgs {
   std::vector<std::string> defines;
   std::string diagnostics_format = "text";
   bool timing = false;
+  bool no_analysis = false;
+  size_t analysis_budget = analysis::kDefaultAnalysisBudget;
   void AddTo(CLI::App* sub);
   std::set<std::string> define_set() const { return {defines.begin(), defines.end()}; }
 };

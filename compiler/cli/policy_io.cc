@@ -17,6 +17,10 @@ void PolicyArgs::AddTo(CLI::App* sub) {
       ->check(CLI::IsMember({"text", "json", "sarif"}))
       ->capture_default_str();
   sub->add_flag("--timing", timing, "print the time each compiler stage took to stderr");
+  sub->add_flag("--no-analysis", no_analysis, "skip the shadowed/redundant/conflicting rule analysis");
+  sub->add_option("--analysis-budget", analysis_budget,
+                  "work the analysis may do, in rule pairs plus coverage tests (0: unlimited)")
+      ->capture_default_str();
 }
 
 bool TakeWarningFlags(int& argc, char** argv, Registry& registry) {
@@ -52,6 +56,8 @@ int LoadPolicy(const PolicyArgs& args, const Registry& registry, Compilation& c,
     return kExitUsage;
   }
   for (const auto& flag : registry.warning_flags) c.diags().control().Apply(flag, &err);
+  if (args.no_analysis) c.set_analysis(false);
+  c.set_analysis_budget(args.analysis_budget);
   bool ok = c.Check(args.policy, std::move(*text), loader, args.define_set());
   if (args.timing) {
     std::cerr << "fwc: timing:";

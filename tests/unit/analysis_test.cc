@@ -274,3 +274,29 @@ TEST_CASE("machine-readable diagnostics carry the same findings", "[analysis]") 
   CHECK(sarif.find("\"relatedLocations\"") != std::string::npos);
   CHECK(sarif.find("\"startLine\": 7") != std::string::npos);
 }
+
+TEST_CASE("past its work budget the analysis stops and says so, without wrong findings", "[analysis]") {
+  std::string rules;
+  for (int i = 0; i < 40; ++i) rules += "  accept tcp " + std::to_string(100 + i) + " from any to lb;\n";
+  rules += "  drop tcp 100-139 from any to lb;\n";
+  std::string p = Policy(kObjects, rules);
+  auto c = std::make_unique<Compilation>();
+  c->set_analysis_budget(20);
+  MemoryLoader loader;
+  c->Check("test.fw", p, loader, {});
+  CHECK(c->analysis_stats().stopped);
+  bool warned = false;
+  for (const auto& d : c->diags().all()) warned |= d.code == "analysis-incomplete";
+  CHECK(warned);
+  // Whatever it did find is what the unlimited analysis finds too.
+  Result full = Compile(p);
+  for (const auto& f : c->findings()) {
+    bool same = false;
+    for (const auto& g : full.c->findings()) same |= g.rule->loc.line == f.rule->loc.line && g.kind == f.kind;
+    CHECK(same);
+  }
+  const auto* last = At(full, 47);
+  REQUIRE(last);
+  CHECK(last->kind == Kind::kShadowed);
+  CHECK(last->covering.size() == 40);
+}
