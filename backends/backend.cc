@@ -14,8 +14,16 @@ std::unique_ptr<Backend> MakeBackend(const std::string& name) {
 std::vector<std::string> BackendNames() { return {"nft", "iptables"}; }
 
 std::string KernelComment(const std::string& s, size_t max_bytes) {
+  // Neither target escapes reliably inside a quoted comment, and the
+  // iptables output is a shell script: keep only plain printable text.
   std::string out;
-  for (char c : s) out += c == '"' ? '\'' : c;
+  for (char c : s) {
+    unsigned char u = static_cast<unsigned char>(c);
+    if (c == '"') out += '\'';
+    else if (c == '\\') out += '/';
+    else if (u < 0x20 || u == 0x7f) out += ' ';
+    else out += c;
+  }
   if (out.size() <= max_bytes) return out;
   size_t cut = max_bytes;
   // Back up to the start of a UTF-8 sequence.

@@ -28,7 +28,8 @@ std::unique_ptr<Backend> MakeBackend(const std::string& name);
 std::vector<std::string> BackendNames();
 
 // Cuts s to at most max_bytes without splitting a UTF-8 sequence, and
-// replaces double quotes, which neither target can carry in a comment.
+// replaces what neither target can carry safely in a quoted string: double
+// quotes, backslashes and control characters.
 std::string KernelComment(const std::string& s, size_t max_bytes);
 
 }  // namespace fwc

@@ -34,6 +34,7 @@ struct PortRange {
   // instead of silently wrapping.
   uint64_t lo = 0;
   uint64_t hi = 0;
+  std::string text;  // as written, for messages about numbers too large to hold
   Loc loc;
 };
 

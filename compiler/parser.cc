@@ -4,6 +4,8 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <set>
+#include <sys/stat.h>
 #include <sstream>
 
 #include "FwcLexer.h"
@@ -17,6 +19,11 @@ using fwcgrammar::FwcParser;
 
 std::optional<std::string> FileSystemLoader::Read(const std::string& path,
                                                   std::string* error) {
+  struct stat st;
+  if (stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
+    *error = std::strerror(EISDIR);
+    return std::nullopt;
+  }
   std::ifstream in(path, std::ios::binary | std::ios::ate);
   if (!in) {
     *error = std::strerror(errno);
@@ -107,6 +114,11 @@ class ErrorListener : public antlr4::BaseErrorListener {
       }
     }
     std::string help = "see fwc.policy(5) for the statement syntax";
+    if (offending && offending->getText().rfind("\"", 0) == 0 && offending->getType() != FwcLexer::STRING) {
+      diags_.Error("syntax-error", loc, "unterminated string",
+                   "a string ends with '\"' on the same line; it cannot span lines");
+      return;
+    }
     if (msg.find("missing ';'") != std::string::npos)
       help = "every statement and rule ends with ';'";
     else if (msg.find("token recognition error") != std::string::npos)
@@ -162,6 +174,9 @@ class AstBuilder {
   }
   // A span covering a whole rule context on its first line.
   Loc At(antlr4::ParserRuleContext* ctx) const {
+    // After a syntax error the parse tree may lack a child: no location
+    // then, rather than a crash.
+    if (!ctx || !ctx->getStart()) return Loc{file_, 0, 0, 1};
     Loc l = At(ctx->getStart());
     antlr4::Token* stop = ctx->getStop();
     if (stop && stop->getLine() == ctx->getStart()->getLine() &&
@@ -316,6 +331,7 @@ class AstBuilder {
       ast::PortRange r;
       r.lo = r.hi = Number(nums[0]);
       if (nums.size() > 1) r.hi = Number(nums[1]);
+      r.text = p->getText();
       r.loc = At(p);
       out.push_back(r);
     }
@@ -468,7 +484,7 @@ class AstBuilder {
 
 void ParseFile(int file, SourceLoader& loader, SourceManager& sources,
                Diagnostics& diags, ast::Unit& unit,
-               std::vector<std::string>& stack) {
+               std::vector<std::string>& stack, std::set<std::string>& seen) {
   const std::string& text = sources.text(file);
   size_t bad = FindInvalidUtf8(text);
   if (bad != std::string::npos) {
@@ -530,6 +546,10 @@ void ParseFile(int file, SourceLoader& loader, SourceManager& sources,
                   "remove this include; each file needs to be included only once");
       continue;
     }
+    // A file included again (a diamond of includes) adds nothing new; parsing
+    // it again would only repeat its declarations, and could take
+    // exponential time.
+    if (seen.count(canonical)) continue;
     if (static_cast<int>(stack.size()) >= kMaxIncludeDepth) {
       diags.Error("include-depth", loc, "includes are nested more than " +
                   std::to_string(kMaxIncludeDepth) + " deep", "flatten the include structure");
@@ -543,8 +563,9 @@ void ParseFile(int file, SourceLoader& loader, SourceManager& sources,
       continue;
     }
     int child = sources.Add(path, std::move(*content));
+    seen.insert(canonical);
     stack.push_back(canonical);
-    ParseFile(child, loader, sources, diags, unit, stack);
+    ParseFile(child, loader, sources, diags, unit, stack, seen);
     stack.pop_back();
   }
 }
@@ -557,7 +578,8 @@ ast::Unit ParsePolicy(const std::string& path, std::string text,
   ast::Unit unit;
   int file = sources.Add(path, std::move(text));
   std::vector<std::string> stack{loader.Canonical(path)};
-  ParseFile(file, loader, sources, diags, unit, stack);
+  std::set<std::string> seen{loader.Canonical(path)};
+  ParseFile(file, loader, sources, diags, unit, stack, seen);
   return unit;
 }
 

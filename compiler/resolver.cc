@@ -106,8 +106,14 @@ class Resolver {
   }
 
   void UnknownName(const std::string& name, const Loc& loc, const char* what) {
+    // Past the cap nothing is shown, so skip the (costly) suggestion.
+    if (diags_.at_cap()) {
+      diags_.Error("unknown-name", loc, "unknown name '" + name + "'");
+      return;
+    }
     std::string help;
-    std::string near = ClosestName(name, AllNames());
+    if (all_names_.empty()) all_names_ = AllNames();
+    std::string near = ClosestName(name, all_names_);
     if (!near.empty()) help = "did you mean '" + near + "'?";
     for (const auto& i : model_interfaces_)
       if (i.name == name || i.device == name)
@@ -194,6 +200,14 @@ class Resolver {
     auto done = values_.find(name);
     if (done != values_.end()) return &done->second;
     if (std::find(stack_.begin(), stack_.end(), name) != stack_.end()) return &cycle_;
+    // Resolution recurses once per level of nesting; bound it so a
+    // pathological file gets an error, not a stack overflow.
+    if (stack_.size() >= kMaxNesting) {
+      diags_.Error("nesting-too-deep", d->second->loc,
+                   "'" + name + "' is nested more than " + std::to_string(kMaxNesting) + " groups deep",
+                   "flatten the groups");
+      return &cycle_;
+    }
     stack_.push_back(name);
     Value v = Decl(*d->second);
     stack_.pop_back();
@@ -380,7 +394,8 @@ class Resolver {
     for (const auto& p : in) {
       if (p.lo > 65535 || p.hi > 65535) {
         uint64_t bad = p.lo > 65535 ? p.lo : p.hi;
-        diags_.Error("port-range", p.loc, "port " + std::to_string(bad) + " is outside 0-65535",
+        std::string value = bad == UINT64_MAX ? p.text : std::to_string(bad);
+        diags_.Error("port-range", p.loc, "port " + value + " is outside 0-65535",
                      "ports are 16-bit numbers");
         ok = false;
       } else if (p.lo > p.hi) {
@@ -709,8 +724,11 @@ class Resolver {
     return ok;
   }
 
+  static constexpr size_t kMaxNesting = 64;
+
   const ast::Unit& unit_;
   Diagnostics& diags_;
+  std::vector<std::string> all_names_;  // for suggestions, gathered once
   std::map<std::string, Loc> declared_;
   std::map<std::string, const ast::ObjectDecl*> decls_;
   std::map<std::string, Value> values_;

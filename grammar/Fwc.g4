@@ -75,7 +75,9 @@ fragment V4 : [0-9]+ ('.' [0-9]+)+ ;
 fragment V6 : [0-9a-fA-F.]* ':' [0-9a-fA-F:.]* ;
 NUMBER      : [0-9]+ ;
 ID          : [a-zA-Z_] [a-zA-Z0-9_-]* ;
-STRING      : '"' (~["\\\r\n] | '\\' .)* '"' ;
+// A string stays on one line: an escape may not hide a line break, which
+// would otherwise travel into the generated rules (and scripts).
+STRING      : '"' (~["\\\r\n] | '\\' ~[\r\n])* '"' ;
 COMMENT     : '#' ~[\r\n]* -> skip ;
 WS          : [ \t\r\n]+ -> skip ;
 ANYCHAR     : . ;

@@ -4,7 +4,7 @@
 set -eu
 
 BUILD="g++ cmake make pkg-config antlr4 libantlr4-runtime-dev libcli11-dev catch2 libnftnl-dev libmnl-dev"
-TEST="nftables iptables iproute2 nmap python3 groff-base"
+TEST="nftables iptables iproute2 nmap python3 groff-base clang libclang-rt-dev systemd time"
 
 missing=""
 for p in $BUILD $TEST; do

@@ -22,3 +22,23 @@ cmake --build build-sanitize -j"$jobs"
 FWC_CROSSCHECK_CASES=120 \
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   ctest --test-dir build-sanitize --output-on-failure -j"$jobs" -L 'unit|cli'
+
+# ---- fuzzing (tests/fuzz/) -------------------------------------------------
+# A short libFuzzer pass over the parser and the whole front end, 30 s per
+# harness, in its own clang build (build-fuzz). It runs only when clang is
+# installed (scripts/deps.sh installs clang and libclang-rt-dev); run.sh
+# exits 77 when libFuzzer is missing, which skips the pass too. Known,
+# reported findings (tests/fuzz/findings/README.md) do not fail it. Longer
+# runs: tests/fuzz/run.sh SECONDS.
+if command -v clang++ >/dev/null 2>&1; then
+  echo "== libFuzzer pass (clang, ASan + UBSan), 30 s per harness"
+  fuzz_rc=0
+  tests/fuzz/run.sh 30 || fuzz_rc=$?
+  if [ "$fuzz_rc" = 77 ]; then
+    echo "fuzz: skipped"
+  elif [ "$fuzz_rc" != 0 ]; then
+    exit "$fuzz_rc"
+  fi
+else
+  echo "== libFuzzer pass skipped: clang++ is not installed"
+fi

@@ -1,9 +1,11 @@
 // nftables output: one file for `nft -f` that replaces `table inet fwc` in a
 // single transaction (declare, delete, redeclare) and touches no other
-// table. Groups become named interval sets.
+// table. Groups become named interval sets; runs of rules that share a shape
+// become one rule over a set or a verdict map (set_merge.h).
 #pragma once
 
 #include "backends/backend.h"
+#include "backends/nft/set_merge.h"
 
 namespace fwc {
 
@@ -12,8 +14,15 @@ class NftBackend : public Backend {
   // nft rejects longer rule comments.
   static constexpr size_t kMaxComment = 128;
 
+  // merge_sets false: one kernel rule per IR rule, as a plain chain.
+  explicit NftBackend(bool merge_sets = true) : merge_sets_(merge_sets) {}
+
   LoweringCaps caps() const override { return {/*negated_address_sets=*/true}; }
   std::string Emit(const ir::Ruleset& rs) const override;
+  static std::string Emit(const nft::MergedRuleset& ms);
+
+ private:
+  bool merge_sets_;
 };
 
 }  // namespace fwc

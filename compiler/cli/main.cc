@@ -1,6 +1,9 @@
 // The fwc command line: registers the commands and dispatches. Exit status:
 // 0 success, 1 policy errors, 2 usage or I/O errors; nothing is written
 // unless the whole command succeeded.
+#include <iostream>
+#include <new>
+
 #include "compiler/cli/cli.h"
 
 int main(int argc, char** argv) {
@@ -11,6 +14,7 @@ int main(int argc, char** argv) {
   Registry registry;
   AddCompileCommands(app, registry);
   AddAnalysisCommands(app, registry);
+  AddApplyCommands(app, registry);
   if (!TakeWarningFlags(argc, argv, registry)) return kExitUsage;
 
   try {
@@ -19,7 +23,13 @@ int main(int argc, char** argv) {
     // CLI11 exits with its own codes (105-109 ...); any usage error is 2.
     return app.exit(e) == 0 ? kExitOk : kExitUsage;
   }
-  for (auto& [sub, run] : registry.commands)
-    if (sub->parsed()) return run();
+  try {
+    for (auto& [sub, run] : registry.commands)
+      if (sub->parsed()) return run();
+  } catch (const std::bad_alloc&) {
+    // A policy near the size limit can need more memory than the machine
+    // allows; say so instead of aborting.
+    std::cerr << "fwc: error: out of memory\n";
+  }
   return kExitUsage;
 }

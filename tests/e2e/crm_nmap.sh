@@ -2,9 +2,10 @@
 # crm_nmap.sh FWC_BINARY POLICY_DIR — end-to-end test of policies/crm.fw with real traffic.
 #
 # Builds the crm topology (topology.sh) in network namespaces, then for each backend
-# (nft, iptables) and each variant (plain, -D mgmt): flushes the firewall namespace's
-# ruleset, compiles POLICY_DIR/crm.fw with fwc, loads the result inside the firewall's
-# namespace and checks, over IPv4 and IPv6, what nmap, ping and real TCP exchanges see
+# (nft, iptables, and netlink: `fwc apply` straight into the kernel) and each variant
+# (plain, -D mgmt): flushes the firewall namespace's ruleset, compiles POLICY_DIR/crm.fw
+# with fwc, loads the result inside the firewall's namespace and checks, over IPv4 and
+# IPv6, what nmap, ping and real TCP exchanges see
 # from the clients and from the dmz. Two broken copies of the policy (mutants) must
 # each make at least one assertion fail, proving the suite can fail.
 #
@@ -158,6 +159,7 @@ sanity() {
 }
 
 # install LABEL BACKEND MGMT(0|1) POLICYFILE: reset the firewall, compile, load.
+# BACKEND netlink: `fwc apply` compiles and loads in one step (no nft, no file).
 install() {
     local label=$1 backend=$2 mgmt=$3 pol=$4 ext=nft rc
     [ "$backend" = iptables ] && ext="sh"
@@ -165,6 +167,24 @@ install() {
     local defs=()
     [ "$mgmt" = 1 ] && defs=(-D mgmt)
     fw_reset
+    if [ "$backend" = netlink ]; then
+        topo_exec fw env -u SSH_CONNECTION "$FWC" apply "$pol" "${defs[@]}" >"$WORK/$label.load.log" 2>&1
+        rc=$?
+        if [ $rc -ne 0 ]; then
+            result "not ok" "$label: fwc apply $(basename "$pol") ${defs[*]} in the firewall namespace (exit $rc)"
+            sed 's/^/#   /' "$WORK/$label.load.log" | head -20
+            return 1
+        fi
+        result ok "$label: fwc apply $(basename "$pol") ${defs[*]} in the firewall namespace"
+        topo_exec fw "$FWC" verify "$pol" "${defs[@]}" >"$WORK/$label.verify.log" 2>&1
+        rc=$?
+        if [ $rc -eq 0 ]; then
+            result ok "$label: fwc verify: the loaded table is exactly the policy"
+        else
+            result "not ok" "$label: fwc verify: the loaded table is exactly the policy (exit $rc)"
+        fi
+    fi
+    if [ "$backend" != netlink ]; then
     "$FWC" compile "$pol" --target "$backend" -o "$out" "${defs[@]}" >"$WORK/$label.compile.log" 2>&1
     rc=$?
     if [ $rc -ne 0 ] || [ ! -s "$out" ]; then
@@ -183,6 +203,7 @@ install() {
         result "not ok" "$label: load ${out##*/} in the firewall namespace (exit $rc)"
         sed 's/^/#   /' "$WORK/$label.load.log" | head -20
         return 1
+    fi
     fi
     topo_exec fw nft list ruleset >"$WORK/$label.ruleset" 2>&1
     if grep -q 'hook forward' "$WORK/$label.ruleset" && grep -q 'hook input' "$WORK/$label.ruleset" &&
@@ -301,7 +322,7 @@ echo "# topology: namespaces ${TOPO_PREFIX}{${TOPO_NODES// /,}}"
 
 sanity
 
-for backend in nft iptables; do
+for backend in nft iptables netlink; do
     for mgmt in 0 1; do
         label=$backend
         [ "$mgmt" = 1 ] && label="$backend+mgmt"

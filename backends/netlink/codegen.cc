@@ -1,0 +1,1057 @@
+#include "backends/netlink/codegen.h"
+
+#include <libnftnl/udata.h>
+#include <linux/netfilter.h>
+#include <linux/netfilter/nf_conntrack_common.h>
+#include <linux/netfilter/nf_tables.h>
+
+#include <algorithm>
+#include <cstring>
+#include <functional>
+#include <map>
+
+#include "backends/backend.h"
+#include "backends/netlink/netlink_backend.h"
+#include "backends/nft/nft_backend.h"
+#include "backends/nft/set_merge.h"
+#include "compiler/protocols.h"
+
+namespace fwc::netlink {
+namespace {
+
+using nft::Dim;
+
+// --- what nft calls datatypes, expression types and protocol descriptions --
+
+enum Datatype : uint32_t {
+  kTypeIpaddr = 7,
+  kTypeIp6addr = 8,
+  kTypeInetProto = 12,
+  kTypeInetService = 13,
+  kTypeIcmpType = 14,
+  kTypeIcmp6Type = 29,
+  kTypeIcmpCode = 32,
+  kTypeIcmpv6Code = 33,
+  kTypeIfname = 41,
+};
+constexpr int kTypeBits = 6;  // concatenated types: (a << 6) | b
+
+enum Byteorder : uint32_t { kOrderInvalid = 0, kOrderHost = 1, kOrderBig = 2 };
+enum ExprType : uint32_t { kExprVerdict = 1, kExprPayload = 7, kExprMeta = 9, kExprConcat = 13 };
+enum ProtoDesc : uint32_t { kDescIcmp = 4, kDescUdp = 6, kDescTcp = 8, kDescTh = 11, kDescIp = 12, kDescIp6 = 13, kDescIcmpv6 = 14 };
+
+// One thing a rule can match on, as nft describes it.
+struct Field {
+  bool meta = false;
+  uint32_t meta_key = 0;
+  uint32_t base = 0, offset = 0, len = 0;  // payload; len = value bytes
+  uint32_t type = 0;                       // datatype
+  uint32_t expr_order = kOrderBig;         // byte order of the expression
+  uint32_t type_order = kOrderBig;         // byte order of the datatype
+  uint32_t desc = 0, tmpl = 0;             // payload description and field
+  int need_net = 0;                        // NFPROTO_IPV4/IPV6 the field needs
+  int need_l4 = -1;                        // transport protocol it needs
+};
+
+Field MetaField(uint32_t key, uint32_t len, uint32_t type, uint32_t type_order) {
+  Field f;
+  f.meta = true;
+  f.meta_key = key;
+  f.len = len;
+  f.type = type;
+  f.expr_order = kOrderHost;
+  f.type_order = type_order;
+  return f;
+}
+
+Field PayloadField(uint32_t base, uint32_t offset, uint32_t len, uint32_t type, uint32_t desc, uint32_t tmpl,
+                   int need_net, int need_l4) {
+  Field f;
+  f.base = base;
+  f.offset = offset;
+  f.len = len;
+  f.type = type;
+  f.desc = desc;
+  f.tmpl = tmpl;
+  f.need_net = need_net;
+  f.need_l4 = need_l4;
+  return f;
+}
+
+Field Iifname() { return MetaField(NFT_META_IIFNAME, 16, kTypeIfname, kOrderHost); }
+Field Oifname() { return MetaField(NFT_META_OIFNAME, 16, kTypeIfname, kOrderHost); }
+Field L4proto() { return MetaField(NFT_META_L4PROTO, 1, kTypeInetProto, kOrderInvalid); }
+
+Field Address(Family f, bool src) {
+  if (f == Family::kV4)
+    return PayloadField(NFT_PAYLOAD_NETWORK_HEADER, src ? 12 : 16, 4, kTypeIpaddr, kDescIp, src ? 11 : 12,
+                        NFPROTO_IPV4, -1);
+  return PayloadField(NFT_PAYLOAD_NETWORK_HEADER, src ? 8 : 24, 16, kTypeIp6addr, kDescIp6, src ? 8 : 9, NFPROTO_IPV6,
+                      -1);
+}
+
+// tcp/udp sport/dport, or th when the protocol is not fixed.
+Field Port(int proto, bool src, bool th) {
+  uint32_t desc = th ? kDescTh : proto == kProtoTcp ? kDescTcp : kDescUdp;
+  return PayloadField(NFT_PAYLOAD_TRANSPORT_HEADER, src ? 0 : 2, 2, kTypeInetService, desc, src ? 1 : 2, 0,
+                      th ? -1 : proto);
+}
+
+Field Icmp(Family f, bool code) {
+  bool v4 = f == Family::kV4;
+  uint32_t type = code ? (v4 ? kTypeIcmpCode : kTypeIcmpv6Code) : (v4 ? kTypeIcmpType : kTypeIcmp6Type);
+  return PayloadField(NFT_PAYLOAD_TRANSPORT_HEADER, code ? 1 : 0, 1, type, v4 ? kDescIcmp : kDescIcmpv6, code ? 2 : 1,
+                      v4 ? NFPROTO_IPV4 : NFPROTO_IPV6, v4 ? kProtoIcmp : kProtoIcmpv6);
+}
+
+// --- values -----------------------------------------------------------------
+
+std::string BigEndian(U128 v, uint32_t len) {
+  std::string out(len, '\0');
+  for (uint32_t i = 0; i < len; ++i) out[len - 1 - i] = static_cast<char>(static_cast<unsigned>(v >> (8 * i)) & 0xff);
+  return out;
+}
+
+std::string IfnameBytes(const std::string& name) {
+  std::string out(16, '\0');
+  std::memcpy(out.data(), name.data(), std::min<size_t>(name.size(), 15));
+  return out;
+}
+
+uint32_t Slots(uint32_t len) { return (len + 3) / 4; }
+std::string Padded(std::string v) {
+  v.append(Slots(static_cast<uint32_t>(v.size())) * 4 - v.size(), '\0');
+  return v;
+}
+
+// nft's register numbering: 128-bit registers where aligned, 32-bit ones
+// otherwise; slot counts 32-bit words from the first register.
+uint32_t Register(uint32_t slot) {
+  return slot % 4 == 0 ? NFT_REG_1 + slot / 4 : NFT_REG32_00 + slot;
+}
+
+// --- expressions ------------------------------------------------------------
+
+ExprPtr Load(const Field& f, uint32_t reg, uint32_t len_override = 0) {
+  if (f.meta) {
+    ExprPtr e = NewExpr("meta");
+    nftnl_expr_set_u32(e.get(), NFTNL_EXPR_META_DREG, reg);
+    nftnl_expr_set_u32(e.get(), NFTNL_EXPR_META_KEY, f.meta_key);
+    return e;
+  }
+  ExprPtr e = NewExpr("payload");
+  nftnl_expr_set_u32(e.get(), NFTNL_EXPR_PAYLOAD_DREG, reg);
+  nftnl_expr_set_u32(e.get(), NFTNL_EXPR_PAYLOAD_BASE, f.base);
+  nftnl_expr_set_u32(e.get(), NFTNL_EXPR_PAYLOAD_OFFSET, f.offset);
+  nftnl_expr_set_u32(e.get(), NFTNL_EXPR_PAYLOAD_LEN, len_override ? len_override : f.len);
+  return e;
+}
+
+ExprPtr Cmp(uint32_t op, const std::string& data) {
+  ExprPtr e = NewExpr("cmp");
+  nftnl_expr_set_u32(e.get(), NFTNL_EXPR_CMP_SREG, NFT_REG_1);
+  nftnl_expr_set_u32(e.get(), NFTNL_EXPR_CMP_OP, op);
+  nftnl_expr_set(e.get(), NFTNL_EXPR_CMP_DATA, data.data(), static_cast<uint32_t>(data.size()));
+  return e;
+}
+
+ExprPtr Bitwise(const std::string& mask) {
+  ExprPtr e = NewExpr("bitwise");
+  std::string zero(mask.size(), '\0');
+  nftnl_expr_set_u32(e.get(), NFTNL_EXPR_BITWISE_SREG, NFT_REG_1);
+  nftnl_expr_set_u32(e.get(), NFTNL_EXPR_BITWISE_DREG, NFT_REG_1);
+  nftnl_expr_set_u32(e.get(), NFTNL_EXPR_BITWISE_LEN, static_cast<uint32_t>(mask.size()));
+  nftnl_expr_set(e.get(), NFTNL_EXPR_BITWISE_MASK, mask.data(), static_cast<uint32_t>(mask.size()));
+  nftnl_expr_set(e.get(), NFTNL_EXPR_BITWISE_XOR, zero.data(), static_cast<uint32_t>(zero.size()));
+  return e;
+}
+
+ExprPtr Immediate(uint32_t verdict, const std::string& chain = "") {
+  ExprPtr e = NewExpr("immediate");
+  nftnl_expr_set_u32(e.get(), NFTNL_EXPR_IMM_DREG, NFT_REG_VERDICT);
+  nftnl_expr_set_u32(e.get(), NFTNL_EXPR_IMM_VERDICT, verdict);
+  if (!chain.empty()) nftnl_expr_set_str(e.get(), NFTNL_EXPR_IMM_CHAIN, chain.c_str());
+  return e;
+}
+
+// --- statements before linearization --------------------------------------
+//
+// nft merges "payload == constant" matches on adjacent header fields into one
+// load (tcp sport 53 tcp dport 80 -> one 4-byte compare) and never across a
+// non-match statement. Such matches stay abstract until the rule is done.
+
+struct Stmt {
+  bool payload_value = false;  // a mergeable payload match
+  uint32_t base = 0, offset = 0, len = 0, op = NFT_CMP_EQ;
+  std::string value;
+  std::vector<ExprPtr> exprs;  // everything else, ready
+  bool barrier = false;        // not a match: ends a merge window
+};
+
+class RuleBuilder {
+ public:
+
+  // Protocol context, as nft tracks it while evaluating a rule.
+  void Need(const Field& f) {
+    if (f.need_net && net_ != f.need_net) MetaEq(NFT_META_NFPROTO, std::string(1, static_cast<char>(f.need_net)));
+    if (f.need_l4 >= 0 && l4_ != f.need_l4) MetaEq(NFT_META_L4PROTO, std::string(1, static_cast<char>(f.need_l4)));
+  }
+
+  void MetaEq(uint32_t key, const std::string& value) {
+    Stmt s;
+    Field f = MetaField(key, static_cast<uint32_t>(value.size()), 0, kOrderHost);
+    s.exprs.push_back(Load(f, NFT_REG_1));
+    s.exprs.push_back(Cmp(NFT_CMP_EQ, value));
+    stmts_.push_back(std::move(s));
+    if (key == NFT_META_NFPROTO) net_ = static_cast<unsigned char>(value[0]);
+    if (key == NFT_META_L4PROTO) l4_ = static_cast<unsigned char>(value[0]);
+  }
+
+  void Ifname(bool in, const std::string& name) {
+    Stmt s;
+    s.exprs.push_back(Load(in ? Iifname() : Oifname(), NFT_REG_1));
+    s.exprs.push_back(Cmp(NFT_CMP_EQ, IfnameBytes(name)));
+    stmts_.push_back(std::move(s));
+  }
+
+  // field == value (a constant): mergeable.
+  void PayloadValue(const Field& f, const std::string& value, bool negated) {
+    Need(f);
+    Stmt s;
+    s.payload_value = true;
+    s.base = f.base;
+    s.offset = f.offset;
+    s.len = f.len;
+    s.op = negated ? NFT_CMP_NEQ : NFT_CMP_EQ;
+    s.value = value;
+    stmts_.push_back(std::move(s));
+  }
+
+  // An address interval as nft compiles "ip saddr X": a constant, a prefix
+  // (shortened load when byte-aligned, else a mask), or a range.
+  void AddressInterval(const Field& f, Family fam, const Interval& iv, bool negated) {
+    if (iv.lo == iv.hi) return PayloadValue(f, BigEndian(iv.lo, f.len), negated);
+    Need(f);
+    Stmt s;
+    uint32_t op = negated ? NFT_CMP_NEQ : NFT_CMP_EQ;
+    if (auto p = IntervalPrefix(fam, iv)) {
+      if (*p > 0 && *p % 8 == 0) {
+        uint32_t bytes = static_cast<uint32_t>(*p / 8);
+        s.exprs.push_back(Load(f, NFT_REG_1, bytes));
+        s.exprs.push_back(Cmp(op, BigEndian(iv.lo, f.len).substr(0, bytes)));
+      } else {
+        s.exprs.push_back(Load(f, NFT_REG_1));
+        U128 mask = ~(iv.hi - iv.lo);
+        s.exprs.push_back(Bitwise(BigEndian(mask, f.len)));
+        s.exprs.push_back(Cmp(op, BigEndian(iv.lo, f.len)));
+      }
+    } else {
+      s.exprs.push_back(Load(f, NFT_REG_1));
+      Range(s, iv, f.len, negated);
+    }
+    stmts_.push_back(std::move(s));
+  }
+
+  // A port range: two compares, or one range expression when negated.
+  void PortInterval(const Field& f, const Interval& iv) {
+    if (iv.lo == iv.hi) return PayloadValue(f, BigEndian(iv.lo, 2), false);
+    Need(f);
+    Stmt s;
+    s.exprs.push_back(Load(f, NFT_REG_1));
+    Range(s, iv, 2, false);
+    stmts_.push_back(std::move(s));
+  }
+
+  static void Range(Stmt& s, const Interval& iv, uint32_t len, bool negated) {
+    if (negated) {
+      ExprPtr e = NewExpr("range");
+      std::string lo = BigEndian(iv.lo, len), hi = BigEndian(iv.hi, len);
+      nftnl_expr_set_u32(e.get(), NFTNL_EXPR_RANGE_SREG, NFT_REG_1);
+      nftnl_expr_set_u32(e.get(), NFTNL_EXPR_RANGE_OP, NFT_RANGE_NEQ);
+      nftnl_expr_set(e.get(), NFTNL_EXPR_RANGE_FROM_DATA, lo.data(), len);
+      nftnl_expr_set(e.get(), NFTNL_EXPR_RANGE_TO_DATA, hi.data(), len);
+      s.exprs.push_back(std::move(e));
+      return;
+    }
+    s.exprs.push_back(Cmp(NFT_CMP_GTE, BigEndian(iv.lo, len)));
+    s.exprs.push_back(Cmp(NFT_CMP_LTE, BigEndian(iv.hi, len)));
+  }
+
+  // Loads the key fields into consecutive registers (after their
+  // dependencies) and looks them up: in a set (verdict == nullptr) or in a
+  // verdict map.
+  void Lookup(const std::vector<Field>& key, const std::string& set_name, uint32_t set_id, bool negated, bool map) {
+    for (const Field& f : key) Need(f);
+    Stmt s;
+    uint32_t slot = 0;
+    for (const Field& f : key) {
+      uint32_t reg = Register(slot);
+      s.exprs.push_back(Load(f, reg));
+      if (key.size() > 1 && f.meta && f.meta_key == NFT_META_L4PROTO && set_name.find("%d") != std::string::npos) {
+        // A host-order integer inside the concatenated key of an anonymous
+        // set is converted (a named set's declared type has no byte order
+        // for inet_proto, so nft leaves it).
+        ExprPtr b = NewExpr("byteorder");
+        nftnl_expr_set_u32(b.get(), NFTNL_EXPR_BYTEORDER_SREG, reg);
+        nftnl_expr_set_u32(b.get(), NFTNL_EXPR_BYTEORDER_DREG, reg);
+        nftnl_expr_set_u32(b.get(), NFTNL_EXPR_BYTEORDER_LEN, f.len);
+        nftnl_expr_set_u32(b.get(), NFTNL_EXPR_BYTEORDER_SIZE, 2);
+        nftnl_expr_set_u32(b.get(), NFTNL_EXPR_BYTEORDER_OP, NFT_BYTEORDER_HTON);
+        s.exprs.push_back(std::move(b));
+      }
+      slot += Slots(f.len);
+    }
+    ExprPtr e = NewExpr("lookup");
+    nftnl_expr_set_u32(e.get(), NFTNL_EXPR_LOOKUP_SREG, NFT_REG_1);
+    nftnl_expr_set_str(e.get(), NFTNL_EXPR_LOOKUP_SET, set_name.c_str());
+    nftnl_expr_set_u32(e.get(), NFTNL_EXPR_LOOKUP_SET_ID, set_id);
+    if (map) nftnl_expr_set_u32(e.get(), NFTNL_EXPR_LOOKUP_DREG, NFT_REG_VERDICT);
+    if (negated) nftnl_expr_set_u32(e.get(), NFTNL_EXPR_LOOKUP_FLAGS, NFT_LOOKUP_F_INV);
+    s.exprs.push_back(std::move(e));
+    stmts_.push_back(std::move(s));
+  }
+
+  void CtState(uint32_t mask) {
+    Stmt s;
+    ExprPtr ct = NewExpr("ct");
+    nftnl_expr_set_u32(ct.get(), NFTNL_EXPR_CT_DREG, NFT_REG_1);
+    nftnl_expr_set_u32(ct.get(), NFTNL_EXPR_CT_KEY, NFT_CT_STATE);
+    s.exprs.push_back(std::move(ct));
+    std::string m(4, '\0');
+    std::memcpy(m.data(), &mask, 4);  // ct state is host order
+    s.exprs.push_back(Bitwise(m));
+    s.exprs.push_back(Cmp(NFT_CMP_NEQ, std::string(4, '\0')));
+    stmts_.push_back(std::move(s));
+  }
+
+  void Statement(ExprPtr e) {
+    Stmt s;
+    s.barrier = true;
+    s.exprs.push_back(std::move(e));
+    stmts_.push_back(std::move(s));
+  }
+
+  // A dependency nft inserts at the head of the rule (for reject).
+  void Prepend(uint32_t key, int value) {
+    if (key == NFT_META_NFPROTO && net_ == value) return;
+    if (key == NFT_META_L4PROTO && l4_ == value) return;
+    Stmt s;
+    Field f = MetaField(key, 1, 0, kOrderHost);
+    s.exprs.push_back(Load(f, NFT_REG_1));
+    s.exprs.push_back(Cmp(NFT_CMP_EQ, std::string(1, static_cast<char>(value))));
+    stmts_.insert(stmts_.begin(), std::move(s));
+    if (key == NFT_META_NFPROTO) net_ = value;
+    else l4_ = value;
+  }
+
+  // Merges adjacent payload constants as nft does, then adds every
+  // expression to the rule.
+  void Finish(nftnl_rule* rule) {
+    MergePayloads();
+    for (Stmt& s : stmts_) {
+      if (s.payload_value) {
+        Field f;
+        f.base = s.base;
+        f.offset = s.offset;
+        f.len = s.len;
+        nftnl_rule_add_expr(rule, Load(f, NFT_REG_1).release());
+        nftnl_rule_add_expr(rule, Cmp(s.op, s.value).release());
+        continue;
+      }
+      for (ExprPtr& e : s.exprs) nftnl_rule_add_expr(rule, e.release());
+    }
+    stmts_.clear();
+  }
+
+ private:
+  void MergePayloads() {
+    size_t begin = 0;
+    for (size_t i = 0; i <= stmts_.size(); ++i) {
+      if (i < stmts_.size() && !stmts_[i].barrier) continue;
+      MergeWindow(begin, i);
+      begin = i + 1;
+    }
+    stmts_.erase(std::remove_if(stmts_.begin(), stmts_.end(),
+                                [](const Stmt& s) { return s.payload_value && s.len == 0; }),
+                 stmts_.end());
+  }
+
+  // nft's payload_do_merge: sorted by (base, offset), a run of adjacent
+  // byte-aligned fields with the same operator that fits in 4 bytes (or 16
+  // when one of them is already longer than 4) becomes one.
+  void MergeWindow(size_t begin, size_t end) {
+    std::vector<Stmt*> sa;
+    for (size_t i = begin; i < end; ++i)
+      if (stmts_[i].payload_value) sa.push_back(&stmts_[i]);
+    if (sa.size() < 2) return;
+    std::stable_sort(sa.begin(), sa.end(), [](const Stmt* a, const Stmt* b) {
+      if (a->base != b->base) return a->base < b->base;
+      return a->offset < b->offset;
+    });
+    Stmt* last = sa[0];
+    for (size_t i = 1; i < sa.size(); ++i) {
+      Stmt* cur = sa[i];
+      uint32_t total = last->len + cur->len;
+      bool adjacent = last->base == cur->base && last->offset + last->len == cur->offset;
+      bool fits = total <= 16 && (total <= 4 || last->len > 4 || cur->len > 4);
+      if (!adjacent || !fits || last->op != cur->op) {
+        last = cur;
+        continue;
+      }
+      last->value += cur->value;
+      last->len = total;
+      cur->len = 0;  // removed
+    }
+  }
+
+  std::vector<Stmt> stmts_;
+  int net_ = 0;
+  int l4_ = -1;
+};
+
+// --- sets -------------------------------------------------------------------
+
+struct Udata {
+  nftnl_udata_buf* buf;
+  Udata() : buf(nftnl_udata_buf_alloc(NFT_USERDATA_MAXLEN)) {
+    if (!buf) throw std::bad_alloc();
+  }
+  ~Udata() { nftnl_udata_buf_free(buf); }
+  Udata(const Udata&) = delete;
+  Udata& operator=(const Udata&) = delete;
+};
+
+// nft's typeof description of an expression (NFTNL_UDATA_SET_KEY_TYPEOF).
+void TypeofData(nftnl_udata_buf* b, const Field& f) {
+  if (f.meta) {
+    nftnl_udata_put_u32(b, 0, f.meta_key);  // NFTNL_UDATA_META_KEY
+  } else {
+    nftnl_udata_put_u32(b, 0, f.desc);      // NFTNL_UDATA_SET_KEY_PAYLOAD_DESC
+    nftnl_udata_put_u32(b, 1, f.tmpl);      // NFTNL_UDATA_SET_KEY_PAYLOAD_TYPE
+  }
+}
+
+void KeyTypeof(nftnl_udata_buf* b, const std::vector<Field>& key, bool from_expressions) {
+  nftnl_udata* n1 = nftnl_udata_nest_start(b, NFTNL_UDATA_SET_KEY_TYPEOF);
+  if (key.size() == 1) {
+    nftnl_udata_put_u32(b, NFTNL_UDATA_SET_TYPEOF_EXPR, key[0].meta ? kExprMeta : kExprPayload);
+    nftnl_udata* n2 = nftnl_udata_nest_start(b, NFTNL_UDATA_SET_TYPEOF_DATA);
+    TypeofData(b, key[0]);
+    nftnl_udata_nest_end(b, n2);
+  } else {
+    nftnl_udata_put_u32(b, NFTNL_UDATA_SET_TYPEOF_EXPR, kExprConcat);
+    nftnl_udata* n2 = nftnl_udata_nest_start(b, NFTNL_UDATA_SET_TYPEOF_DATA);
+    if (from_expressions) {
+      // nft describes at most four fields (and silently stops there).
+      for (size_t i = 0; i < key.size() && i < 4; ++i) {
+        nftnl_udata* n3 = nftnl_udata_nest_start(b, static_cast<uint8_t>(i));  // CONCAT_NEST + i
+        nftnl_udata_put_u32(b, 0, key[i].meta ? kExprMeta : kExprPayload);  // CONCAT_SUB_TYPE
+        nftnl_udata* n4 = nftnl_udata_nest_start(b, 1);                      // CONCAT_SUB_DATA
+        TypeofData(b, key[i]);
+        nftnl_udata_nest_end(b, n4);
+        nftnl_udata_nest_end(b, n3);
+      }
+    }
+    nftnl_udata_nest_end(b, n2);
+  }
+  nftnl_udata_nest_end(b, n1);
+}
+
+struct SetSpec {
+  std::string name;  // "" for anonymous
+  std::vector<Field> key;
+  bool interval = false;
+  bool map = false;
+  bool counter = false;  // a named set declared with counters
+  std::string origin;
+};
+
+uint32_t KeyType(const std::vector<Field>& key) {
+  uint32_t t = 0;
+  for (const Field& f : key) t = (t << kTypeBits) | f.type;
+  return t;
+}
+
+uint32_t KeyLen(const std::vector<Field>& key) {
+  if (key.size() == 1) return key[0].len;
+  uint32_t n = 0;
+  for (const Field& f : key) n += Slots(f.len) * 4;
+  return n;
+}
+
+// A set without elements yet, with nft's attributes and userdata.
+SetPtr MakeSet(const SetSpec& spec, uint32_t id, size_t anon_size) {
+  SetPtr s = NewSet();
+  bool anon = spec.name.empty();
+  bool concat = spec.key.size() > 1;
+  nftnl_set_set_u32(s.get(), NFTNL_SET_FAMILY, kFamily);
+  nftnl_set_set_str(s.get(), NFTNL_SET_TABLE, kTableName);
+  nftnl_set_set_str(s.get(), NFTNL_SET_NAME, anon ? (spec.map ? "__map%d" : "__set%d") : spec.name.c_str());
+  nftnl_set_set_u32(s.get(), NFTNL_SET_ID, id);
+  uint32_t flags = 0;
+  if (anon) flags |= NFT_SET_ANONYMOUS | NFT_SET_CONSTANT;
+  if (spec.interval) flags |= NFT_SET_INTERVAL;
+  if (spec.map) flags |= NFT_SET_MAP;
+  if (spec.interval && concat) flags |= NFT_SET_CONCAT;
+  nftnl_set_set_u32(s.get(), NFTNL_SET_FLAGS, flags);
+  nftnl_set_set_u32(s.get(), NFTNL_SET_KEY_TYPE, KeyType(spec.key));
+  nftnl_set_set_u32(s.get(), NFTNL_SET_KEY_LEN, KeyLen(spec.key));
+  if (spec.map) {
+    nftnl_set_set_u32(s.get(), NFTNL_SET_DATA_TYPE, NFT_DATA_VERDICT);
+    nftnl_set_set_u32(s.get(), NFTNL_SET_DATA_LEN, 16);
+  }
+  if (anon) nftnl_set_set_u32(s.get(), NFTNL_SET_DESC_SIZE, static_cast<uint32_t>(anon_size));
+  if (spec.interval && concat) {
+    uint8_t lens[16] = {};
+    for (size_t i = 0; i < spec.key.size() && i < 16; ++i) lens[i] = static_cast<uint8_t>(spec.key[i].len);
+    nftnl_set_set_data(s.get(), NFTNL_SET_DESC_CONCAT, lens, static_cast<uint32_t>(spec.key.size()));
+  }
+  Udata u;
+  uint32_t key_order = concat ? kOrderInvalid : anon ? spec.key[0].expr_order : spec.key[0].type_order;
+  nftnl_udata_put_u32(u.buf, NFTNL_UDATA_SET_KEYBYTEORDER, key_order);
+  if (spec.map) nftnl_udata_put_u32(u.buf, NFTNL_UDATA_SET_DATABYTEORDER, kOrderInvalid);
+  if (anon && spec.interval && !spec.map) nftnl_udata_put_u32(u.buf, NFTNL_UDATA_SET_MERGE_ELEMENTS, 1);
+  // Anonymous sets describe the expressions of their key; named ones are
+  // declared by type, which nft describes only for concatenations.
+  if (anon) KeyTypeof(u.buf, spec.key, true);
+  else if (concat) KeyTypeof(u.buf, spec.key, false);
+  if (spec.map) {
+    if (anon) {
+      nftnl_udata* n1 = nftnl_udata_nest_start(u.buf, NFTNL_UDATA_SET_DATA_TYPEOF);
+      nftnl_udata_put_u32(u.buf, NFTNL_UDATA_SET_TYPEOF_EXPR, kExprVerdict);
+      nftnl_udata* n2 = nftnl_udata_nest_start(u.buf, NFTNL_UDATA_SET_TYPEOF_DATA);
+      nftnl_udata_nest_end(u.buf, n2);
+      nftnl_udata_nest_end(u.buf, n1);
+    }
+    nftnl_udata_put_u32(u.buf, NFTNL_UDATA_SET_DATA_INTERVAL, 0);
+  }
+  nftnl_set_set_data(s.get(), NFTNL_SET_USERDATA, nftnl_udata_buf_data(u.buf), nftnl_udata_buf_len(u.buf));
+  if (spec.counter) nftnl_set_set_data(s.get(), NFTNL_SET_EXPR, NewExpr("counter").release(), 0);
+  return s;
+}
+
+// One element before encoding: per key field an interval of values, and for
+// maps a verdict.
+struct Elem {
+  std::vector<Interval> key;
+  bool counter = false;
+  bool has_verdict = false;
+  int32_t verdict = 0;
+  std::string chain;
+};
+
+std::string FieldValue(const Field& f, U128 v, const std::vector<std::string>& ifnames) {
+  if (f.meta && (f.meta_key == NFT_META_IIFNAME || f.meta_key == NFT_META_OIFNAME))
+    return IfnameBytes(ifnames.at(static_cast<size_t>(v)));
+  return BigEndian(v, f.len);
+}
+
+nftnl_set_elem* NewElem() {
+  nftnl_set_elem* e = nftnl_set_elem_alloc();
+  if (!e) throw std::bad_alloc();
+  return e;
+}
+
+void SetKey(nftnl_set_elem* e, uint16_t attr, const std::string& bytes) {
+  nftnl_set_elem_set(e, attr, bytes.data(), static_cast<uint32_t>(bytes.size()));
+}
+
+void SetVerdict(nftnl_set_elem* e, const Elem& el) {
+  if (!el.has_verdict) return;
+  nftnl_set_elem_set_u32(e, NFTNL_SET_ELEM_VERDICT, static_cast<uint32_t>(el.verdict));
+  if (!el.chain.empty()) nftnl_set_elem_set_str(e, NFTNL_SET_ELEM_CHAIN, el.chain.c_str());
+}
+
+void SetCounter(nftnl_set_elem* e, const Elem& el) {
+  if (el.counter) nftnl_set_elem_set(e, NFTNL_SET_ELEM_EXPR, NewExpr("counter").release(), 0);
+}
+
+// The elements nft sends for a set: single values as they are; an interval
+// set of one field as boundaries (a leading end at zero, each interval's
+// start, and its end unless it reaches the top); a concatenation with
+// intervals as key/key-end pairs.
+// *size: what nft declares as the anonymous set's size (for an interval set
+// of one field it counts an open interval's missing end too).
+std::vector<nftnl_set_elem*> Encode(const SetSpec& spec, std::vector<Elem> elems,
+                                    const std::vector<std::string>& ifnames, size_t* size) {
+  std::vector<nftnl_set_elem*> out;
+  *size = elems.size();
+  bool anon = spec.name.empty();
+  if (spec.key.size() > 1 || !spec.interval) {
+    for (const Elem& el : elems) {
+      nftnl_set_elem* e = NewElem();
+      std::string key, end;
+      for (size_t i = 0; i < spec.key.size(); ++i) {
+        std::string lo = FieldValue(spec.key[i], el.key[i].lo, ifnames);
+        std::string hi = FieldValue(spec.key[i], el.key[i].hi, ifnames);
+        key += spec.key.size() > 1 ? Padded(lo) : lo;
+        end += spec.key.size() > 1 ? Padded(hi) : hi;
+      }
+      SetKey(e, NFTNL_SET_ELEM_KEY, key);
+      if (spec.interval) SetKey(e, NFTNL_SET_ELEM_KEY_END, end);
+      SetCounter(e, el);
+      SetVerdict(e, el);
+      out.push_back(e);
+    }
+    return out;
+  }
+  const Field& f = spec.key[0];
+  U128 top = f.len >= 16 ? ~U128{0} : (U128{1} << (8 * f.len)) - 1;
+  std::stable_sort(elems.begin(), elems.end(), [](const Elem& a, const Elem& b) { return a.key[0].lo < b.key[0].lo; });
+  if (anon) {
+    // nft merges overlapping and adjacent intervals of an anonymous set.
+    std::vector<Elem> merged;
+    for (Elem& el : elems) {
+      // (Maps are only sorted.)
+      if (!spec.map && !merged.empty() && merged.back().key[0].hi != top &&
+          merged.back().key[0].hi + 1 >= el.key[0].lo) {
+        merged.back().key[0].hi = std::max(merged.back().key[0].hi, el.key[0].hi);
+        continue;
+      }
+      merged.push_back(std::move(el));
+    }
+    elems = std::move(merged);
+  }
+  *size = 2 * elems.size() + (!elems.empty() && elems[0].key[0].lo != 0 ? 1 : 0);
+  bool have_end = false;
+  std::string end_key;
+  for (size_t i = 0; i < elems.size(); ++i) {
+    const Elem& el = elems[i];
+    if (i == 0 && el.key[0].lo != 0) {
+      nftnl_set_elem* z = NewElem();
+      SetKey(z, NFTNL_SET_ELEM_KEY, FieldValue(f, 0, ifnames));
+      nftnl_set_elem_set_u32(z, NFTNL_SET_ELEM_FLAGS, NFT_SET_ELEM_INTERVAL_END);
+      out.push_back(z);
+    }
+    std::string start = FieldValue(f, el.key[0].lo, ifnames);
+    if (have_end) {
+      // The previous interval's end; an anonymous set drops it where the
+      // next interval starts.
+      if (!anon || end_key != start) {
+        nftnl_set_elem* x = NewElem();
+        SetKey(x, NFTNL_SET_ELEM_KEY, end_key);
+        nftnl_set_elem_set_u32(x, NFTNL_SET_ELEM_FLAGS, NFT_SET_ELEM_INTERVAL_END);
+        out.push_back(x);
+      }
+      have_end = false;
+    }
+    nftnl_set_elem* e = NewElem();
+    SetKey(e, NFTNL_SET_ELEM_KEY, start);
+    SetCounter(e, el);
+    SetVerdict(e, el);
+    if (el.key[0].hi == top) {
+      // An interval that reaches the top has no end element; nft notes it
+      // in the element's userdata.
+      Udata u;
+      nftnl_udata_put_u32(u.buf, NFTNL_UDATA_SET_ELEM_FLAGS, NFTNL_SET_ELEM_F_INTERVAL_OPEN);
+      nftnl_set_elem_set(e, NFTNL_SET_ELEM_USERDATA, nftnl_udata_buf_data(u.buf), nftnl_udata_buf_len(u.buf));
+    } else {
+      have_end = true;
+      end_key = FieldValue(f, el.key[0].hi + 1, ifnames);
+    }
+    out.push_back(e);
+  }
+  if (have_end) {
+    nftnl_set_elem* x = NewElem();
+    SetKey(x, NFTNL_SET_ELEM_KEY, end_key);
+    nftnl_set_elem_set_u32(x, NFTNL_SET_ELEM_FLAGS, NFT_SET_ELEM_INTERVAL_END);
+    out.push_back(x);
+  }
+  return out;
+}
+
+// --- the ruleset ------------------------------------------------------------
+
+Family FamilyOf(const ir::Rule& r) { return r.family == ir::RuleFamily::kV6 ? Family::kV6 : Family::kV4; }
+bool Keyed(unsigned keyed, Dim d) { return (keyed >> static_cast<int>(d)) & 1; }
+
+// "crm.fw:23-24 (rule in chain forward)": where a kernel rule comes from.
+std::string Origin(const std::string& comment, const std::string& chain) {
+  std::string where = "rule in chain " + chain;
+  size_t colon = comment.find(':');
+  if (colon != std::string::npos && colon + 1 < comment.size() && isdigit(static_cast<unsigned char>(comment[colon + 1]))) {
+    size_t end = comment.find(' ', colon);
+    return comment.substr(0, end) + " (" + where + ")";
+  }
+  return where + (comment.empty() ? "" : " \"" + comment + "\"");
+}
+
+class Builder {
+ public:
+  Builder(const ir::Ruleset& rs, const nft::MergedRuleset& ms) : rs_(rs), ms_(ms) {}
+
+  TableImage Build() {
+    image_.present = true;
+    image_.table = NewTable();
+    nftnl_table_set_u32(image_.table.get(), NFTNL_TABLE_FAMILY, kFamily);
+    nftnl_table_set_str(image_.table.get(), NFTNL_TABLE_NAME, kTableName);
+
+    // Chains as the nft backend declares them: regular, action, base.
+    std::vector<const nft::MergedChain*> chains;
+    for (const auto& c : ms_.chains)
+      if (c.hook == ir::Hook::kNone) chains.push_back(&c);
+    for (const auto& c : ms_.action_chains) chains.push_back(&c);
+    for (const auto& c : ms_.chains)
+      if (c.hook != ir::Hook::kNone) chains.push_back(&c);
+    for (const auto* c : chains) image_.chains.push_back(Chain(*c));
+
+    // Named sets: the groups, then the merged sets, in declaration order.
+    for (const auto& s : rs_.sets) GroupSet(s);
+    for (const auto& c : ms_.chains)
+      for (const auto& m : c.rules)
+        if (!m.name.empty()) MergedNamedSet(m);
+
+    for (const auto* c : chains)
+      for (const auto& m : c->rules) Rule(c->name, m);
+    return std::move(image_);
+  }
+
+ private:
+  ChainPtr Chain(const nft::MergedChain& c) {
+    ChainPtr ch = NewChain();
+    nftnl_chain_set_u32(ch.get(), NFTNL_CHAIN_FAMILY, kFamily);
+    nftnl_chain_set_str(ch.get(), NFTNL_CHAIN_TABLE, kTableName);
+    nftnl_chain_set_str(ch.get(), NFTNL_CHAIN_NAME, c.name.c_str());
+    if (c.hook != ir::Hook::kNone) {
+      uint32_t hook = c.hook == ir::Hook::kInput ? NF_INET_LOCAL_IN
+                      : c.hook == ir::Hook::kForward ? NF_INET_FORWARD
+                                                     : NF_INET_LOCAL_OUT;
+      nftnl_chain_set_u32(ch.get(), NFTNL_CHAIN_HOOKNUM, hook);
+      nftnl_chain_set_s32(ch.get(), NFTNL_CHAIN_PRIO, 0);
+      nftnl_chain_set_str(ch.get(), NFTNL_CHAIN_TYPE, "filter");
+      nftnl_chain_set_u32(ch.get(), NFTNL_CHAIN_POLICY, c.policy == ir::Verdict::kAccept ? NF_ACCEPT : NF_DROP);
+    }
+    return ch;
+  }
+
+  uint32_t AddSet(const SetSpec& spec, std::vector<Elem> elems) {
+    uint32_t id = ++next_set_id_;
+    size_t size = 0;
+    std::vector<nftnl_set_elem*> encoded = Encode(spec, std::move(elems), ms_.ifnames, &size);
+    SetPtr s = MakeSet(spec, id, size);
+    for (nftnl_set_elem* e : encoded) nftnl_set_elem_add(s.get(), e);
+    named_ids_[spec.name] = id;
+    image_.sets.push_back(std::move(s));
+    image_.set_origins.push_back(spec.origin);
+    return id;
+  }
+
+  void GroupSet(const ir::NamedSet& g) {
+    SetSpec spec;
+    spec.name = g.name;
+    spec.key = {Address(g.family, true)};
+    spec.interval = true;
+    spec.origin = "set " + g.name;
+    std::vector<Elem> elems;
+    for (const auto& iv : g.elements.intervals()) {
+      Elem e;
+      e.key = {iv};
+      elems.push_back(std::move(e));
+    }
+    AddSet(spec, std::move(elems));
+  }
+
+  std::vector<Field> KeyFields(const nft::MergedRule& m) {
+    std::vector<Field> out;
+    const ir::Rule& r = m.base;
+    unsigned keyed = 0;
+    for (Dim d : m.key) keyed |= 1u << static_cast<int>(d);
+    bool th = Keyed(keyed, Dim::kProto);
+    Family f = FamilyOf(r);
+    for (Dim d : m.key) {
+      switch (d) {
+        case Dim::kIif: out.push_back(Iifname()); break;
+        case Dim::kOif: out.push_back(Oifname()); break;
+        case Dim::kSrc: out.push_back(Address(f, true)); break;
+        case Dim::kDst: out.push_back(Address(f, false)); break;
+        case Dim::kProto: out.push_back(L4proto()); break;
+        case Dim::kSport: out.push_back(Port(r.service.proto, true, th)); break;
+        case Dim::kDport: out.push_back(Port(r.service.proto, false, th)); break;
+        case Dim::kIcmpType: out.push_back(Icmp(r.service.proto == kProtoIcmp ? Family::kV4 : Family::kV6, false)); break;
+        case Dim::kIcmpCode: out.push_back(Icmp(r.service.proto == kProtoIcmp ? Family::kV4 : Family::kV6, true)); break;
+      }
+    }
+    return out;
+  }
+
+  static Elem MapElem(const nft::MergedRule& m, size_t i) {
+    const nft::Element& e = m.elements[i];
+    Elem out;
+    out.key.assign(m.key_of(i), m.key_of(i) + m.key.size());
+    out.counter = e.counter && m.name.empty();
+    if (m.is_map()) {
+      const nft::Action& a = m.actions[e.action];
+      out.has_verdict = true;
+      if (!a.chain.empty()) {
+        out.verdict = a.go_to ? NFT_GOTO : NFT_JUMP;
+        out.chain = a.chain;
+      } else {
+        switch (a.verdict) {
+          case ir::Verdict::kAccept: out.verdict = NF_ACCEPT; break;
+          case ir::Verdict::kDrop: out.verdict = NF_DROP; break;
+          case ir::Verdict::kReturn: out.verdict = NFT_RETURN; break;
+          case ir::Verdict::kJump:
+            out.verdict = NFT_JUMP;
+            out.chain = a.target;
+            break;
+          default: out.verdict = NFT_CONTINUE; break;
+        }
+      }
+    }
+    return out;
+  }
+
+  SetSpec MergedSpec(const nft::MergedRule& m, const std::string& origin) {
+    SetSpec spec;
+    spec.name = m.name;
+    spec.key = KeyFields(m);
+    spec.interval = m.interval;
+    spec.map = m.is_map();
+    spec.counter = !m.name.empty() && m.counters;
+    spec.origin = origin;
+    return spec;
+  }
+
+  void MergedNamedSet(const nft::MergedRule& m) {
+    std::vector<Elem> elems;
+    for (size_t i = 0; i < m.elements.size(); ++i) elems.push_back(MapElem(m, i));
+    AddSet(MergedSpec(m, "set " + m.name + " (" + m.base.comment + ")"), std::move(elems));
+  }
+
+  // The rule's matches except the keyed dimensions: nft_backend's Matches().
+  // `lookup` (if any) goes where the dimension `lookup_at` would be.
+  void Matches(RuleBuilder& b, const ir::Rule& r, unsigned keyed, const std::string& origin,
+               const std::function<void()>& lookup = {}, Dim lookup_at = Dim::kIif) {
+    Family f = FamilyOf(r);
+    bool addresses = r.src.present || r.dst.present || Keyed(keyed, Dim::kSrc) || Keyed(keyed, Dim::kDst);
+    bool icmp_family = r.has_service && !Keyed(keyed, Dim::kProto) &&
+                       (r.service.proto == kProtoIcmp || r.service.proto == kProtoIcmpv6);
+    if (r.family != ir::RuleFamily::kAny && !addresses && !icmp_family)
+      b.MetaEq(NFT_META_NFPROTO, std::string(1, static_cast<char>(f == Family::kV4 ? NFPROTO_IPV4 : NFPROTO_IPV6)));
+    auto at = [&](Dim d) {
+      if (lookup && d == lookup_at) lookup();
+    };
+    at(Dim::kIif);
+    if (!r.iif.empty() && !Keyed(keyed, Dim::kIif)) b.Ifname(true, r.iif);
+    at(Dim::kOif);
+    if (!r.oif.empty() && !Keyed(keyed, Dim::kOif)) b.Ifname(false, r.oif);
+    at(Dim::kSrc);
+    if (!Keyed(keyed, Dim::kSrc)) AddressMatch(b, r.src, f, true, origin);
+    at(Dim::kDst);
+    if (!Keyed(keyed, Dim::kDst)) AddressMatch(b, r.dst, f, false, origin);
+    for (Dim d : {Dim::kProto, Dim::kSport, Dim::kDport, Dim::kIcmpType, Dim::kIcmpCode}) at(d);
+    if (r.has_service) Service(b, r, keyed, origin);
+  }
+
+  void AddressMatch(RuleBuilder& b, const ir::AddrMatch& a, Family f, bool src, const std::string& origin) {
+    if (!a.present) return;
+    Field field = Address(f, src);
+    if (!a.set_name.empty()) {
+      b.Lookup({field}, a.set_name, named_ids_.count(a.set_name) ? named_ids_[a.set_name] : 0, a.negated, false);
+      return;
+    }
+    const auto& ivs = a.set.intervals();
+    if (ivs.size() == 1) return b.AddressInterval(field, f, ivs[0], a.negated);
+    SetSpec spec;
+    spec.key = {field};
+    spec.origin = origin;
+    std::vector<Elem> elems;
+    for (const auto& iv : ivs) {
+      if (iv.lo != iv.hi) spec.interval = true;
+      Elem e;
+      e.key = {iv};
+      elems.push_back(std::move(e));
+    }
+    uint32_t id = AddSet(spec, std::move(elems));
+    b.Lookup({field}, "__set%d", id, a.negated, false);
+  }
+
+  // A port match "tcp dport X" or "tcp dport { ... }".
+  void PortMatch(RuleBuilder& b, const Field& f, const IntervalSet& ports, const std::string& origin) {
+    const auto& ivs = ports.intervals();
+    if (ivs.size() == 1) return b.PortInterval(f, ivs[0]);
+    SetSpec spec;
+    spec.key = {f};
+    spec.origin = origin;
+    std::vector<Elem> elems;
+    for (const auto& iv : ivs) {
+      if (iv.lo != iv.hi) spec.interval = true;
+      Elem e;
+      e.key = {iv};
+      elems.push_back(std::move(e));
+    }
+    uint32_t id = AddSet(spec, std::move(elems));
+    b.Lookup({f}, "__set%d", id, false, false);
+  }
+
+  void Service(RuleBuilder& b, const ir::Rule& r, unsigned keyed, const std::string& origin) {
+    const ir::ServiceMatch& s = r.service;
+    if ((s.proto == kProtoTcp || s.proto == kProtoUdp) && (!s.sports.empty() || !s.dports.empty())) {
+      bool th = Keyed(keyed, Dim::kProto);
+      bool any = th || Keyed(keyed, Dim::kSport) || Keyed(keyed, Dim::kDport);
+      if (!s.sports.empty() && !Keyed(keyed, Dim::kSport)) {
+        PortMatch(b, Port(s.proto, true, th), s.sports, origin);
+        any = true;
+      }
+      if (!s.dports.empty() && !Keyed(keyed, Dim::kDport)) {
+        PortMatch(b, Port(s.proto, false, th), s.dports, origin);
+        any = true;
+      }
+      if (!any) b.MetaEq(NFT_META_L4PROTO, std::string(1, static_cast<char>(s.proto)));
+      return;
+    }
+    if ((s.proto == kProtoIcmp || s.proto == kProtoIcmpv6) && !s.icmp_types.empty()) {
+      Family f = s.proto == kProtoIcmp ? Family::kV4 : Family::kV6;
+      if (!Keyed(keyed, Dim::kIcmpType)) {
+        Field type = Icmp(f, false);
+        if (s.icmp_types.size() == 1) {
+          b.PayloadValue(type, std::string(1, static_cast<char>(s.icmp_types[0])), false);
+        } else {
+          SetSpec spec;
+          spec.key = {type};
+          spec.origin = origin;
+          std::vector<Elem> elems;
+          for (int t : s.icmp_types) {
+            Elem e;
+            e.key = {Interval{static_cast<U128>(t), static_cast<U128>(t)}};
+            elems.push_back(std::move(e));
+          }
+          uint32_t id = AddSet(spec, std::move(elems));
+          b.Lookup({type}, "__set%d", id, false, false);
+        }
+      }
+      if (s.icmp_code >= 0 && !Keyed(keyed, Dim::kIcmpCode))
+        b.PayloadValue(Icmp(f, true), std::string(1, static_cast<char>(s.icmp_code)), false);
+      return;
+    }
+    if (!Keyed(keyed, Dim::kProto)) b.MetaEq(NFT_META_L4PROTO, std::string(1, static_cast<char>(s.proto)));
+  }
+
+  // Limit, counter, log and verdict: nft_backend's Statements().
+  void Statements(RuleBuilder& b, const ir::Rule& r, bool counter) {
+    if (r.log.enabled && r.log.rate) {
+      ExprPtr e = NewExpr("limit");
+      uint64_t unit = r.log.rate_unit == "second" ? 1
+                      : r.log.rate_unit == "minute" ? 60
+                      : r.log.rate_unit == "hour" ? 3600
+                      : r.log.rate_unit == "day" ? 86400
+                                                 : 604800;
+      nftnl_expr_set_u64(e.get(), NFTNL_EXPR_LIMIT_RATE, r.log.rate);
+      nftnl_expr_set_u64(e.get(), NFTNL_EXPR_LIMIT_UNIT, unit);
+      nftnl_expr_set_u32(e.get(), NFTNL_EXPR_LIMIT_BURST, 5);
+      nftnl_expr_set_u32(e.get(), NFTNL_EXPR_LIMIT_TYPE, NFT_LIMIT_PKTS);
+      nftnl_expr_set_u32(e.get(), NFTNL_EXPR_LIMIT_FLAGS, 0);
+      b.Statement(std::move(e));
+    }
+    if (counter) b.Statement(NewExpr("counter"));
+    if (r.log.enabled) {
+      ExprPtr e = NewExpr("log");
+      if (!r.log.prefix.empty())
+        nftnl_expr_set_str(e.get(), NFTNL_EXPR_LOG_PREFIX, KernelComment(r.log.prefix, SIZE_MAX).c_str());
+      b.Statement(std::move(e));
+    }
+    switch (r.verdict) {
+      case ir::Verdict::kContinue: break;
+      case ir::Verdict::kAccept: b.Statement(Immediate(NF_ACCEPT)); break;
+      case ir::Verdict::kDrop: b.Statement(Immediate(NF_DROP)); break;
+      case ir::Verdict::kReturn: b.Statement(Immediate(static_cast<uint32_t>(NFT_RETURN))); break;
+      case ir::Verdict::kJump: b.Statement(Immediate(static_cast<uint32_t>(NFT_JUMP), r.target)); break;
+      case ir::Verdict::kRejectTcpReset:
+        b.Prepend(NFT_META_L4PROTO, kProtoTcp);
+        b.Statement(Reject(NFT_REJECT_TCP_RST, 0));
+        break;
+      case ir::Verdict::kRejectIcmp:
+        if (r.family == ir::RuleFamily::kV4) {
+          b.Prepend(NFT_META_NFPROTO, NFPROTO_IPV4);
+          b.Statement(Reject(NFT_REJECT_ICMP_UNREACH, 3));  // port-unreachable
+        } else if (r.family == ir::RuleFamily::kV6) {
+          b.Prepend(NFT_META_NFPROTO, NFPROTO_IPV6);
+          b.Statement(Reject(NFT_REJECT_ICMP_UNREACH, 4));  // ICMPV6_PORT_UNREACH
+        } else {
+          b.Statement(Reject(NFT_REJECT_ICMPX_UNREACH, NFT_REJECT_ICMPX_PORT_UNREACH));
+        }
+        break;
+    }
+  }
+
+  static ExprPtr Reject(uint32_t type, uint8_t code) {
+    ExprPtr e = NewExpr("reject");
+    nftnl_expr_set_u32(e.get(), NFTNL_EXPR_REJECT_TYPE, type);
+    nftnl_expr_set_u8(e.get(), NFTNL_EXPR_REJECT_CODE, code);
+    return e;
+  }
+
+  void Rule(const std::string& chain, const nft::MergedRule& m) {
+    RulePtr rule = NewRule();
+    nftnl_rule_set_u32(rule.get(), NFTNL_RULE_FAMILY, kFamily);
+    nftnl_rule_set_str(rule.get(), NFTNL_RULE_TABLE, kTableName);
+    nftnl_rule_set_str(rule.get(), NFTNL_RULE_CHAIN, chain.c_str());
+    std::string origin = Origin(m.base.comment, chain);
+    RuleBuilder b;
+    unsigned keyed = 0;
+    for (Dim d : m.key) keyed |= 1u << static_cast<int>(d);
+    auto ct = [&] {
+      if (m.base.ct == ir::CtState::kEstablishedRelated)
+        b.CtState(NF_CT_STATE_BIT(IP_CT_ESTABLISHED) | NF_CT_STATE_BIT(IP_CT_RELATED));
+      if (m.base.ct == ir::CtState::kInvalid) b.CtState(NF_CT_STATE_INVALID_BIT);
+    };
+    if (m.key.empty()) {
+      Matches(b, m.base, keyed, origin);
+      ct();
+      Statements(b, m.base, m.base.counter);
+    } else {
+      auto lookup = [&] {
+        std::vector<Field> key = KeyFields(m);
+        if (!m.name.empty()) {
+          b.Lookup(key, m.name, named_ids_.count(m.name) ? named_ids_[m.name] : 0, false, m.is_map());
+        } else {
+          std::vector<Elem> elems;
+          for (size_t i = 0; i < m.elements.size(); ++i) elems.push_back(MapElem(m, i));
+          uint32_t id = AddSet(MergedSpec(m, origin), std::move(elems));
+          b.Lookup(key, m.is_map() ? "__map%d" : "__set%d", id, false, m.is_map());
+        }
+      };
+      if (m.is_map()) {
+        // A verdict map decides: everything else comes before it.
+        Matches(b, m.base, keyed, origin);
+        ct();
+        lookup();
+      } else {
+        Matches(b, m.base, keyed, origin, lookup, m.key.front());
+        ct();
+        ir::Rule r = m.base;
+        const nft::Action& a = m.actions.front();
+        r.verdict = a.verdict;
+        r.target = a.target;
+        r.log.enabled = a.log;
+        r.log.prefix = a.log_prefix;
+        r.log.rate = 0;
+        Statements(b, r, false);
+      }
+    }
+    b.Finish(rule.get());
+    std::string comment = KernelComment(m.base.comment, NftBackend::kMaxComment);
+    Udata u;
+    nftnl_udata_put_strz(u.buf, NFTNL_UDATA_RULE_COMMENT, comment.c_str());
+    nftnl_rule_set_data(rule.get(), NFTNL_RULE_USERDATA, nftnl_udata_buf_data(u.buf), nftnl_udata_buf_len(u.buf));
+    image_.rules.push_back(std::move(rule));
+    image_.rule_origins.push_back(origin);
+  }
+
+  const ir::Ruleset& rs_;
+  const nft::MergedRuleset& ms_;
+  TableImage image_;
+  uint32_t next_set_id_ = 0;
+  std::map<std::string, uint32_t> named_ids_;
+};
+
+}  // namespace
+
+TableImage BuildImage(const ir::Ruleset& rs, const CodegenOptions& options) {
+  nft::MergeOptions mo;
+  mo.enabled = options.merge_sets;
+  nft::MergedRuleset ms = nft::MergeSets(rs, mo);
+  return Builder(rs, ms).Build();
+}
+
+}  // namespace fwc::netlink

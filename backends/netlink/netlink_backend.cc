@@ -1,0 +1,402 @@
+#include "backends/netlink/netlink_backend.h"
+
+#include <libnftnl/common.h>
+#include <linux/netfilter.h>
+#include <linux/netfilter/nf_tables.h>
+#include <linux/netlink.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cerrno>
+#include <map>
+#include <set>
+
+namespace fwc::netlink {
+namespace {
+
+const char* Str(const char* s) { return s ? s : ""; }
+
+bool IsAnonymous(const nftnl_set* s) {
+  return nftnl_set_is_set(s, NFTNL_SET_FLAGS) && (nftnl_set_get_u32(s, NFTNL_SET_FLAGS) & NFT_SET_ANONYMOUS);
+}
+
+constexpr int kErestart = 85;
+
+}  // namespace
+
+Loaded ReadTable(NetlinkTransport& t) {
+  for (int attempt = 0; attempt < 10; ++attempt) {
+    Loaded out;
+    uint32_t gen = t.Generation();
+    uint16_t want = static_cast<uint16_t>(gen & 0xffff);
+    bool consistent = true;
+    std::vector<std::string> messages;
+    auto dump = [&](uint16_t type, const std::string& set) {
+      uint16_t seen = want;
+      auto got = t.Dump(type, kFamily, kTableName, set, &seen);
+      if (seen != want) consistent = false;
+      for (auto& m : got) messages.push_back(std::move(m));
+    };
+    dump(NFT_MSG_GETTABLE, "");
+    if (!messages.empty()) {
+      dump(NFT_MSG_GETCHAIN, "");
+      dump(NFT_MSG_GETSET, "");
+      TableImage sets_only = ParseImage(messages, kFamily, kTableName);
+      for (const auto& s : sets_only.sets) dump(NFT_MSG_GETSETELEM, Str(nftnl_set_get_str(s.get(), NFTNL_SET_NAME)));
+      dump(NFT_MSG_GETOBJ, "");
+      dump(NFT_MSG_GETFLOWTABLE, "");
+      dump(NFT_MSG_GETRULE, "");
+    }
+    if (!consistent || t.Generation() != gen) continue;
+    out.image = ParseImage(messages, kFamily, kTableName);
+    out.genid = gen;
+    out.messages = std::move(messages);
+    return out;
+  }
+  throw NetlinkError("the ruleset kept changing while fwc read table inet fwc");
+}
+
+Batch ReplaceBatch(const TableImage& image) {
+  Batch b;
+  MessageWriter w;
+  auto table_msg = [&](uint16_t type, uint16_t flags, const nftnl_table* t) {
+    nlmsghdr* nlh = nftnl_nlmsg_build_hdr(w.Begin(), type, kFamily, flags, 0);
+    nftnl_table_nlmsg_build_payload(nlh, t);
+    b.Add(w.Take(nlh), "table inet fwc");
+  };
+  // Declare (create if missing, no NLM_F_EXCL), delete, declare again: the
+  // old table goes whether or not it existed, in the same transaction.
+  TablePtr bare = NewTable();
+  nftnl_table_set_u32(bare.get(), NFTNL_TABLE_FAMILY, kFamily);
+  nftnl_table_set_str(bare.get(), NFTNL_TABLE_NAME, kTableName);
+  table_msg(NFT_MSG_NEWTABLE, NLM_F_CREATE, bare.get());
+  table_msg(NFT_MSG_DELTABLE, 0, bare.get());
+  if (!image.present) return b;
+  table_msg(NFT_MSG_NEWTABLE, NLM_F_CREATE, image.table.get());
+
+  for (const auto& c : image.chains) {
+    nlmsghdr* nlh = nftnl_nlmsg_build_hdr(w.Begin(), NFT_MSG_NEWCHAIN, kFamily, NLM_F_CREATE, 0);
+    nftnl_chain_nlmsg_build_payload(nlh, c.get());
+    b.Add(w.Take(nlh), std::string("chain ") + Str(nftnl_chain_get_str(c.get(), NFTNL_CHAIN_NAME)));
+  }
+  auto set_msgs = [&](size_t i, std::string origin) {
+    const nftnl_set* s = image.sets[i].get();
+    if (origin.empty() && i < image.set_origins.size()) origin = image.set_origins[i];
+    if (origin.empty()) origin = std::string("set ") + Str(nftnl_set_get_str(s, NFTNL_SET_NAME));
+    nlmsghdr* nlh = nftnl_nlmsg_build_hdr(w.Begin(), NFT_MSG_NEWSET, kFamily, NLM_F_CREATE, 0);
+    nftnl_set_nlmsg_build_payload(nlh, const_cast<nftnl_set*>(s));
+    b.Add(w.Take(nlh), origin);
+    for (auto& m : ElementMessages(w, s, kFamily, NLM_F_CREATE)) b.Add(std::move(m), origin);
+  };
+  for (size_t i = 0; i < image.sets.size(); ++i)
+    if (!IsAnonymous(image.sets[i].get())) set_msgs(i, "");
+  for (const auto& o : image.objects) {
+    nlmsghdr* nlh = nftnl_nlmsg_build_hdr(w.Begin(), NFT_MSG_NEWOBJ, kFamily, NLM_F_CREATE, 0);
+    nftnl_obj_nlmsg_build_payload(nlh, o.get());
+    b.Add(w.Take(nlh), std::string("object ") + Str(nftnl_obj_get_str(o.get(), NFTNL_OBJ_NAME)));
+  }
+  for (const auto& f : image.flowtables) {
+    nlmsghdr* nlh = nftnl_nlmsg_build_hdr(w.Begin(), NFT_MSG_NEWFLOWTABLE, kFamily, NLM_F_CREATE, 0);
+    nftnl_flowtable_nlmsg_build_payload(nlh, f.get());
+    b.Add(w.Take(nlh), std::string("flowtable ") + Str(nftnl_flowtable_get_str(f.get(), NFTNL_FLOWTABLE_NAME)));
+  }
+  // Each anonymous set right before the first rule that uses it (the kernel
+  // binds it to that rule), found by id (sets fwc builds) or by name (sets
+  // read back from the kernel).
+  std::map<uint32_t, size_t> anon_by_id;
+  std::map<std::string, size_t> anon_by_name;
+  for (size_t i = 0; i < image.sets.size(); ++i) {
+    if (!IsAnonymous(image.sets[i].get())) continue;
+    if (nftnl_set_is_set(image.sets[i].get(), NFTNL_SET_ID))
+      anon_by_id[nftnl_set_get_u32(image.sets[i].get(), NFTNL_SET_ID)] = i;
+    anon_by_name[Str(nftnl_set_get_str(image.sets[i].get(), NFTNL_SET_NAME))] = i;
+  }
+  std::set<size_t> sent;
+  for (size_t i = 0; i < image.rules.size(); ++i) {
+    const nftnl_rule* r = image.rules[i].get();
+    std::string origin = i < image.rule_origins.size() && !image.rule_origins[i].empty()
+                             ? image.rule_origins[i]
+                             : std::string("rule in chain ") + Str(nftnl_rule_get_str(r, NFTNL_RULE_CHAIN));
+    nftnl_expr_iter* it = nftnl_expr_iter_create(r);
+    if (!it) throw std::bad_alloc();
+    for (nftnl_expr* e = nftnl_expr_iter_next(it); e; e = nftnl_expr_iter_next(it)) {
+      std::string name = Str(nftnl_expr_get_str(e, NFTNL_EXPR_NAME));
+      uint16_t id_attr = 0, name_attr = 0;
+      if (name == "lookup") id_attr = NFTNL_EXPR_LOOKUP_SET_ID, name_attr = NFTNL_EXPR_LOOKUP_SET;
+      if (name == "dynset") id_attr = NFTNL_EXPR_DYNSET_SET_ID, name_attr = NFTNL_EXPR_DYNSET_SET_NAME;
+      if (name == "objref") id_attr = NFTNL_EXPR_OBJREF_SET_ID, name_attr = NFTNL_EXPR_OBJREF_SET_NAME;
+      if (!id_attr) continue;
+      size_t index = SIZE_MAX;
+      if (nftnl_expr_is_set(e, id_attr)) {
+        auto found = anon_by_id.find(nftnl_expr_get_u32(e, id_attr));
+        if (found != anon_by_id.end()) index = found->second;
+      }
+      if (index == SIZE_MAX && nftnl_expr_is_set(e, name_attr)) {
+        auto found = anon_by_name.find(Str(nftnl_expr_get_str(e, name_attr)));
+        if (found != anon_by_name.end()) index = found->second;
+      }
+      // An anonymous set is reported as the rule that uses it.
+      if (index != SIZE_MAX && sent.insert(index).second) set_msgs(index, origin);
+    }
+    nftnl_expr_iter_destroy(it);
+    nlmsghdr* nlh = nftnl_nlmsg_build_hdr(w.Begin(), NFT_MSG_NEWRULE, kFamily, NLM_F_CREATE | NLM_F_APPEND, 0);
+    nftnl_rule_nlmsg_build_payload(nlh, const_cast<nftnl_rule*>(r));
+    b.Add(w.Take(nlh), origin);
+  }
+  return b;
+}
+
+std::string Rejection::Describe() const {
+  std::string out = origin + ": the kernel refused it: " + ErrorText(error);
+  if (!kernel_text.empty()) out += " (" + kernel_text + ")";
+  return out;
+}
+
+namespace {
+using Clock = std::chrono::steady_clock;
+double Since(Clock::time_point& t) {
+  auto now = Clock::now();
+  double ms = std::chrono::duration<double, std::milli>(now - t).count();
+  t = now;
+  return ms;
+}
+}  // namespace
+
+LoadResult Replace(NetlinkTransport& t, const TableImage& image, const ReplaceOptions& options) {
+  LoadResult result;
+  auto clock = Clock::now();
+  Batch b = ReplaceBatch(image);
+  result.messages = b.size();
+  result.bytes = b.bytes();
+  result.build_ms = Since(clock);
+  const uint32_t seq0 = 1;
+  for (int attempt = 1; attempt <= options.max_attempts; ++attempt) {
+    result.attempts = attempt;
+    // The batch only needs the generation it replaces; what is loaded is
+    // read (consistently with that generation) only when someone asks.
+    Loaded current;
+    if (options.before_send) {
+      current = ReadTable(t);
+      if (!options.before_send(current)) return result;
+    } else {
+      current.genid = t.Generation();
+    }
+    result.genid_before = current.genid;
+    result.read_ms += Since(clock);
+    std::string framed = b.Frame(seq0, current.genid, options.commit);
+    result.build_ms += Since(clock);
+    BatchReply reply = t.SendBatch(framed, b.size());
+    result.send_ms += Since(clock);
+    bool restart = std::any_of(reply.errors.begin(), reply.errors.end(),
+                               [&](const KernelError& e) { return e.error == kErestart && e.seq == seq0; });
+    if (restart) continue;
+    result.lost = reply.lost;
+    for (const KernelError& e : reply.errors) {
+      Rejection r;
+      r.error = e.error;
+      r.kernel_text = e.text;
+      if (e.seq > seq0 && e.seq - seq0 - 1 < b.size()) r.origin = b.origin(e.seq - seq0 - 1);
+      else r.origin = "batch";
+      result.rejections.push_back(std::move(r));
+    }
+    result.genid_after = t.Generation();
+    result.after_ms = Since(clock);
+    if (!result.rejections.empty() || result.lost) return result;
+    if (options.commit && result.genid_after == current.genid) {
+      Rejection r;
+      r.origin = "batch";
+      r.error = EIO;
+      r.kernel_text = "the kernel reported no error but did not commit";
+      result.rejections.push_back(std::move(r));
+      return result;
+    }
+    result.ok = true;
+    return result;
+  }
+  Rejection r;
+  r.origin = "batch";
+  r.error = kErestart;
+  r.kernel_text = "the ruleset kept changing; gave up after " + std::to_string(options.max_attempts) + " attempts";
+  result.rejections.push_back(std::move(r));
+  return result;
+}
+
+TableImage PrepareRestore(TableImage saved) {
+  if (!saved.present) return saved;
+  nftnl_table_unset(saved.table.get(), NFTNL_TABLE_HANDLE);
+  nftnl_table_unset(saved.table.get(), NFTNL_TABLE_USE);
+  nftnl_table_unset(saved.table.get(), NFTNL_TABLE_OWNER);
+  if (nftnl_table_is_set(saved.table.get(), NFTNL_TABLE_FLAGS))
+    nftnl_table_set_u32(saved.table.get(), NFTNL_TABLE_FLAGS,
+                        nftnl_table_get_u32(saved.table.get(), NFTNL_TABLE_FLAGS) & ~uint32_t{NFT_TABLE_F_OWNER});
+  for (auto& c : saved.chains) {
+    nftnl_chain_unset(c.get(), NFTNL_CHAIN_HANDLE);
+    nftnl_chain_unset(c.get(), NFTNL_CHAIN_USE);
+    if (nftnl_chain_is_set(c.get(), NFTNL_CHAIN_FLAGS) && nftnl_chain_get_u32(c.get(), NFTNL_CHAIN_FLAGS) == NFT_CHAIN_BASE)
+      nftnl_chain_unset(c.get(), NFTNL_CHAIN_FLAGS);
+  }
+  // Objects keep their handle attribute: NEWOBJ ignores it.
+  for (auto& f : saved.flowtables) {
+    nftnl_flowtable_unset(f.get(), NFTNL_FLOWTABLE_HANDLE);
+    nftnl_flowtable_unset(f.get(), NFTNL_FLOWTABLE_USE);
+  }
+  // Anonymous sets keep the names the kernel gave them (the table is new in
+  // the batch, so they are free): the rules refer to them unchanged.
+  uint32_t id = 0;
+  for (auto& s : saved.sets) {
+    nftnl_set_unset(s.get(), NFTNL_SET_HANDLE);
+    nftnl_set_set_u32(s.get(), NFTNL_SET_ID, ++id);  // NEWSET requires one
+  }
+  for (auto& r : saved.rules) {
+    nftnl_rule_unset(r.get(), NFTNL_RULE_HANDLE);
+    nftnl_rule_unset(r.get(), NFTNL_RULE_POSITION);
+    nftnl_rule_unset(r.get(), NFTNL_RULE_POSITION_ID);
+  }
+  return saved;
+}
+
+namespace {
+
+// A canonical line as a person reads it: rules by chain and comment.
+std::string Display(const std::string& line) {
+  if (line.rfind("rule ", 0) == 0) {
+    size_t colon = line.find(':');
+    std::string chain = line.substr(5, colon - 5);
+    size_t c = line.rfind(" comment \"");
+    if (c != std::string::npos && line.back() == '"')
+      return "rule in " + chain + ": " + line.substr(c + 10, line.size() - c - 11);
+    return "rule in " + chain + " (no comment)";
+  }
+  if (line.size() > 160) return line.substr(0, 157) + "...";
+  return line;
+}
+
+}  // namespace
+
+std::vector<std::string> Differences(const TableImage& from, const TableImage& to, size_t max_lines) {
+  std::vector<std::string> a = CanonicalLines(from), b = CanonicalLines(to), out;
+  if (a == b) return out;
+  if (!from.present) return {"+ table inet fwc (" + Summary(to) + ")"};
+  if (!to.present) return {"- table inet fwc (" + Summary(from) + ")"};
+  std::multiset<std::string> ma(a.begin(), a.end()), mb(b.begin(), b.end());
+  size_t shown = 0, total = 0;
+  auto emit = [&](char sign, const std::string& l) {
+    ++total;
+    if (shown < max_lines) {
+      out.push_back(std::string(1, sign) + " " + Display(l));
+      ++shown;
+    }
+  };
+  for (const auto& l : a) {
+    auto it = mb.find(l);
+    if (it != mb.end()) mb.erase(it);
+    else emit('-', l);
+  }
+  for (const auto& l : b) {
+    auto it = ma.find(l);
+    if (it != ma.end()) ma.erase(it);
+    else emit('+', l);
+  }
+  if (total == 0) out.push_back("~ the same rules in a different order");
+  else if (total > shown) out.push_back("  ... and " + std::to_string(total - shown) + " more differences");
+  return out;
+}
+
+std::string Summary(const TableImage& image) {
+  if (!image.present) return "absent";
+  size_t named = 0, elems = 0;
+  for (const auto& s : image.sets) {
+    if (IsAnonymous(s.get())) continue;
+    ++named;
+    nftnl_set_elem_foreach(s.get(), [](nftnl_set_elem*, void* d) {
+      ++*static_cast<size_t*>(d);
+      return 0;
+    }, &elems);
+  }
+  std::string out = std::to_string(image.chains.size()) + " chains, " + std::to_string(image.rules.size()) + " rules";
+  if (named) out += ", " + std::to_string(named) + " sets with " + std::to_string(elems) + " elements";
+  return out;
+}
+
+namespace {
+
+std::string TypeName(uint32_t t) {
+  switch (t) {
+    case 7: return "ipv4_addr";
+    case 8: return "ipv6_addr";
+    case 12: return "inet_proto";
+    case 13: return "inet_service";
+    case 14: return "icmp_type";
+    case 29: return "icmpv6_type";
+    case 32: return "icmp_code";
+    case 33: return "icmpv6_code";
+    case 41: return "ifname";
+  }
+  return "type " + std::to_string(t);
+}
+
+// A concatenated type is six bits per field, the first field highest.
+std::string KeyTypeName(uint32_t t) {
+  std::vector<std::string> parts;
+  while (t >= 64) {
+    parts.insert(parts.begin(), TypeName(t & 63));
+    t >>= 6;
+  }
+  parts.insert(parts.begin(), TypeName(t));
+  std::string out;
+  for (size_t i = 0; i < parts.size(); ++i) out += (i ? " . " : "") + parts[i];
+  return out;
+}
+
+const char* HookName(uint32_t h) {
+  switch (h) {
+    case NF_INET_PRE_ROUTING: return "prerouting";
+    case NF_INET_LOCAL_IN: return "input";
+    case NF_INET_FORWARD: return "forward";
+    case NF_INET_LOCAL_OUT: return "output";
+    case NF_INET_POST_ROUTING: return "postrouting";
+  }
+  return "?";
+}
+
+}  // namespace
+
+std::vector<std::string> Describe(const TableImage& image) {
+  std::vector<std::string> out;
+  if (!image.present) return out;
+  for (const auto& s : image.sets) {
+    if (IsAnonymous(s.get())) continue;
+    size_t n = 0;
+    nftnl_set_elem_foreach(s.get(), [](nftnl_set_elem*, void* d) {
+      ++*static_cast<size_t*>(d);
+      return 0;
+    }, &n);
+    uint32_t flags = nftnl_set_get_u32(s.get(), NFTNL_SET_FLAGS);
+    out.push_back(std::string(flags & NFT_SET_MAP ? "map " : "set ") + Str(nftnl_set_get_str(s.get(), NFTNL_SET_NAME)) +
+                  ": " + KeyTypeName(nftnl_set_get_u32(s.get(), NFTNL_SET_KEY_TYPE)) +
+                  (flags & NFT_SET_MAP ? " : verdict" : "") + (flags & NFT_SET_INTERVAL ? ", intervals" : "") + ", " +
+                  std::to_string(n) + " kernel elements");
+  }
+  for (const auto& c : image.chains) {
+    std::string name = Str(nftnl_chain_get_str(c.get(), NFTNL_CHAIN_NAME));
+    std::string line = "chain " + name;
+    if (nftnl_chain_is_set(c.get(), NFTNL_CHAIN_HOOKNUM)) {
+      line += std::string(": hook ") + HookName(nftnl_chain_get_u32(c.get(), NFTNL_CHAIN_HOOKNUM)) + ", priority " +
+              std::to_string(static_cast<int32_t>(nftnl_chain_get_u32(c.get(), NFTNL_CHAIN_PRIO)));
+      if (nftnl_chain_is_set(c.get(), NFTNL_CHAIN_POLICY))
+        line += nftnl_chain_get_u32(c.get(), NFTNL_CHAIN_POLICY) == NF_ACCEPT ? ", policy accept" : ", policy drop";
+    }
+    out.push_back(line);
+    size_t i = 0;
+    for (const auto& r : image.rules) {
+      if (name != Str(nftnl_rule_get_str(r.get(), NFTNL_RULE_CHAIN))) continue;
+      std::string comment = RuleComment(r.get());
+      char num[16];
+      snprintf(num, sizeof num, "%4zu  ", ++i);
+      out.push_back(num + (comment.empty() ? std::string("(no comment)") : comment));
+    }
+  }
+  return out;
+}
+
+}  // namespace fwc::netlink

