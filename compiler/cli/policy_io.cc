@@ -78,6 +78,26 @@ int LoadPolicy(const PolicyArgs& args, const Registry& registry, Compilation& c,
 }
 
 bool WriteAtomically(const std::string& path, const std::string& data, unsigned mode, std::string* error) {
+  // A device or a pipe (e.g. /dev/null, /dev/stdout) must be written to,
+  // not replaced by a renamed regular file.
+  struct stat st;
+  if (stat(path.c_str(), &st) == 0 && !S_ISREG(st.st_mode)) {
+    int fd = open(path.c_str(), O_WRONLY | O_TRUNC);
+    if (fd < 0) {
+      *error = "cannot write '" + path + "': " + std::strerror(errno);
+      return false;
+    }
+    size_t off = 0;
+    while (off < data.size()) {
+      ssize_t n = write(fd, data.data() + off, data.size() - off);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) break;
+      off += static_cast<size_t>(n);
+    }
+    bool ok = off == data.size();
+    if (!ok) *error = "cannot write '" + path + "': " + std::strerror(errno);
+    return (close(fd) == 0) && ok;
+  }
   std::string tmp = path + ".fwc-XXXXXX";
   int fd = mkstemp(tmp.data());
   if (fd < 0) {

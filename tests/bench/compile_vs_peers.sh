@@ -66,7 +66,7 @@ run() {
   local label=$1 n=$2 cmd=$3
   local prev_n="" prev_w="" prev2_n="" prev2_w=""
   # The two largest finished sizes of this label predict the next one.
-  while IFS='|' read -r l pn pw _ st; do
+  while IFS='|' read -r l pn pw _ st _; do
     [ "$l" = "$label" ] && [ "$st" = ok ] || continue
     prev2_n=$prev_n; prev2_w=$prev_w; prev_n=$pn; prev_w=$pw
   done < <(cat "$RESULTS" 2>/dev/null)

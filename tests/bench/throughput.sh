@@ -1,6 +1,6 @@
 #!/bin/sh
 # Compiler throughput per stage, for profiling: parse, resolve+place, the
-# shadow analysis, lowering, set merging and emitting, in milliseconds and in
+# shadow analysis, lowering, set merging and emitting, in CPU milliseconds and in
 # policy rules per second, on generated policies of growing size.
 #
 # usage: throughput.sh [-r REPS] [-s "SIZES"] [-a] [BUILD_DIR]

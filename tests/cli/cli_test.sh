@@ -63,5 +63,12 @@ expect "an unused -D is warned about" grep -q "did you mean -D mgmt" "$tmp/err"
 "$fwc" compile "$src/policies/crm.fw" --dump ir >"$tmp/ir" 2>&1; check "--dump ir" 0 $?
 expect "--dump ir shows the chains" grep -q "^chain forward" "$tmp/ir"
 
+mkfifo "$tmp/fifo"
+cat "$tmp/fifo" >"$tmp/from-fifo" &
+"$fwc" compile "$src/policies/crm.fw" -o "$tmp/fifo"; check "-o to a named pipe" 0 $?
+wait
+expect "-o writes into a pipe instead of replacing it" test -p "$tmp/fifo"
+expect "the pipe carried the rules" grep -q "table inet fwc" "$tmp/from-fifo"
+
 echo "$pass passed, $fail failed"
 [ "$fail" = 0 ]
