@@ -77,6 +77,22 @@ int LoadPolicy(const PolicyArgs& args, const Registry& registry, Compilation& c,
   return kExitPolicy;
 }
 
+namespace {
+
+// Writes all of data to fd, retrying short writes and interruptions.
+bool WriteAll(int fd, const std::string& data) {
+  size_t off = 0;
+  while (off < data.size()) {
+    ssize_t n = write(fd, data.data() + off, data.size() - off);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    off += static_cast<size_t>(n);
+  }
+  return true;
+}
+
+}  // namespace
+
 bool WriteAtomically(const std::string& path, const std::string& data, unsigned mode, std::string* error) {
   // A device or a pipe (e.g. /dev/null, /dev/stdout) must be written to,
   // not replaced by a renamed regular file.
@@ -87,14 +103,7 @@ bool WriteAtomically(const std::string& path, const std::string& data, unsigned 
       *error = "cannot write '" + path + "': " + std::strerror(errno);
       return false;
     }
-    size_t off = 0;
-    while (off < data.size()) {
-      ssize_t n = write(fd, data.data() + off, data.size() - off);
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) break;
-      off += static_cast<size_t>(n);
-    }
-    bool ok = off == data.size();
+    bool ok = WriteAll(fd, data);
     if (!ok) *error = "cannot write '" + path + "': " + std::strerror(errno);
     return (close(fd) == 0) && ok;
   }
@@ -104,15 +113,7 @@ bool WriteAtomically(const std::string& path, const std::string& data, unsigned 
     *error = "cannot create a temporary file next to '" + path + "': " + std::strerror(errno);
     return false;
   }
-  bool ok = true;
-  size_t off = 0;
-  while (ok && off < data.size()) {
-    ssize_t n = write(fd, data.data() + off, data.size() - off);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) ok = false;
-    else off += static_cast<size_t>(n);
-  }
-  ok = ok && fchmod(fd, mode) == 0 && fsync(fd) == 0;
+  bool ok = WriteAll(fd, data) && fchmod(fd, mode) == 0 && fsync(fd) == 0;
   int saved = errno;
   ok = (close(fd) == 0) && ok;
   if (ok && rename(tmp.c_str(), path.c_str()) != 0) {
