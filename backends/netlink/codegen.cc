@@ -852,6 +852,20 @@ class Builder {
     }
     const auto& ivs = a.set.intervals();
     if (ivs.size() == 1) return b.AddressInterval(field, f, ivs[0], a.negated);
+    AnonymousSetLookup(b, field, ivs, origin, a.negated);
+  }
+
+  // A port match "tcp dport X" or "tcp dport { ... }".
+  void PortMatch(RuleBuilder& b, const Field& f, const IntervalSet& ports, const std::string& origin) {
+    const auto& ivs = ports.intervals();
+    if (ivs.size() == 1) return b.PortInterval(f, ivs[0]);
+    AnonymousSetLookup(b, f, ivs, origin, false);
+  }
+
+  // "FIELD { a, b-c, ... }": an anonymous set of one field's intervals and
+  // the lookup into it.
+  void AnonymousSetLookup(RuleBuilder& b, const Field& field, const std::vector<Interval>& ivs,
+                          const std::string& origin, bool negated) {
     SetSpec spec;
     spec.key = {field};
     spec.origin = origin;
@@ -863,25 +877,7 @@ class Builder {
       elems.push_back(std::move(e));
     }
     uint32_t id = AddSet(spec, std::move(elems));
-    b.Lookup({field}, "__set%d", id, a.negated, false);
-  }
-
-  // A port match "tcp dport X" or "tcp dport { ... }".
-  void PortMatch(RuleBuilder& b, const Field& f, const IntervalSet& ports, const std::string& origin) {
-    const auto& ivs = ports.intervals();
-    if (ivs.size() == 1) return b.PortInterval(f, ivs[0]);
-    SetSpec spec;
-    spec.key = {f};
-    spec.origin = origin;
-    std::vector<Elem> elems;
-    for (const auto& iv : ivs) {
-      if (iv.lo != iv.hi) spec.interval = true;
-      Elem e;
-      e.key = {iv};
-      elems.push_back(std::move(e));
-    }
-    uint32_t id = AddSet(spec, std::move(elems));
-    b.Lookup({f}, "__set%d", id, false, false);
+    b.Lookup({field}, "__set%d", id, negated, false);
   }
 
   void Service(RuleBuilder& b, const ir::Rule& r, unsigned keyed, const std::string& origin) {
@@ -1019,14 +1015,7 @@ class Builder {
       } else {
         Matches(b, m.base, keyed, origin, lookup, m.key.front());
         ct();
-        ir::Rule r = m.base;
-        const nft::Action& a = m.actions.front();
-        r.verdict = a.verdict;
-        r.target = a.target;
-        r.log.enabled = a.log;
-        r.log.prefix = a.log_prefix;
-        r.log.rate = 0;
-        Statements(b, r, false);
+        Statements(b, m.WithSingleAction(), false);
       }
     }
     b.Finish(rule.get());

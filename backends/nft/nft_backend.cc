@@ -285,16 +285,7 @@ std::string MergedRuleText(const nft::MergedRuleset& ms, const nft::MergedRule& 
   } else {
     out = Matches(m.base, KeyMask(m), lookup, m.key.front()) + Ct(m.base);
   }
-  if (!m.is_map()) {
-    ir::Rule r = m.base;
-    const nft::Action& a = m.actions.front();
-    r.verdict = a.verdict;
-    r.target = a.target;
-    r.log.enabled = a.log;
-    r.log.prefix = a.log_prefix;
-    r.log.rate = 0;
-    out += Statements(r, false);
-  }
+  if (!m.is_map()) out += Statements(m.WithSingleAction(), false);
   return out + CommentOf(m.base);
 }
 

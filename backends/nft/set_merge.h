@@ -87,6 +87,18 @@ struct MergedRule {
   bool counters = false;        // a named set/map whose elements all count
 
   bool is_map() const { return actions.size() > 1; }
+  // For a set (one action): the base rule carrying that action's verdict
+  // and log, which is what both nft encoders emit after the lookup.
+  ir::Rule WithSingleAction() const {
+    ir::Rule r = base;
+    const Action& a = actions.front();
+    r.verdict = a.verdict;
+    r.target = a.target;
+    r.log.enabled = a.log;
+    r.log.prefix = a.log_prefix;
+    r.log.rate = 0;
+    return r;
+  }
   // Element i's values, one per key dimension (elements[i].key).
   const Interval* key_of(size_t i) const { return elements[i].key.data(); }
 };
