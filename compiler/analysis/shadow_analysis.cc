@@ -1,8 +1,13 @@
 #include "compiler/analysis/shadow_analysis.h"
 
 #include <algorithm>
+#include <array>
+#include <cmath>
+#include <functional>
 #include <map>
 #include <set>
+
+#include "compiler/protocols.h"
 
 namespace fwc::analysis {
 
@@ -21,35 +26,145 @@ double Center(const Interval& i) { return ToDouble(i.lo) / 2 + ToDouble(i.hi) / 
 
 }  // namespace
 
-CandidateIndex::CandidateIndex(const RuleList& list) : list_(list) {
+CandidateIndex::CandidateIndex(const RuleList& list, bool by_verdict) : list_(list) {
   // A field is wide when its hull spans more than 1/256 of the field.
   auto wide = [&](const Cube& h, Field f) { return (h.f[f].hi - h.f[f].lo) > (list.limits.max[f] >> 8); };
-  std::vector<std::vector<int>> classes(8);
+  // Protocols never meet unless equal, but their small numbers would make
+  // the hierarchy split on them last.
+  auto proto_class = [](const Interval& p) {
+    if (p.lo != p.hi) return 3;
+    return p.lo == kProtoTcp ? 0 : p.lo == kProtoUdp ? 1 : 2;
+  };
+  // Classes ordered protocol first, so the tree joining them keeps each
+  // protocol's classes under one node.
+  constexpr int kVerdicts = 3, kShapes = 8;
+  std::vector<std::vector<int>> classes(4 * kShapes * kVerdicts);
   for (int i = 0; i < static_cast<int>(list.units.size()); ++i) {
     const Unit& u = list.units[i];
     if (u.cubes.empty()) continue;
-    int cls = (wide(u.hull, kSrc) ? 1 : 0) | (wide(u.hull, kDst) ? 2 : 0) | (wide(u.hull, kDport) ? 4 : 0);
+    int shape = (wide(u.hull, kSrc) ? 1 : 0) | (wide(u.hull, kDst) ? 2 : 0) | (wide(u.hull, kDport) ? 4 : 0);
+    int cls = (proto_class(u.hull.f[kProto]) * kShapes + shape) * kVerdicts;
+    if (by_verdict) cls += static_cast<int>(u.action);
     classes[cls].push_back(i);
   }
+  std::vector<int> trees;
   for (const auto& c : classes) {
     if (c.empty()) continue;
     int first = static_cast<int>(order_.size());
     order_.insert(order_.end(), c.begin(), c.end());
-    roots_.push_back(Build(first, static_cast<int>(c.size())));
+    trees.push_back(Build(first, static_cast<int>(c.size())));
   }
-  for (int u : order_) hulls_.push_back(list.units[u].hull);
+  if (trees.empty()) return;
+  root_ = Join(trees, 0, trees.size());
+  ChooseKeys();
+  for (int u : order_) hulls_.push_back(Key(list.units[u].hull));
+  SetBoxes(root_);
+}
+
+// A balanced tree over the classes' trees.
+int CandidateIndex::Join(const std::vector<int>& trees, size_t first, size_t count) {
+  if (count == 1) return trees[first];
+  int left = Join(trees, first, count / 2);
+  int right = Join(trees, first + count / 2, count - count / 2);
+  Node n;
+  n.left = left;
+  n.right = right;
+  n.min_index = std::min(nodes_[left].min_index, nodes_[right].min_index);
+  n.max_index = std::max(nodes_[left].max_index, nodes_[right].max_index);
+  nodes_.push_back(n);
+  return static_cast<int>(nodes_.size()) - 1;
+}
+
+// Each field's key window: from the lowest to the highest bound of the
+// units' intervals that do not span the whole field, shifted to 32 bits.
+void CandidateIndex::ChooseKeys() {
+  for (int f = 0; f < kFieldCount; ++f) {
+    U128 lo = ~U128{0}, hi = 0;
+    for (const Unit& u : list_.units) {
+      if (u.cubes.empty()) continue;
+      const Interval& i = u.hull.f[f];
+      if (i.lo == 0 && i.hi == list_.limits.max[f]) continue;
+      lo = std::min(lo, i.lo);
+      hi = std::max(hi, i.hi);
+    }
+    if (lo > hi) continue;
+    base_[f] = lo;
+    int bits = 0;
+    for (U128 span = hi - lo; span; span >>= 1) ++bits;
+    shift_[f] = std::max(0, bits - 32);
+  }
+}
+
+// Fills in node boxes bottom-up, once the keys are chosen.
+const CandidateIndex::KeyBox& CandidateIndex::SetBoxes(int id) {
+  Node& n = nodes_[id];
+  auto widen = [&](const KeyBox& b) {
+    for (int f = 0; f < kFieldCount; ++f) {
+      n.box.lo[f] = std::min(n.box.lo[f], b.lo[f]);
+      n.box.hi[f] = std::max(n.box.hi[f], b.hi[f]);
+    }
+  };
+  n.box.lo.fill(0xffffffffu);
+  n.box.hi.fill(0);
+  if (n.left < 0) {
+    for (int k = n.first; k < n.first + n.count; ++k) {
+      widen(hulls_[k]);
+      n.actions |= OnlyAction(list_.units[order_[k]].action);
+    }
+    return n.box;
+  }
+  int left = n.left, right = n.right;
+  SetBoxes(left);
+  SetBoxes(right);
+  Node& m = nodes_[id];
+  for (int child : {left, right}) {
+    for (int f = 0; f < kFieldCount; ++f) {
+      m.box.lo[f] = std::min(m.box.lo[f], nodes_[child].box.lo[f]);
+      m.box.hi[f] = std::max(m.box.hi[f], nodes_[child].box.hi[f]);
+    }
+    m.actions |= nodes_[child].actions;
+  }
+  return m.box;
+}
+
+// The field to split a node's units on at their median: the one whose two
+// halves have the smallest bounding boxes (sum of their volumes, each field
+// measured as a fraction of its size), so that a query box meets as few
+// nodes as possible. Judged on a sample of at most 256 units.
+int CandidateIndex::BestSplit(int first, int count) const {
+  std::vector<const Cube*> sample;
+  int stride = std::max(1, count / 256);
+  for (int k = first; k < first + count; k += stride) sample.push_back(&list_.units[order_[k]].hull);
+  std::array<double, kFieldCount> size;
+  for (int f = 0; f < kFieldCount; ++f) size[f] = ToDouble(list_.limits.max[f]) + 1;
+  auto log_volume = [&](auto from, auto to) {
+    Cube box = **from;
+    for (auto it = from; it != to; ++it)
+      for (int f = 0; f < kFieldCount; ++f) {
+        box.f[f].lo = std::min(box.f[f].lo, (*it)->f[f].lo);
+        box.f[f].hi = std::max(box.f[f].hi, (*it)->f[f].hi);
+      }
+    double v = 0;
+    // The small floor stands for the extent of a typical query box.
+    for (int f = 0; f < kFieldCount; ++f) v += std::log((ToDouble(box.f[f].hi - box.f[f].lo) + 1) / size[f] + 1e-10);
+    return v;
+  };
+  int best = 0;
+  double best_cost = 1e300;
+  const auto half = sample.begin() + static_cast<std::ptrdiff_t>(sample.size() / 2);
+  for (int f = 0; f < kFieldCount; ++f) {
+    std::nth_element(sample.begin(), half, sample.end(),
+                     [f](const Cube* a, const Cube* b) { return Center(a->f[f]) < Center(b->f[f]); });
+    double cost = std::exp(log_volume(sample.begin(), half)) + std::exp(log_volume(half, sample.end()));
+    if (cost < best_cost) best_cost = cost, best = f;
+  }
+  return best;
 }
 
 int CandidateIndex::Build(int first, int count) {
   Node n;
-  n.box = list_.units[order_[first]].hull;
   n.min_index = n.max_index = order_[first];
   for (int k = first; k < first + count; ++k) {
-    const Cube& h = list_.units[order_[k]].hull;
-    for (int f = 0; f < kFieldCount; ++f) {
-      n.box.f[f].lo = std::min(n.box.f[f].lo, h.f[f].lo);
-      n.box.f[f].hi = std::max(n.box.f[f].hi, h.f[f].hi);
-    }
     n.min_index = std::min(n.min_index, order_[k]);
     n.max_index = std::max(n.max_index, order_[k]);
   }
@@ -60,20 +175,7 @@ int CandidateIndex::Build(int first, int count) {
     nodes_[id].count = count;
     return id;
   }
-  // Split at the median center of the field whose centers spread most,
-  // relative to the field's size.
-  int best = 0;
-  double best_spread = -1;
-  for (int f = 0; f < kFieldCount; ++f) {
-    double lo = 1e300, hi = -1e300;
-    for (int k = first; k < first + count; ++k) {
-      double c = Center(list_.units[order_[k]].hull.f[f]);
-      lo = std::min(lo, c);
-      hi = std::max(hi, c);
-    }
-    double spread = (hi - lo) / (ToDouble(list_.limits.max[f]) + 1);
-    if (spread > best_spread) best_spread = spread, best = f;
-  }
+  int best = BestSplit(first, count);
   int half = count / 2;
   std::nth_element(order_.begin() + first, order_.begin() + first + half, order_.begin() + first + count,
                    [&](int a, int b) {
@@ -86,19 +188,21 @@ int CandidateIndex::Build(int first, int count) {
   return id;
 }
 
-void CandidateIndex::Query(const Cube& h, int begin, int end, std::vector<int>& out) const {
+void CandidateIndex::Query(const Cube& cube, int begin, int end, std::vector<int>& out, ActionMask actions) const {
   out.clear();
-  if (nodes_.empty() || h.Empty()) return;
+  if (nodes_.empty() || cube.Empty()) return;
+  const KeyBox h = Key(cube);
   std::vector<int>& stack = stack_;
-  stack.assign(roots_.begin(), roots_.end());
+  stack.assign(1, root_);
   while (!stack.empty()) {
     const Node& n = nodes_[stack.back()];
     stack.pop_back();
-    if (n.max_index < begin || n.min_index >= end || !n.box.Intersects(h)) continue;
+    if (Prune(n, h, begin, end, actions)) continue;
     if (n.left < 0) {
       for (int k = n.first; k < n.first + n.count; ++k) {
         int u = order_[k];
-        if (u >= begin && u < end && hulls_[k].Intersects(h)) out.push_back(u);
+        if (u >= begin && u < end && (actions & OnlyAction(list_.units[u].action)) && hulls_[k].Intersects(h))
+          out.push_back(u);
       }
       continue;
     }
@@ -106,6 +210,70 @@ void CandidateIndex::Query(const Cube& h, int begin, int end, std::vector<int>& 
     stack.push_back(n.right);
   }
   std::sort(out.begin(), out.end());
+}
+
+int CandidateIndex::FirstContaining(const Point& point, int begin, int end, int skip) const {
+  const KeyBox p = Key(point);
+  int best = end;
+  if (root_ < 0) return -1;
+  std::vector<int>& stack = stack_;
+  stack.assign(1, root_);
+  while (!stack.empty()) {
+    const Node& n = nodes_[stack.back()];
+    stack.pop_back();
+    if (n.max_index < begin || n.min_index >= best || !n.box.Contains(p)) continue;
+    if (n.left >= 0) {
+      // The child with the lower first unit goes on top, to be seen first:
+      // what it finds bounds the search of the other.
+      bool left_first = nodes_[n.left].min_index <= nodes_[n.right].min_index;
+      stack.push_back(left_first ? n.right : n.left);
+      stack.push_back(left_first ? n.left : n.right);
+      continue;
+    }
+    for (int k = n.first; k < n.first + n.count; ++k) {
+      int u = order_[k];
+      if (u < begin || u >= best || u == skip || !hulls_[k].Contains(p)) continue;
+      for (const auto& c : list_.units[u].cubes)
+        if (CubeContains(c, point)) {
+          best = u;
+          break;
+        }
+    }
+  }
+  return best < end ? best : -1;
+}
+
+CandidateIndex::Walk::Walk(const CandidateIndex& index, const Cube& h, int begin, int end, ActionMask actions)
+    : index_(index), h_(index.Key(h)), begin_(begin), end_(end), actions_(actions) {
+  if (h.Empty() || index.root_ < 0) return;
+  const Node& root = index.nodes_[index.root_];
+  if (!index.Prune(root, h_, begin, end, actions)) heap_.push_back({root.min_index, index.root_});
+}
+
+int CandidateIndex::Walk::Next() {
+  auto push = [&](Entry e) {
+    heap_.push_back(e);
+    std::push_heap(heap_.begin(), heap_.end(), std::greater<>());
+  };
+  while (!heap_.empty()) {
+    std::pop_heap(heap_.begin(), heap_.end(), std::greater<>());
+    Entry e = heap_.back();
+    heap_.pop_back();
+    if (e.item < 0) return index_.order_[~e.item];  // a unit, already checked
+    const Node& n = index_.nodes_[e.item];
+    if (n.left >= 0) {
+      for (int child : {n.left, n.right})
+        if (!index_.Prune(index_.nodes_[child], h_, begin_, end_, actions_)) push({index_.nodes_[child].min_index, child});
+      continue;
+    }
+    for (int k = n.first; k < n.first + n.count; ++k) {
+      int u = index_.order_[k];
+      if (u >= begin_ && u < end_ && (actions_ & OnlyAction(index_.list_.units[u].action)) &&
+          index_.hulls_[k].Intersects(h_))
+        push({u, ~k});
+    }
+  }
+  return -1;
 }
 
 // --- the analysis of one unit ----------------------------------------------
@@ -129,8 +297,9 @@ struct UnitResult {
 // test costs what that region overlaps, not what the whole rule overlaps.
 class UnitAnalysis {
  public:
-  UnitAnalysis(const RuleList& l, const CandidateIndex& index, AnalysisStats& stats, size_t budget)
-      : l_(l), index_(index), stats_(stats), budget_(budget) {}
+  UnitAnalysis(const RuleList& l, const CandidateIndex& by_verdict, const CandidateIndex& index, AnalysisStats& stats,
+               size_t budget)
+      : l_(l), by_verdict_(by_verdict), index_(index), stats_(stats), budget_(budget) {}
 
   bool Exhausted() const { return budget_ && stats_.candidates + stats_.coverage_tests > budget_; }
 
@@ -146,43 +315,27 @@ class UnitAnalysis {
     Point w;
 
     r.dead = !AnyUncovered(u, 0, i, &live_witness_);
-    if (r.dead) {
-      index_.Query(u.hull, 0, i, earlier_);
-      stats_.candidates += earlier_.size();
-      std::vector<int> deciders;
-      for (int j : earlier_) {
-        if (Exhausted()) {
-          r.incomplete = true;
-          return r;
-        }
-        if (Decides(u, j, 0, j, &w)) {
-          deciders.push_back(j);
-          if (l_.units[j].action != u.action && !r.any_different) {
-            r.any_different = true;
-            r.conflict_with = j;
-            r.conflict_point = w;
-          }
-        }
-      }
-      r.covering = Minimal(u, deciders);
-      return r;
-    }
 
-    // Conflict: the first earlier unit of another verdict that decides part
-    // of u. A sample of u∩e whose first match is of another verdict proves
-    // one at once; the exact test settles the rest.
-    index_.Query(u.hull, 0, i, earlier_);
-    stats_.candidates += earlier_.size();
-    for (int j : earlier_) {
+    // Conflict (for a dead unit: whether it is shadowed rather than
+    // redundant): the first earlier unit of another verdict that decides
+    // part of u.
+    for (CandidateIndex::Walk walk(by_verdict_, u.hull, 0, i, OtherActions(u.action));;) {
+      int j = walk.Next();
+      if (j < 0) break;
+      ++stats_.candidates;
       if (Exhausted()) {
         r.incomplete = true;
         return r;
       }
-      if (l_.units[j].action == u.action) continue;
-      if (SampleDecidedOtherwise(u, j, i, &r.conflict_point) || Decides(u, j, 0, j, &r.conflict_point)) {
+      if (Decides(u, j, 0, j, &r.conflict_point)) {
         r.conflict_with = j;
         break;
       }
+    }
+    if (r.dead) {
+      r.any_different = r.conflict_with >= 0;
+      if (!Cover(u, i, &r.covering)) r.incomplete = true;
+      return r;
     }
 
     if (u.origin->log.enabled) return r;  // removing it would change the log
@@ -196,19 +349,31 @@ class UnitAnalysis {
     }
     // A later unit x decides part of what u decides when some u∩x is
     // covered neither by u's earlier rules nor by the later ones before x.
-    index_.Query(u.hull, i + 1, n, later_);
-    stats_.candidates += later_.size();
-    for (int x : later_) {
+    // Only later units of another verdict can make u matter.
+    for (CandidateIndex::Walk walk(by_verdict_, u.hull, i + 1, n, OtherActions(u.action));;) {
+      int x = walk.Next();
+      if (x < 0) break;
+      ++stats_.candidates;
       if (Exhausted()) {
         r.incomplete = true;
         return r;
       }
-      if (!Decides(u, x, 0, x, &w)) continue;
-      if (l_.units[x].action != u.action) return r;
-      if (r.later.size() < 4) r.later.push_back(x);
+      if (Decides(u, x, 0, x, &w)) return r;
     }
     r.to_default = AnyUncovered(u, 0, n, &w);
     r.later_redundant = !r.to_default || l_.default_action == u.action;
+    if (!r.later_redundant) return r;
+    // Redundant: name a few of the later rules that take its packets.
+    for (CandidateIndex::Walk walk(by_verdict_, u.hull, i + 1, n, OnlyAction(u.action)); r.later.size() < 4;) {
+      int x = walk.Next();
+      if (x < 0) break;
+      ++stats_.candidates;
+      if (Exhausted()) {
+        r.incomplete = true;
+        return r;
+      }
+      if (Decides(u, x, 0, x, &w)) r.later.push_back(x);
+    }
     return r;
   }
 
@@ -255,49 +420,49 @@ class UnitAnalysis {
   // The first unit in [begin, end), other than the one analysed,
   // containing p; -1 if none.
   int FirstContaining(const Point& p, int end, int begin = 0) {
-    Cube at;
-    for (int f = 0; f < kFieldCount; ++f) at.f[f] = {p[f], p[f]};
-    index_.Query(at, begin, end, units_);
-    for (int k : units_) {
-      if (k == self_) continue;
-      for (const auto& c : l_.units[k].cubes)
-        if (CubeContains(c, p)) return k;
-    }
-    return -1;
-  }
-
-  // A quick proof that e (of another verdict than u) decides part of u: a
-  // natural sample of u∩e whose first match before u has another verdict.
-  bool SampleDecidedOtherwise(const Unit& u, int e, int i, Point* w) {
-    for (const auto& a : u.cubes)
-      for (const auto& b : l_.units[e].cubes) {
-        Cube x = a.Intersect(b);
-        if (x.Empty()) continue;
-        Point p = Sample(x, l_.hints);
-        int first = FirstContaining(p, i);
-        if (first == e) {
-          *w = p;
-          return true;
-        }
-      }
-    return false;
+    return index_.FirstContaining(p, begin, end, self_);
   }
 
   // Whether unit e decides part of u: some u∩e covered by no unit in
-  // [begin, end) (the units before e). The witness is made to read
-  // naturally when possible.
+  // [begin, end) (the units before e). A natural sample of u∩e that no
+  // unit in the range contains proves it at once (and reads well as an
+  // example); the exact test settles the rest.
   bool Decides(const Unit& u, int e, int begin, int end, Point* w) {
     for (const auto& a : u.cubes)
       for (const auto& b : l_.units[e].cubes) {
         Cube x = a.Intersect(b);
-        if (x.Empty() || !Uncovered(x, begin, end, w)) continue;
+        if (x.Empty()) continue;
         Point nice = Sample(x, l_.hints);
-        bool free = true;
-        for (const Cube* c : boxes_) free = free && !CubeContains(*c, nice);
-        if (free) *w = nice;
-        return true;
+        if (FirstContaining(nice, end, begin) < 0) {
+          *w = nice;
+          return true;
+        }
+      }
+    for (const auto& a : u.cubes)
+      for (const auto& b : l_.units[e].cubes) {
+        Cube x = a.Intersect(b);
+        if (!x.Empty() && Uncovered(x, begin, end, w)) return true;
       }
     return false;
+  }
+
+  // Earlier units that together cover the dead unit u, each deciding part
+  // of it: take a packet of u not yet covered, add the unit that decides it
+  // (its first match), repeat. Then drops the ones not needed. False when
+  // the budget ran out.
+  bool Cover(const Unit& u, int i, std::vector<int>* cover) {
+    std::vector<Cube> rest = u.cubes;
+    while (!rest.empty()) {
+      if (Exhausted()) return false;
+      ++stats_.coverage_tests;
+      int j = FirstContaining(Sample(rest.front(), l_.hints), i);
+      if (j < 0) return false;  // cannot happen: u is covered
+      cover->push_back(j);
+      for (const auto& c : l_.units[j].cubes) SubtractAll(rest, c);
+    }
+    std::sort(cover->begin(), cover->end());
+    *cover = Minimal(u, std::move(*cover));
+    return true;
   }
 
   // Drops deciders not needed to cover u, latest first.
@@ -322,12 +487,13 @@ class UnitAnalysis {
   }
 
   const RuleList& l_;
-  const CandidateIndex& index_;
+  const CandidateIndex& by_verdict_;  // for the searches by verdict
+  const CandidateIndex& index_;       // for the rest: fewer, larger trees
   AnalysisStats& stats_;
   size_t budget_;
   int self_ = -1;
   Point live_witness_{};  // a packet of the unit that no earlier unit takes
-  std::vector<int> earlier_, later_, units_;
+  std::vector<int> units_;
   std::vector<const Cube*> boxes_;
 };
 
@@ -361,8 +527,8 @@ std::vector<Finding> AnalyzeShadows(const std::vector<RuleList>& lists, const In
   // protocols), in rule order.
   std::map<const PolicyRule*, std::vector<Piece>> by_rule;
   for (const auto& l : lists) {
-    CandidateIndex index(l);
-    UnitAnalysis analysis(l, index, stats, budget);
+    CandidateIndex by_verdict(l, true), index(l, false);
+    UnitAnalysis analysis(l, by_verdict, index, stats, budget);
     for (int i = 0; i < static_cast<int>(l.units.size()); ++i) {
       ++stats.units;
       UnitResult r;
