@@ -212,6 +212,30 @@ void CandidateIndex::Query(const Cube& cube, int begin, int end, std::vector<int
   std::sort(out.begin(), out.end());
 }
 
+bool CandidateIndex::Any(const Cube& cube, int begin, int end, ActionMask actions,
+                         const std::function<bool(int)>& found) const {
+  if (root_ < 0 || cube.Empty()) return false;
+  const KeyBox h = Key(cube);
+  std::vector<int> stack(1, root_);  // not stack_: found() may query this index
+  while (!stack.empty()) {
+    const Node& n = nodes_[stack.back()];
+    stack.pop_back();
+    if (Prune(n, h, begin, end, actions)) continue;
+    if (n.left >= 0) {
+      stack.push_back(n.right);
+      stack.push_back(n.left);
+      continue;
+    }
+    for (int k = n.first; k < n.first + n.count; ++k) {
+      int u = order_[k];
+      if (u >= begin && u < end && (actions & OnlyAction(list_.units[u].action)) && hulls_[k].Intersects(h) &&
+          found(u))
+        return true;
+    }
+  }
+  return false;
+}
+
 int CandidateIndex::FirstContaining(const Point& point, int begin, int end, int skip) const {
   const KeyBox p = Key(point);
   int best = end;
@@ -318,19 +342,29 @@ class UnitAnalysis {
 
     // Conflict (for a dead unit: whether it is shadowed rather than
     // redundant): the first earlier unit of another verdict that decides
-    // part of u.
-    for (CandidateIndex::Walk walk(by_verdict_, u.hull, 0, i, OtherActions(u.action));;) {
-      int j = walk.Next();
-      if (j < 0) break;
+    // part of u. Most rules have none, which a plain search shows most
+    // cheaply; when it finds one, an in-order walk over the units before
+    // it finds the first.
+    auto decides = [&](int j) {
       ++stats_.candidates;
-      if (Exhausted()) {
-        r.incomplete = true;
-        return r;
+      if (Exhausted()) return r.incomplete = true;
+      if (!Decides(u, j, 0, j, &r.conflict_point)) return false;
+      r.conflict_with = j;
+      return true;
+    };
+    by_verdict_.Any(u.hull, 0, i, OtherActions(u.action), decides);
+    if (r.incomplete) return r;
+    if (r.conflict_with >= 0) {
+      Point found_point = r.conflict_point;
+      for (CandidateIndex::Walk walk(by_verdict_, u.hull, 0, r.conflict_with, OtherActions(u.action));;) {
+        int j = walk.Next();
+        if (j < 0) {
+          r.conflict_point = found_point;
+          break;
+        }
+        if (decides(j)) break;
       }
-      if (Decides(u, j, 0, j, &r.conflict_point)) {
-        r.conflict_with = j;
-        break;
-      }
+      if (r.incomplete) return r;
     }
     if (r.dead) {
       r.any_different = r.conflict_with >= 0;
@@ -350,16 +384,12 @@ class UnitAnalysis {
     // A later unit x decides part of what u decides when some u∩x is
     // covered neither by u's earlier rules nor by the later ones before x.
     // Only later units of another verdict can make u matter.
-    for (CandidateIndex::Walk walk(by_verdict_, u.hull, i + 1, n, OtherActions(u.action));;) {
-      int x = walk.Next();
-      if (x < 0) break;
+    bool matters = by_verdict_.Any(u.hull, i + 1, n, OtherActions(u.action), [&](int x) {
       ++stats_.candidates;
-      if (Exhausted()) {
-        r.incomplete = true;
-        return r;
-      }
-      if (Decides(u, x, 0, x, &w)) return r;
-    }
+      if (Exhausted()) return r.incomplete = true;
+      return Decides(u, x, 0, x, &w);
+    });
+    if (matters) return r;
     r.to_default = AnyUncovered(u, 0, n, &w);
     r.later_redundant = !r.to_default || l_.default_action == u.action;
     if (!r.later_redundant) return r;

@@ -17,6 +17,7 @@
 
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -97,6 +98,11 @@ class CandidateIndex {
   CandidateIndex(const RuleList& list, bool by_verdict);
   // Indices in [begin, end), ascending, of units whose hull meets h.
   void Query(const Cube& h, int begin, int end, std::vector<int>& out, ActionMask actions = kAnyAction) const;
+
+  // Calls found(u) for units in [begin, end) whose hull meets h, in no
+  // particular order, until it returns true; returns whether one did. For
+  // searches whose answer does not depend on order: cheaper than a Walk.
+  bool Any(const Cube& h, int begin, int end, ActionMask actions, const std::function<bool(int)>& found) const;
 
   // The first unit in [begin, end), other than skip, one of whose cubes
   // contains p; -1 if none.
