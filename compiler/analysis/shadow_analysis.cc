@@ -15,7 +15,7 @@ namespace fwc::analysis {
 
 namespace {
 
-constexpr int kLeafSize = 4;
+constexpr int kLeafSize = 8;
 
 double ToDouble(U128 v) {
   return static_cast<double>(static_cast<uint64_t>(v >> 64)) * 18446744073709551616.0 +
