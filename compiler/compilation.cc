@@ -19,6 +19,7 @@ bool Compilation::Check(const std::string& path, std::string text, SourceLoader&
   // Resolve even after syntax errors: the parts that parsed may hold more
   // mistakes, and reporting them all at once saves the user round trips.
   model_ = Resolve(unit_, diags_);
+  if (!keep_ast_) unit_ = ast::Unit{};
   lap("resolve");
   for (const auto& d : defines) {
     const auto& used = model_.conditions;
@@ -39,6 +40,10 @@ bool Compilation::Check(const std::string& path, std::string text, SourceLoader&
 
 ir::Ruleset Compilation::Lower(const LoweringCaps& caps) {
   return fwc::Lower(model_, placed_, caps, sources_);
+}
+
+ir::Ruleset Compilation::LowerLast(const LoweringCaps& caps) {
+  return fwc::Lower(model_, std::move(placed_), caps, sources_);
 }
 
 namespace {

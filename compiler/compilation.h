@@ -25,6 +25,9 @@ class Compilation {
 
   // Off: skip the shadow analysis (e.g. for a query, which needs none).
   void set_analysis(bool on) { analysis_ = on; }
+  // On: keep the AST after resolving (for --dump ast). Off, it is freed
+  // once the model is built: at 100k rules it is a quarter of the memory.
+  void set_keep_ast(bool on) { keep_ast_ = on; }
   // Work budget of the analysis (see AnalyzeShadows); 0 is unlimited.
   void set_analysis_budget(size_t budget) { budget_ = budget; }
 
@@ -35,8 +38,11 @@ class Compilation {
              const std::set<std::string>& defines);
   // Lowers the checked policy for a target with the given capabilities.
   ir::Ruleset Lower(const LoweringCaps& caps);
+  // The same as the last stage: hands the placed rules to the lowering
+  // instead of copying them, so placed() is empty afterwards.
+  ir::Ruleset LowerLast(const LoweringCaps& caps);
 
-  const ast::Unit& unit() const { return unit_; }
+  const ast::Unit& unit() const { return unit_; }  // empty unless set_keep_ast(true)
   const Model& model() const { return model_; }
   const std::vector<WorkRule>& placed() const { return placed_; }
   const std::vector<analysis::Finding>& findings() const { return findings_; }
@@ -52,6 +58,7 @@ class Compilation {
   SourceManager sources_;
   Diagnostics diags_;
   bool analysis_ = true;
+  bool keep_ast_ = false;
   size_t budget_ = analysis::kDefaultAnalysisBudget;
   ast::Unit unit_;
   Model model_;

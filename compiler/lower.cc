@@ -40,6 +40,20 @@ bool HasFamilySpecificAtom(const ServiceSlot& s) {
   return false;
 }
 
+// Nothing family-specific: one rule serves both families.
+bool ForBothFamilies(const PolicyRule& r) {
+  return r.src.any && r.dst.any && !HasFamilySpecificAtom(r.services);
+}
+
+bool InFamily(const PolicyRule& r, Family f) {
+  return r.src.Allows(f) && r.dst.Allows(f) && r.services.Allows(f);
+}
+
+// How many rules SplitByFamily makes of r.
+size_t FamilyRules(const PolicyRule& r) {
+  return ForBothFamilies(r) ? 1 : size_t{InFamily(r, Family::kV4)} + size_t{InFamily(r, Family::kV6)};
+}
+
 }  // namespace
 
 std::vector<const PolicyRule*> SelectActiveRules(const Model& m,
@@ -128,7 +142,12 @@ std::vector<ir::ServiceMatch> GroupServices(const std::vector<ServiceAtom>& atom
 std::vector<WorkRule> SplitByFamily(const Model& m, const std::vector<const PolicyRule*>& rules,
                                     const SourceManager& sources) {
   (void)m;
+  // The passes allocate their output once: at 100,000 rules a vector of
+  // WorkRules is 50 MB, and growing it copies all that to fresh pages.
+  size_t size = 0;
+  for (const PolicyRule* r : rules) size += FamilyRules(*r);
   std::vector<WorkRule> out;
+  out.reserve(size);
   for (const PolicyRule* r : rules) {
     WorkRule base;
     base.rule.iif = r->iif;
@@ -147,16 +166,15 @@ std::vector<WorkRule> SplitByFamily(const Model& m, const std::vector<const Poli
     base.src_is_firewall = r->src.firewall;
     base.dst_is_firewall = r->dst.firewall;
 
-    // Nothing family-specific: one rule serves both families.
-    if (r->src.any && r->dst.any && !HasFamilySpecificAtom(r->services)) {
-      WorkRule w = base;
+    if (ForBothFamilies(*r)) {
+      WorkRule w = std::move(base);
       w.rule.family = ir::RuleFamily::kAny;
       if (!r->services.any) w.services = GroupServices(r->services.atoms, std::nullopt);
       out.push_back(std::move(w));
       continue;
     }
     for (Family f : {Family::kV4, Family::kV6}) {
-      if (!r->src.Allows(f) || !r->dst.Allows(f) || !r->services.Allows(f)) continue;
+      if (!InFamily(*r, f)) continue;
       WorkRule w = base;
       w.rule.family = ToRuleFamily(f);
       w.rule.src = ToAddrMatch(r->src, f);
@@ -205,24 +223,62 @@ Placement Place(const Model& m, const ir::Rule& r, Family f) {
 
 }  // namespace
 
+namespace {
+
+// The chains a rule's traffic can reach, over the families it has.
+Placement PlaceRule(const Model& m, const WorkRule& w) {
+  Placement p;
+  for (Family f : {Family::kV4, Family::kV6}) {
+    if (w.rule.family == ir::RuleFamily::kV4 && f != Family::kV4) continue;
+    if (w.rule.family == ir::RuleFamily::kV6 && f != Family::kV6) continue;
+    Placement q = Place(m, w.rule, f);
+    p.input |= q.input;
+    p.forward |= q.forward;
+    p.output |= q.output;
+  }
+  return p;
+}
+
+std::vector<const char*> ChainNames(const Placement& p) {
+  std::vector<const char*> chains;
+  for (auto [on, chain] : {std::pair{p.input, "input"}, {p.forward, "forward"}, {p.output, "output"}})
+    if (on) chains.push_back(chain);
+  return chains;
+}
+
+void PutInChain(WorkRule& w, const char* chain) {
+  w.chain = chain;
+  if (w.chain == "input" && w.dst_is_firewall) w.rule.dst = {};
+  if (w.chain == "output" && w.src_is_firewall) w.rule.src = {};
+}
+
+}  // namespace
+
 std::vector<WorkRule> PlaceInChains(const Model& m, std::vector<WorkRule> rules) {
+  std::vector<Placement> placements;
+  placements.reserve(rules.size());
+  size_t size = 0;
+  bool one_each = true;  // every rule lands in exactly one chain
+  for (const auto& w : rules) {
+    Placement p = PlaceRule(m, w);
+    size_t n = size_t{p.input} + size_t{p.forward} + size_t{p.output};
+    placements.push_back(p);
+    size += n;
+    one_each &= n == 1;
+  }
+  // The usual case is done in place: no second vector of every rule.
+  if (one_each) {
+    for (size_t r = 0; r < rules.size(); ++r) PutInChain(rules[r], ChainNames(placements[r])[0]);
+    return rules;
+  }
   std::vector<WorkRule> out;
-  for (auto& w : rules) {
-    Placement p;
-    for (Family f : {Family::kV4, Family::kV6}) {
-      if (w.rule.family == ir::RuleFamily::kV4 && f != Family::kV4) continue;
-      if (w.rule.family == ir::RuleFamily::kV6 && f != Family::kV6) continue;
-      Placement q = Place(m, w.rule, f);
-      p.input |= q.input;
-      p.forward |= q.forward;
-      p.output |= q.output;
-    }
-    for (auto [on, chain] : {std::pair{p.input, "input"}, {p.forward, "forward"}, {p.output, "output"}}) {
-      if (!on) continue;
-      WorkRule c = w;
-      c.chain = chain;
-      if (c.chain == std::string("input") && c.dst_is_firewall) c.rule.dst = {};
-      if (c.chain == std::string("output") && c.src_is_firewall) c.rule.src = {};
+  out.reserve(size);
+  for (size_t r = 0; r < rules.size(); ++r) {
+    std::vector<const char*> chains = ChainNames(placements[r]);
+    for (size_t i = 0; i < chains.size(); ++i) {
+      // The last copy is the rule itself.
+      WorkRule c = i + 1 == chains.size() ? std::move(rules[r]) : rules[r];
+      PutInChain(c, chains[i]);
       out.push_back(std::move(c));
     }
   }
@@ -230,17 +286,37 @@ std::vector<WorkRule> PlaceInChains(const Model& m, std::vector<WorkRule> rules)
 }
 
 std::vector<WorkRule> SplitServices(std::vector<WorkRule> rules) {
+  auto kept = [](const WorkRule& w) { return w.services_negated || w.services.empty(); };
+  size_t size = 0;
+  bool one_each = true;  // no rule has more than one service match
+  for (const auto& w : rules) {
+    size += kept(w) ? 1 : w.services.size();
+    one_each &= kept(w) || w.services.size() == 1;
+  }
+  auto take_service = [](WorkRule& w, ir::ServiceMatch& s) {
+    w.rule.has_service = true;
+    w.rule.service = std::move(s);
+  };
+  if (one_each) {  // in place, as in PlaceInChains
+    for (auto& w : rules)
+      if (!kept(w)) {
+        take_service(w, w.services[0]);
+        w.services = std::vector<ir::ServiceMatch>();  // frees it, unlike clear()
+      }
+    return rules;
+  }
   std::vector<WorkRule> out;
+  out.reserve(size);
   for (auto& w : rules) {
-    if (w.services_negated || w.services.empty()) {
+    if (kept(w)) {
       out.push_back(std::move(w));
       continue;
     }
-    for (const auto& s : w.services) {
-      WorkRule c = w;
-      c.services.clear();
-      c.rule.has_service = true;
-      c.rule.service = s;
+    std::vector<ir::ServiceMatch> services = std::move(w.services);
+    w.services.clear();
+    for (size_t i = 0; i < services.size(); ++i) {
+      WorkRule c = i + 1 == services.size() ? std::move(w) : w;
+      take_service(c, services[i]);
       out.push_back(std::move(c));
     }
   }
@@ -248,11 +324,21 @@ std::vector<WorkRule> SplitServices(std::vector<WorkRule> rules) {
 }
 
 std::vector<WorkRule> LowerNegation(std::vector<WorkRule> rules, const LoweringCaps& caps) {
-  std::vector<WorkRule> main, chains;
-  std::map<std::string, int> used;
   auto lower_addr = [&](const ir::AddrMatch& a) {
     return a.present && a.negated && !caps.negated_address_sets && a.set.intervals().size() > 1;
   };
+  // The rules of a negation's chain (none when w needs none).
+  auto chain_rules = [&](const WorkRule& w) -> size_t {
+    size_t n = size_t{lower_addr(w.rule.src)} + size_t{lower_addr(w.rule.dst)} +
+               (w.services_negated ? w.services.size() : 0);
+    return n == 0 ? 0 : n + 1;
+  };
+  size_t size = rules.size();
+  for (const auto& w : rules) size += chain_rules(w);
+  if (size == rules.size()) return rules;  // nothing to lower
+  std::vector<WorkRule> main, chains;
+  main.reserve(size);  // the chains are appended at the end
+  std::map<std::string, int> used;
   for (auto& w : rules) {
     bool neg_svc = w.services_negated && !w.services.empty();
     bool neg_src = lower_addr(w.rule.src), neg_dst = lower_addr(w.rule.dst);
@@ -310,9 +396,13 @@ std::vector<WorkRule> LowerNegation(std::vector<WorkRule> rules, const LoweringC
 }
 
 std::vector<WorkRule> SplitRateLimitedLog(std::vector<WorkRule> rules) {
+  auto limited = [](const WorkRule& w) { return w.rule.log.enabled && w.rule.log.rate != 0; };
+  size_t splits = static_cast<size_t>(std::count_if(rules.begin(), rules.end(), limited));
+  if (splits == 0) return rules;
   std::vector<WorkRule> out;
+  out.reserve(rules.size() + splits);
   for (auto& w : rules) {
-    if (!w.rule.log.enabled || w.rule.log.rate == 0) {
+    if (!limited(w)) {
       out.push_back(std::move(w));
       continue;
     }
@@ -330,7 +420,20 @@ std::vector<WorkRule> SplitRateLimitedLog(std::vector<WorkRule> rules) {
 }
 
 std::vector<WorkRule> SplitReject(std::vector<WorkRule> rules) {
+  auto split = [](const WorkRule& w) { return w.reject && !w.rule.has_service; };
+  size_t splits = static_cast<size_t>(std::count_if(rules.begin(), rules.end(), split));
+  if (splits == 0) {
+    // Each reject gets its kind in place; no rule is added.
+    for (auto& w : rules)
+      if (w.reject) {
+        w.reject = false;
+        w.rule.verdict = w.rule.service.proto == kProtoTcp ? ir::Verdict::kRejectTcpReset
+                                                           : ir::Verdict::kRejectIcmp;
+      }
+    return rules;
+  }
   std::vector<WorkRule> out;
+  out.reserve(rules.size() + splits);
   for (auto& w : rules) {
     if (!w.reject) {
       out.push_back(std::move(w));
@@ -398,33 +501,39 @@ std::vector<ir::Rule> Preamble(const Model& m, ir::Hook hook) {
 
 }  // namespace
 
-ir::Ruleset BuildRuleset(const Model& m, const std::vector<WorkRule>& rules,
+ir::Ruleset BuildRuleset(const Model& m, std::vector<WorkRule> rules,
                          const SourceManager& sources) {
   ir::Ruleset rs;
   rs.source = m.policy_loc.valid() ? sources.display_name(m.policy_loc.file) : "";
   rs.policy_name = m.policy_name;
 
   // Regular chains in order of first appearance, then the base chains.
+  // The rules are counted first, so that each chain's rules are allocated
+  // once and moved there, not copied: at 100,000 rules these vectors are
+  // the largest allocations of a compile.
+  std::map<std::string, size_t> counts;
   std::vector<std::string> order;
-  std::map<std::string, std::vector<ir::Rule>> by_chain;
-  for (const auto& w : rules) {
-    if (!by_chain.count(w.chain) && w.chain != "input" && w.chain != "forward" && w.chain != "output")
+  for (const auto& w : rules)
+    if (counts[w.chain]++ == 0 && w.chain != "input" && w.chain != "forward" && w.chain != "output")
       order.push_back(w.chain);
-    by_chain[w.chain].push_back(w.rule);
-  }
-  for (const auto& name : order) rs.chains.push_back({name, ir::Hook::kNone, ir::Verdict::kAccept, by_chain[name]});
+  const std::pair<const char*, ir::Hook> base_chains[] = {
+      {"input", ir::Hook::kInput}, {"forward", ir::Hook::kForward}, {"output", ir::Hook::kOutput}};
+  std::map<std::string, std::vector<ir::Rule>> by_chain;
+  for (auto [name, hook] : base_chains) by_chain[name] = Preamble(m, hook);
+  for (const auto& [name, n] : counts) by_chain[name].reserve(by_chain[name].size() + n + 2);
+  for (auto& w : rules) by_chain[w.chain].push_back(std::move(w.rule));
+  rules = {};  // moved from
+  for (const auto& name : order)
+    rs.chains.push_back({name, ir::Hook::kNone, ir::Verdict::kAccept, std::move(by_chain[name])});
 
   std::string default_comment = rs.source + ":" + std::to_string(m.policy_loc.line) + " default " +
                                 ast::ActionName(m.default_action);
-  for (auto [name, hook] : {std::pair{"input", ir::Hook::kInput}, {"forward", ir::Hook::kForward},
-                            {"output", ir::Hook::kOutput}}) {
+  for (auto [name, hook] : base_chains) {
     ir::Chain c;
     c.name = name;
     c.hook = hook;
     c.policy = m.default_action == ast::Action::kAccept ? ir::Verdict::kAccept : ir::Verdict::kDrop;
-    c.rules = Preamble(m, hook);
-    const auto& body = by_chain[name];
-    c.rules.insert(c.rules.end(), body.begin(), body.end());
+    c.rules = std::move(by_chain[name]);  // the preamble, then the policy's rules
     if (m.default_action == ast::Action::kReject) {
       // A chain policy cannot reject; the last rules do it instead.
       WorkRule w;
@@ -462,12 +571,12 @@ std::vector<WorkRule> PlaceRules(const Model& m, const std::set<std::string>& de
   return SplitServices(std::move(placed));
 }
 
-ir::Ruleset Lower(const Model& m, const std::vector<WorkRule>& placed, const LoweringCaps& caps,
+ir::Ruleset Lower(const Model& m, std::vector<WorkRule> placed, const LoweringCaps& caps,
                   const SourceManager& sources) {
-  auto rules = LowerNegation(placed, caps);
+  auto rules = LowerNegation(std::move(placed), caps);
   rules = SplitRateLimitedLog(std::move(rules));
   rules = SplitReject(std::move(rules));
-  return BuildRuleset(m, rules, sources);
+  return BuildRuleset(m, std::move(rules), sources);
 }
 
 }  // namespace fwc

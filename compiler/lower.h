@@ -49,7 +49,7 @@ std::vector<WorkRule> SplitServices(std::vector<WorkRule> rules);
 std::vector<WorkRule> LowerNegation(std::vector<WorkRule> rules, const LoweringCaps& caps);
 std::vector<WorkRule> SplitRateLimitedLog(std::vector<WorkRule> rules);
 std::vector<WorkRule> SplitReject(std::vector<WorkRule> rules);
-ir::Ruleset BuildRuleset(const Model& m, const std::vector<WorkRule>& rules,
+ir::Ruleset BuildRuleset(const Model& m, std::vector<WorkRule> rules,
                          const SourceManager& sources);
 
 // Groups a service slot's atoms of one family into as few matches as
@@ -65,7 +65,7 @@ std::vector<WorkRule> PlaceRules(const Model& m, const std::set<std::string>& de
                                  const SourceManager& sources, Diagnostics& diags);
 
 // The remaining passes, from placed rules to the IR for a target.
-ir::Ruleset Lower(const Model& m, const std::vector<WorkRule>& placed, const LoweringCaps& caps,
+ir::Ruleset Lower(const Model& m, std::vector<WorkRule> placed, const LoweringCaps& caps,
                   const SourceManager& sources);
 
 }  // namespace fwc

@@ -11,6 +11,7 @@
 #include "FwcLexer.h"
 #include "FwcParser.h"
 #include "antlr4-runtime.h"
+#include "compiler/direct_parser.h"
 
 namespace fwc {
 
@@ -29,8 +30,9 @@ std::optional<std::string> FileSystemLoader::Read(const std::string& path,
     *error = std::strerror(errno);
     return std::nullopt;
   }
-  // The parser holds a file several times over in memory; a policy is
-  // text a person wrote, so anything this large is a mistake.
+  // The ANTLR parser (which reads a file the direct parser rejects) holds
+  // a file many times over in memory; a policy is text a person wrote, so
+  // anything this large is a mistake.
   auto size = in.tellg();
   if (size > kMaxPolicyBytes) {
     *error = "the file is larger than " + std::to_string(kMaxPolicyBytes >> 20) + " MiB";
@@ -149,13 +151,14 @@ class ErrorListener : public antlr4::BaseErrorListener {
   int file_;
 };
 
-// Walks one file's parse tree and appends what it declares to the unit.
+// Walks one file's parse tree and appends what it declares to the unit, and
+// its include statements to includes. compiler/direct_parser.cc builds the
+// same AST without a parse tree: a change here needs the same change there
+// (tests/unit/direct_parser_test.cc compares the two).
 class AstBuilder {
  public:
-  AstBuilder(int file, ast::Unit& unit) : file_(file), unit_(unit) {}
-
-  // Include paths found, in order, with the location of their statement.
-  std::vector<std::pair<std::string, Loc>> includes;
+  AstBuilder(int file, ast::Unit& unit, std::vector<IncludeRef>& includes)
+      : file_(file), unit_(unit), includes_(includes) {}
 
   void File(FwcParser::File_Context* ctx) {
     for (auto* st : ctx->statement()) Statement(st);
@@ -190,30 +193,11 @@ class AstBuilder {
     return n && n->ID() ? n->ID()->getText() : std::string();
   }
 
-  // Removes the quotes and resolves \" and \\ escapes.
-  static std::string Unquote(const std::string& s) {
-    std::string out;
-    for (size_t i = 1; i + 1 < s.size(); ++i) {
-      if (s[i] == '\\' && i + 2 < s.size()) ++i;
-      out += s[i];
-    }
-    return out;
-  }
-
-  uint64_t Number(antlr4::tree::TerminalNode* n) {
-    // Saturate instead of overflowing; range checks later report the value.
-    std::string t = n->getText();
-    uint64_t v = 0;
-    for (char c : t) {
-      if (v > (UINT64_MAX - 9) / 10) return UINT64_MAX;
-      v = v * 10 + static_cast<uint64_t>(c - '0');
-    }
-    return v;
-  }
+  static uint64_t Number(antlr4::tree::TerminalNode* n) { return NumberValue(n->getText()); }
 
   void Statement(FwcParser::StatementContext* st) {
     if (auto* c = st->includeStmt()) {
-      if (c->STRING()) includes.emplace_back(Unquote(c->STRING()->getText()), At(c->STRING()));
+      if (c->STRING()) includes_.push_back(IncludeRef{StringValue(c->STRING()->getText()), At(c->STRING())});
     } else if (auto* c = st->firewallDecl()) {
       Firewall(c);
     } else if (auto* c = st->hostDecl()) {
@@ -452,7 +436,7 @@ class AstBuilder {
         for (auto* arg : l->logArg()) {
           if (auto* p = dynamic_cast<FwcParser::LogPrefixContext*>(arg)) {
             if (p->STRING()) {
-              r.log.prefix = Unquote(p->STRING()->getText());
+              r.log.prefix = StringValue(p->STRING()->getText());
               r.log.prefix_loc = At(p->STRING());
             }
           } else if (auto* rate = dynamic_cast<FwcParser::LogRateContext*>(arg)) {
@@ -464,7 +448,7 @@ class AstBuilder {
       } else if (dynamic_cast<FwcParser::CounterOptContext*>(o)) {
         r.counter = true;
       } else if (auto* cm = dynamic_cast<FwcParser::CommentOptContext*>(o)) {
-        if (cm->STRING()) r.comment = Unquote(cm->STRING()->getText());
+        if (cm->STRING()) r.comment = StringValue(cm->STRING()->getText());
       } else if (dynamic_cast<FwcParser::DisabledOptContext*>(o)) {
         r.disabled = true;
       } else if (auto* nw = dynamic_cast<FwcParser::NowarnOptContext*>(o)) {
@@ -480,28 +464,32 @@ class AstBuilder {
 
   int file_;
   ast::Unit& unit_;
+  std::vector<IncludeRef>& includes_;
 };
 
-void ParseFile(int file, SourceLoader& loader, SourceManager& sources,
-               Diagnostics& diags, ast::Unit& unit,
-               std::vector<std::string>& stack, std::set<std::string>& seen) {
-  const std::string& text = sources.text(file);
+// Reports the first invalid UTF-8 byte of a file, if any; returns whether
+// there was one. Neither parser reads a file that has one.
+bool ReportInvalidUtf8(int file, const std::string& text, Diagnostics& diags) {
   size_t bad = FindInvalidUtf8(text);
-  if (bad != std::string::npos) {
-    int line = 1, col = 1;
-    for (size_t i = 0; i < bad; ++i) {
-      if (text[i] == '\n') { ++line; col = 1; }
-      else if ((static_cast<unsigned char>(text[i]) >> 6) != 2) ++col;
-    }
-    char byte[8];
-    std::snprintf(byte, sizeof byte, "0x%02x", static_cast<unsigned char>(text[bad]));
-    diags.Error("invalid-encoding", Loc{file, line, col, 1},
-                std::string(text[bad] == 0 ? "NUL byte" : "invalid UTF-8 byte ") +
-                    (text[bad] == 0 ? "" : byte) + " in policy file",
-                "policy files are UTF-8 text; re-save the file as UTF-8");
-    return;
+  if (bad == std::string::npos) return false;
+  int line = 1, col = 1;
+  for (size_t i = 0; i < bad; ++i) {
+    if (text[i] == '\n') { ++line; col = 1; }
+    else if ((static_cast<unsigned char>(text[i]) >> 6) != 2) ++col;
   }
+  char byte[8];
+  std::snprintf(byte, sizeof byte, "0x%02x", static_cast<unsigned char>(text[bad]));
+  diags.Error("invalid-encoding", Loc{file, line, col, 1},
+              std::string(text[bad] == 0 ? "NUL byte" : "invalid UTF-8 byte ") +
+                  (text[bad] == 0 ? "" : byte) + " in policy file",
+              "policy files are UTF-8 text; re-save the file as UTF-8");
+  return true;
+}
 
+// Parses one file with ANTLR, reporting its syntax errors, and appends what
+// could be parsed to unit and includes.
+void ParseWithAntlr(int file, const std::string& text, Diagnostics& diags, ast::Unit& unit,
+                    std::vector<IncludeRef>& includes) {
   antlr4::ANTLRInputStream input(text);
   FwcLexer lexer(&input);
   ErrorListener listener(diags, file);
@@ -529,57 +517,81 @@ void ParseFile(int file, SourceLoader& loader, SourceManager& sources,
     parser.addErrorListener(&listener);
     tree = parser.file_();
   }
+  AstBuilder(file, unit, includes).File(tree);
+}
 
-  AstBuilder builder(file, unit);
-  builder.File(tree);
+struct IncludeState {
+  SourceLoader& loader;
+  SourceManager& sources;
+  Diagnostics& diags;
+  ParserChoice choice;
+  std::vector<std::string> stack;  // canonical paths of the files being parsed
+  std::set<std::string> seen;      // every file parsed so far
+};
 
+void ParseFile(int file, IncludeState& state, ast::Unit& unit);
+
+// Reads and parses the files one file includes, in order.
+void FollowIncludes(int file, const std::vector<IncludeRef>& includes, IncludeState& state,
+                    ast::Unit& unit) {
   std::string dir;
-  size_t slash = sources.path(file).find_last_of('/');
-  if (slash != std::string::npos) dir = sources.path(file).substr(0, slash + 1);
-  for (const auto& [rel, loc] : builder.includes) {
+  size_t slash = state.sources.path(file).find_last_of('/');
+  if (slash != std::string::npos) dir = state.sources.path(file).substr(0, slash + 1);
+  for (const auto& [rel, loc] : includes) {
     std::string path = !rel.empty() && rel[0] == '/' ? rel : dir + rel;
-    std::string canonical = loader.Canonical(path);
+    std::string canonical = state.loader.Canonical(path);
     bool recursive = false;
-    for (const auto& s : stack) recursive |= s == canonical;
+    for (const auto& s : state.stack) recursive |= s == canonical;
     if (recursive) {
-      diags.Error("recursive-include", loc, "'" + rel + "' includes itself (directly or through other files)",
-                  "remove this include; each file needs to be included only once");
+      state.diags.Error("recursive-include", loc, "'" + rel + "' includes itself (directly or through other files)",
+                        "remove this include; each file needs to be included only once");
       continue;
     }
     // A file included again (a diamond of includes) adds nothing new; parsing
     // it again would only repeat its declarations, and could take
     // exponential time.
-    if (seen.count(canonical)) continue;
-    if (static_cast<int>(stack.size()) >= kMaxIncludeDepth) {
-      diags.Error("include-depth", loc, "includes are nested more than " +
-                  std::to_string(kMaxIncludeDepth) + " deep", "flatten the include structure");
+    if (state.seen.count(canonical)) continue;
+    if (static_cast<int>(state.stack.size()) >= kMaxIncludeDepth) {
+      state.diags.Error("include-depth", loc, "includes are nested more than " +
+                        std::to_string(kMaxIncludeDepth) + " deep", "flatten the include structure");
       continue;
     }
     std::string err;
-    auto content = loader.Read(path, &err);
+    auto content = state.loader.Read(path, &err);
     if (!content) {
-      diags.Error("include-not-found", loc, "cannot read included file '" + path + "': " + err,
-                  "the path is relative to the including file's directory");
+      state.diags.Error("include-not-found", loc, "cannot read included file '" + path + "': " + err,
+                        "the path is relative to the including file's directory");
       continue;
     }
-    int child = sources.Add(path, std::move(*content));
-    seen.insert(canonical);
-    stack.push_back(canonical);
-    ParseFile(child, loader, sources, diags, unit, stack, seen);
-    stack.pop_back();
+    int child = state.sources.Add(path, std::move(*content));
+    state.seen.insert(canonical);
+    state.stack.push_back(canonical);
+    ParseFile(child, state, unit);
+    state.stack.pop_back();
   }
+}
+
+// Parses one file and, depth first, the files it includes. The direct
+// parser is tried first; a file it rejects is parsed again with ANTLR,
+// which reports the syntax errors.
+void ParseFile(int file, IncludeState& state, ast::Unit& unit) {
+  const std::string& text = state.sources.text(file);
+  if (ReportInvalidUtf8(file, text, state.diags)) return;
+  std::vector<IncludeRef> includes;
+  if (state.choice == ParserChoice::kAntlrOnly || !ParseDirect(file, text, unit, includes))
+    ParseWithAntlr(file, text, state.diags, unit, includes);
+  FollowIncludes(file, includes, state, unit);
 }
 
 }  // namespace
 
 ast::Unit ParsePolicy(const std::string& path, std::string text,
                       SourceLoader& loader, SourceManager& sources,
-                      Diagnostics& diags) {
+                      Diagnostics& diags, ParserChoice choice) {
   ast::Unit unit;
   int file = sources.Add(path, std::move(text));
-  std::vector<std::string> stack{loader.Canonical(path)};
-  std::set<std::string> seen{loader.Canonical(path)};
-  ParseFile(file, loader, sources, diags, unit, stack, seen);
+  IncludeState state{loader, sources, diags, choice, {loader.Canonical(path)}, {loader.Canonical(path)}};
+  ParseFile(file, state, unit);
   return unit;
 }
 

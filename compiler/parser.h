@@ -1,5 +1,7 @@
-// Front end: text -> ast::Unit. The ANTLR parse tree is converted here and
-// never escapes this file pair; includes are followed through a
+// Front end: text -> ast::Unit. Each file is parsed by the hand-written
+// parser of direct_parser.h, or by ANTLR when that one rejects it (ANTLR
+// then reports the syntax errors); the ANTLR parse tree is converted in
+// parser.cc and never escapes it. Includes are followed through a
 // SourceLoader so tests can parse from memory.
 #pragma once
 
@@ -32,11 +34,17 @@ class FileSystemLoader : public SourceLoader {
   std::string Canonical(const std::string& path) override;
 };
 
+// Which parser reads a file. kDirectFirst: the hand-written parser of
+// compiler/direct_parser.h, and ANTLR for a file it rejects (which ANTLR
+// then reports errors for); the result is the same as with kAntlrOnly, only
+// faster. kAntlrOnly is there to compare the two.
+enum class ParserChoice { kDirectFirst, kAntlrOnly };
+
 // Parses the file at path (whose text is given) and every file it includes,
 // reporting problems to diags. Returns what could be parsed even when there
 // were errors, so later checks can still report theirs.
 ast::Unit ParsePolicy(const std::string& path, std::string text,
                       SourceLoader& loader, SourceManager& sources,
-                      Diagnostics& diags);
+                      Diagnostics& diags, ParserChoice choice = ParserChoice::kDirectFirst);
 
 }  // namespace fwc

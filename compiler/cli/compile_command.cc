@@ -17,12 +17,13 @@ struct CompileArgs {
 
 int Compile(const CompileArgs& a, const Registry& registry, bool emit) {
   Compilation c;
+  c.set_keep_ast(a.dump == "ast");
   // `check` has no other output, so machine-readable diagnostics go to
   // stdout there; `compile` keeps stdout for the rules.
   if (int rc = LoadPolicy(a.policy, registry, c, !emit); rc != kExitOk) return rc;
   if (!emit) return kExitOk;
   auto backend = MakeBackend(a.target);
-  ir::Ruleset rs = c.Lower(backend->caps());
+  ir::Ruleset rs = c.LowerLast(backend->caps());
   std::string out;
   if (a.dump == "ast") out = DumpAst(c.unit());
   else if (a.dump == "model") out = DumpModel(c.model(), c.sources());

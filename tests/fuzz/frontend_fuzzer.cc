@@ -12,9 +12,8 @@
 //    balanced double quotes and no carriage return or NUL (a policy string
 //    must never break out of its quotes into the rules or the script).
 //
-// Known findings, reported in tests/fuzz/findings/README.md, are skipped so
-// that a short CI run does not fail on them; FWC_FUZZ_STRICT=1 in the
-// environment turns the skips off.
+// The findings so far (tests/fuzz/findings/README.md) are all fixed; none is
+// skipped.
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -28,19 +27,6 @@ namespace {
 
 bool IsIoCode(const std::string& code) {
   return code == "io-error" || code == "include-not-found" || code == "file-too-large";
-}
-
-// Known findings F1 and F8 (findings/README.md): a policy string may hold a
-// line break through a backslash escape ("a\<newline>b"), and the backends
-// copy it into the output unchanged (F1); a string that holds a backslash
-// ("a\\") ends up as an escaped quote in iptables-restore input (F8).
-bool HitsKnownStringFinding(const fwc::Model& m) {
-  for (const auto& r : m.rules) {
-    for (const std::string* s : {&r.comment, &r.log.prefix})
-      for (unsigned char c : *s)
-        if (c == '\n' || c == '\r' || c == '\\') return true;
-  }
-  return false;
 }
 
 void CheckOutput(const std::string& backend, const std::string& out) {
@@ -72,14 +58,11 @@ void CheckOutput(const std::string& backend, const std::string& out) {
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  if (!fwc::fuzz::StrictMode() && fwc::fuzz::HitsKnownIfFinding(data, size)) return 0;
   fwc::fuzz::FuzzLoader loader(data, size);
-  const bool lenient_columns =
-      !fwc::fuzz::StrictMode() && fwc::fuzz::HitsKnownMultilineStringFinding(data, size);
   fwc::Compilation c;
   bool ok = c.Check(fwc::fuzz::FuzzLoader::kMain, loader.main(), loader, loader.defines());
   const fwc::Diagnostics& diags = c.diags();
-  fwc::fuzz::CheckLocations(c.sources(), diags, lenient_columns);
+  fwc::fuzz::CheckLocations(c.sources(), diags);
   std::string rendered = diags.Render();
 
   if (!ok) {
@@ -101,7 +84,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (d.severity == fwc::Severity::kError)
       fwc::fuzz::Fail("Check succeeded but reported an error", rendered);
 
-  bool skip_output_checks = !fwc::fuzz::StrictMode() && HitsKnownStringFinding(c.model());
   for (const std::string& name : fwc::BackendNames()) {
     std::unique_ptr<fwc::Backend> backend = fwc::MakeBackend(name);
     if (!backend) fwc::fuzz::Fail("BackendNames() lists a backend MakeBackend does not know", name);
@@ -110,7 +92,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (out.empty()) fwc::fuzz::Fail("backend emitted nothing", name);
     // The line checks are for the text formats; another backend (e.g. one
     // that emits netlink messages) only has to emit something.
-    if (!skip_output_checks && (name == "nft" || name == "iptables")) CheckOutput(name, out);
+    if (name == "nft" || name == "iptables") CheckOutput(name, out);
   }
   for (const auto& d : diags.all())
     if (d.severity == fwc::Severity::kError)

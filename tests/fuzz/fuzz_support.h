@@ -55,15 +55,6 @@ inline std::string NormalizePath(const std::string& path) {
   return out;
 }
 
-// FWC_FUZZ_STRICT=1 turns off the skips of known, reported findings.
-inline bool StrictMode() {
-  static const bool strict = [] {
-    const char* s = std::getenv("FWC_FUZZ_STRICT");
-    return s && *s && *s != '0';
-  }();
-  return strict;
-}
-
 class FuzzLoader : public SourceLoader {
  public:
   static constexpr const char* kMain = "main.fw";
@@ -129,16 +120,11 @@ class FuzzLoader : public SourceLoader {
   int reads() const { return reads_; }
 
   std::optional<std::string> Read(const std::string& path, std::string* error) override {
-    // Known finding F2 (findings/README.md): a file included several times
-    // is read and parsed every time, so a few files that include the next
-    // one several times each cost exponential time. Past a budget the
-    // loader stops serving files, unless FWC_FUZZ_STRICT=1 asks for the
-    // finding to be reported.
-    if (++reads_ > kMaxReads) {
-      if (StrictMode()) Fail("include explosion (known finding F2)", std::to_string(reads_) + " file reads");
-      *error = "fuzz loader: read budget exhausted";
-      return std::nullopt;
-    }
+    // Finding F2 (findings/README.md, fixed): a file included several
+    // times was read and parsed every time, so a few files that include the
+    // next one several times each cost exponential time. Each file is now
+    // read once, so a long run of reads means it came back.
+    if (++reads_ > kMaxReads) Fail("include explosion (finding F2 is back)", std::to_string(reads_) + " file reads");
     std::string p = NormalizePath(path);
     if (dirs_.count(p)) {
       *error = "Is a directory";
@@ -160,39 +146,6 @@ class FuzzLoader : public SourceLoader {
   std::set<std::string> defines_;
   int reads_ = 0;
 };
-
-// Known finding F5 (findings/README.md): 'if' not followed by a name
-// ("accept from any to any if;") crashes the parser (null pointer). Inputs
-// that may contain it are skipped unless FWC_FUZZ_STRICT=1. The test is
-// generous (it also skips an "if" in a comment or string), which costs the
-// fuzzer little.
-inline bool HitsKnownIfFinding(const uint8_t* data, size_t size) {
-  static const std::set<std::string> keywords = {
-      "accept", "any",   "code",    "comment", "counter", "default", "disabled", "drop",
-      "firewall", "from", "group",  "host",    "icmp",    "icmpv6",  "if",       "in",
-      "include", "interface", "log", "network", "option", "out",     "policy",   "prefix",
-      "proto",  "range", "rate",    "reject",  "service", "sport",   "tcp",      "to",
-      "udp",    "nowarn"};
-  auto word = [](uint8_t c) { return std::isalnum(c) || c == '_' || c == '-'; };
-  for (size_t i = 0; i + 1 < size; ++i) {
-    // Any "if" that ends a word: "0if" lexes as a number and the keyword,
-    // so what comes before is not looked at.
-    if (data[i] != 'i' || data[i + 1] != 'f') continue;
-    size_t j = i + 2;
-    if (j < size && word(data[j])) continue;
-    while (j < size && std::isspace(data[j])) ++j;
-    if (j >= size || !(std::isalpha(data[j]) || data[j] == '_')) return true;
-    size_t k = j;
-    while (k < size && word(data[k])) ++k;
-    std::string next(reinterpret_cast<const char*>(data + j), k - j);
-    if (next != "not" && keywords.count(next)) return true;  // a keyword is not a name
-    // Nor is "b8:1::1", which lexes as an IPv6 address.
-    bool hex = true;
-    for (char c : next) hex &= std::isxdigit(static_cast<unsigned char>(c)) != 0;
-    if (hex && k < size && (data[k] == ':' || data[k] == '.')) return true;
-  }
-  return false;
-}
 
 // Code points in s (what columns count), treating a stray byte as one.
 inline int CodePoints(std::string_view s) {
@@ -224,24 +177,12 @@ inline std::string Describe(const SourceManager& sm, const Diagnostic& d) {
          "] " + d.message;
 }
 
-// Known finding F7 (findings/README.md): a string may span lines through a
-// backslash before the line break, and a "missing ';'" after such a string
-// is placed past the end of the string's first line. The column check is
-// skipped for inputs with a backslash-newline unless FWC_FUZZ_STRICT=1.
-inline bool HitsKnownMultilineStringFinding(const uint8_t* data, size_t size) {
-  for (size_t i = 0; i + 1 < size; ++i)
-    if (data[i] == '\\' && (data[i + 1] == '\n' || data[i + 1] == '\r')) return true;
-  return false;
-}
-
 // Every diagnostic kept (errors, warnings and their notes) that has a
-// location must point inside its file; aborts otherwise. With lenient_columns
-// a column past the end of its line is let through (known finding F7).
-inline void CheckLocations(const SourceManager& sm, const Diagnostics& diags, bool lenient_columns = false) {
+// location must point inside its file; aborts otherwise.
+inline void CheckLocations(const SourceManager& sm, const Diagnostics& diags) {
   for (const auto& d : diags.all()) {
     std::string why;
-    if (d.loc.valid() && !LocInside(sm, d.loc, &why) &&
-        !(lenient_columns && why.rfind("column past the end", 0) == 0))
+    if (d.loc.valid() && !LocInside(sm, d.loc, &why))
       Fail("diagnostic location outside its file", why + ": " + Describe(sm, d));
     for (const auto& n : d.notes)
       if (n.loc.valid() && !LocInside(sm, n.loc, &why))

@@ -2,24 +2,31 @@
 // memory (see fuzz_support.h). Checks that the parser never crashes, that
 // every diagnostic it reports points inside its file, that a file the
 // parser rejects gets at least one located error, and that rendering the
-// diagnostics and dumping the AST work on whatever was parsed.
+// diagnostics and dumping the AST work on whatever was parsed. And that the
+// two parsers agree (parser_agreement.h): the direct parser accepts the main
+// file exactly when ANTLR finds no syntax error in it, and ParsePolicy gives
+// the same AST, every Loc included, and the same diagnostics with either
+// parser first.
 #include <cstddef>
 #include <cstdint>
 
 #include "compiler/dump.h"
 #include "tests/fuzz/fuzz_support.h"
+#include "tests/fuzz/parser_agreement.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  if (!fwc::fuzz::StrictMode() && fwc::fuzz::HitsKnownIfFinding(data, size)) return 0;
+  {
+    fwc::fuzz::FuzzLoader antlr_loader(data, size), direct_loader(data, size);
+    fwc::test::Agreement a = fwc::test::CompareParsers(antlr_loader.main(), antlr_loader, direct_loader);
+    if (!a.agree) fwc::fuzz::Fail("the direct parser and ANTLR disagree", a.why);
+  }
   fwc::fuzz::FuzzLoader loader(data, size);
-  const bool lenient_columns =
-      !fwc::fuzz::StrictMode() && fwc::fuzz::HitsKnownMultilineStringFinding(data, size);
   fwc::SourceManager sources;
   fwc::Diagnostics diags(sources);
   fwc::ast::Unit unit =
       fwc::ParsePolicy(fwc::fuzz::FuzzLoader::kMain, loader.main(), loader, sources, diags);
 
-  fwc::fuzz::CheckLocations(sources, diags, lenient_columns);
+  fwc::fuzz::CheckLocations(sources, diags);
   if (diags.has_errors()) {
     bool located = false;
     for (const auto& d : diags.all())

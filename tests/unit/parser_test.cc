@@ -127,10 +127,12 @@ TEST_CASE("the AST dump is policy text that parses back to the same AST", "[pars
   auto text = disk.Read(path, &err);
   REQUIRE(text);
   Compilation first;
+  first.set_keep_ast(true);
   REQUIRE(first.Check(path, *text, disk, {}));
   std::string dump1 = DumpAst(first.unit());
   MemoryLoader none;
   Compilation second;
+  second.set_keep_ast(true);
   INFO(dump1);
   REQUIRE(second.Check("features.fw", dump1, none, {}));
   CHECK(DumpAst(second.unit()) == dump1);

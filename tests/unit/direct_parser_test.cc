@@ -1,0 +1,558 @@
+// The direct parser (compiler/direct_parser.h) against the ANTLR parser: on
+// every policy in the tree, on random mutations of them, and on random
+// generated policies, both must accept or reject alike and, when they
+// accept, build the same AST down to every Loc (tests/fuzz/parser_agreement.h).
+//
+// FWC_DIFF_CASES=N changes the number of mutations and generated policies
+// (default 20000 and 10000), FWC_DIFF_SEED=S the random seed.
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <random>
+#include <sstream>
+
+#include "compiler/direct_parser.h"
+#include "compiler/parser.h"
+#include "tests/fuzz/fuzz_support.h"
+#include "tests/fuzz/parser_agreement.h"
+
+using namespace fwc;
+namespace fs = std::filesystem;
+
+namespace {
+
+unsigned long EnvNumber(const char* name, unsigned long fallback) {
+  const char* s = std::getenv(name);
+  return s && *s ? std::strtoul(s, nullptr, 10) : fallback;
+}
+
+// Tallies of a differential run, printed at the end.
+struct Tally {
+  int cases = 0;
+  int accepted = 0;  // by both
+  int rejected = 0;  // by both (ANTLR reported a syntax error, or the encoding is invalid)
+  int disagreements = 0;
+};
+
+// Runs one input in the fuzz harnesses' format (main file, "%% NAME" parts
+// for other files, see fuzz_support.h) through both parsers.
+void Count(const test::Agreement& a, const std::string& input, Tally& tally) {
+  ++tally.cases;
+  (a.direct ? tally.accepted : tally.rejected) += a.agree;
+  if (!a.agree) {
+    ++tally.disagreements;
+    // The input is printed escaped so that CR, tabs and bytes show.
+    FAIL_CHECK("the parsers disagree on the input\n" << test::exact::Str(input) << "\n" << a.why);
+  }
+}
+
+void CompareInMemory(const std::string& input, Tally& tally) {
+  const auto* data = reinterpret_cast<const uint8_t*>(input.data());
+  fuzz::FuzzLoader antlr_loader(data, input.size()), direct_loader(data, input.size());
+  Count(test::CompareParsers(antlr_loader.main(), antlr_loader, direct_loader), input, tally);
+}
+
+// A file on disk, with its includes read from disk.
+void CompareOnDisk(const fs::path& path, const std::string& text, Tally& tally) {
+  FileSystemLoader antlr_loader, direct_loader;
+  Count(test::CompareParsers(text, antlr_loader, direct_loader, path.string()), text, tally);
+}
+
+std::string ReadFile(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// Every policy in the tree: the bundled ones, the golden inputs, the error
+// goldens, the bad-input corpus and the fuzz seeds and findings.
+std::vector<fs::path> SeedPaths() {
+  const fs::path root(FWC_SOURCE_DIR);
+  std::vector<fs::path> paths;
+  for (const char* dir : {"policies", "tests/golden", "tests/errors", "tests/corpus/bad", "tests/fuzz/corpus",
+                          "tests/fuzz/findings"})
+    for (const auto& e : fs::recursive_directory_iterator(root / dir))
+      if (e.is_regular_file() && (e.path().extension() == ".fw" || e.path().extension() == ".input") &&
+          e.file_size() < 256 * 1024)
+        paths.push_back(e.path());
+  std::sort(paths.begin(), paths.end());
+  return paths;
+}
+
+std::vector<std::string> Seeds() {
+  std::vector<std::string> seeds;
+  for (const auto& p : SeedPaths()) seeds.push_back(ReadFile(p));
+  return seeds;
+}
+
+// Pieces of text a mutation inserts: every token kind of the grammar, the
+// lexer's corner cases, and characters it must not accept.
+const std::vector<std::string> kVocabulary = {
+    "include", "firewall", "interface", "host", "network", "range", "group", "service", "policy", "default",
+    "option", "from", "to", "accept", "drop", "reject", "in", "out", "log", "counter", "comment", "disabled",
+    "if", "not", "nowarn", "prefix", "rate", "any", "tcp", "udp", "sport", "icmp", "icmpv6", "proto", "code",
+    ";", "{", "}", ",", "-", "/", ":", "::", ".", "10.0.0.1", "10.0.0.0/8", "10.0", "10.", "1.2.3.4-1.2.3.9",
+    "::1", "2001:db8::1/64", "abc:", "fe80::1%eth0", "dead:beef", "1-2", "80", "65536", "007",
+    "99999999999999999999999", "a-b", "_x", "x_1-", "tcp-80", "in-x", "icmpv6x", "\"s\"", "\"a\\\"b\"",
+    "\"\\\\\"", "\"", "\"unterminated", "\"é\"", "\"\\é\"", "# comment", "#", "\r", "\r\n", "\n", "\t", " ",
+    "é", "\xef\xbb\xbf", "@", "!", "*", "'", "\\", "%% inc.fw", "include \"objects.fw\";", "include \"x.fw\";",
+    "accept from any to any;", "5/minute", "rate 5/minute", "prefix \"p\"", "code 3", "sport 1024-65535",
+    "\xff", "not {", ", }", "{ , }", "{}"};
+
+bool IsWordChar(char c) {
+  return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' || c == ':' || c == '/' || c == '-';
+}
+
+// The text cut into words, single other characters and whitespace runs.
+std::vector<std::string> Pieces(const std::string& s) {
+  std::vector<std::string> out;
+  for (size_t i = 0; i < s.size();) {
+    size_t j = i + 1;
+    if (IsWordChar(s[i])) {
+      while (j < s.size() && IsWordChar(s[j])) ++j;
+    } else if (std::isspace(static_cast<unsigned char>(s[i]))) {
+      while (j < s.size() && std::isspace(static_cast<unsigned char>(s[j]))) ++j;
+    } else if (s[i] == '"') {
+      while (j < s.size() && s[j] != '"' && s[j] != '\n') ++j;
+      if (j < s.size() && s[j] == '"') ++j;
+    }
+    out.push_back(s.substr(i, j - i));
+    i = j;
+  }
+  return out;
+}
+
+class Mutator {
+ public:
+  explicit Mutator(unsigned long seed) : rng_(static_cast<std::mt19937::result_type>(seed)) {}
+
+  size_t Below(size_t n) { return n == 0 ? 0 : std::uniform_int_distribution<size_t>(0, n - 1)(rng_); }
+  bool OneIn(size_t n) { return Below(n) == 0; }
+  const std::string& Word() { return kVocabulary[Below(kVocabulary.size())]; }
+
+  // One to three random edits of text.
+  std::string Mutate(std::string text) {
+    for (size_t n = 1 + Below(3); n > 0; --n) text = MutateOnce(text);
+    return text;
+  }
+
+ private:
+  std::string MutateOnce(const std::string& text) {
+    std::vector<std::string> p = Pieces(text);
+    if (p.empty()) return Word();
+    size_t i = Below(p.size());
+    switch (Below(9)) {
+      case 0: p.erase(p.begin() + static_cast<long>(i)); break;                   // delete a piece
+      case 1: p.insert(p.begin() + static_cast<long>(i), p[i]); break;            // duplicate it
+      case 2: p.insert(p.begin() + static_cast<long>(i), Word()); break;          // insert a word
+      case 3: p.insert(p.begin() + static_cast<long>(i), " " + Word() + " "); break;
+      case 4: std::swap(p[i], p[Below(p.size())]); break;                         // swap two pieces
+      case 5: return FlipChar(text);
+      case 6: {  // cut a window of lines out of a large input
+        size_t a = Below(text.size()), b = a + Below(600);
+        a = text.rfind('\n', a) == std::string::npos ? 0 : text.rfind('\n', a) + 1;
+        return text.substr(a, b - a);
+      }
+      case 7: p[i] = std::isspace(static_cast<unsigned char>(p[i][0])) ? (OneIn(2) ? "" : "\n") : p[i]; break;
+      default: p.erase(p.begin() + static_cast<long>(i), p.begin() + static_cast<long>(std::min(p.size(), i + 1 + Below(6))));
+    }
+    std::string out;
+    for (const auto& s : p) out += s;
+    return out;
+  }
+
+  std::string FlipChar(std::string text) {
+    static const std::string kChars = "-:./\"\\#;{},\r\n\t 0123456789abcdefxyzABC_";
+    if (text.empty()) return text;
+    size_t at = Below(text.size());
+    switch (Below(3)) {
+      case 0: text[at] = kChars[Below(kChars.size())]; break;
+      case 1: text.insert(at, 1, kChars[Below(kChars.size())]); break;
+      default: text.erase(at, 1);
+    }
+    return text;
+  }
+
+  std::mt19937 rng_;
+};
+
+// Random policies from the grammar: every statement, option and token form,
+// laid out with random spaces, line breaks, CRs and comments, so that both
+// the accepted language and every Loc (spans over one or several lines) are
+// exercised.
+class Generator {
+ public:
+  explicit Generator(unsigned long seed) : m_(seed) {}
+
+  std::string Policy() {
+    out_.clear();
+    for (size_t n = 1 + m_.Below(6); n > 0; --n) Statement();
+    return out_;
+  }
+
+ private:
+  size_t Below(size_t n) { return m_.Below(n); }
+  bool OneIn(size_t n) { return m_.OneIn(n); }
+
+  // A token, after some layout.
+  void T(const std::string& token) {
+    static const char* kLayout[] = {" ", " ", " ", "  ", "\t", "\n", "\r\n", "\n\n   ", " # note\n", "#\r\n", "\r "};
+    if (!out_.empty()) out_ += OneIn(150) ? "" : kLayout[Below(std::size(kLayout))];
+    out_ += token;
+  }
+  template <typename F>
+  void List(F item, size_t max, bool trailing) {
+    item();
+    for (size_t n = Below(max); n > 0; --n) {
+      T(",");
+      item();
+    }
+    if (trailing && OneIn(3)) T(",");
+  }
+
+  std::string Name() {
+    static const char* kNames[] = {"a", "web", "h1", "x_y", "a-b", "_", "Z9", "in-x", "tcpx", "icmpv6x", "fromto",
+                                   "dead", "cafe-1", "seconds", "minute", "eth0", "stateful", "no", "mgmt"};
+    return kNames[Below(std::size(kNames))];
+  }
+  std::string Number() {
+    static const char* kNumbers[] = {"0", "1", "22", "80", "443", "1024", "65535", "65536", "007",
+                                     "18446744073709551615", "18446744073709551616", "99999999999999999999999"};
+    return kNumbers[Below(std::size(kNumbers))];
+  }
+  std::string Addr() {
+    static const char* kAddrs[] = {"10.0.0.1",     "10.0.0.0/8", "192.168.1.0/24", "10.0",  "1.2.3.4/33",
+                                   "2001:db8::1",  "::1",        "::/0",           "::",    "fe80::1/64",
+                                   "abc:def",      "1.2.3.4:80", ":",              "a:b:c", "1::2::3",
+                                   "DEAD:BEEF::1", ".:",         "10.1.1.1/024"};
+    return kAddrs[Below(std::size(kAddrs))];
+  }
+  std::string String() {
+    static const char* kStrings[] = {"\"\"", "\"x\"", "\"a b\"", "\"q\\\"q\"", "\"b\\\\\"", "\"é ü\"", "\"\\n\"",
+                                     "\"tab\there\"", "\"\\é\"", "\"#not a comment\"", "\"\xf0\x9f\x98\x80\""};
+    return kStrings[Below(std::size(kStrings))];
+  }
+
+  // Files the fuzz loader serves (fuzz_support.h): good ones, one with a
+  // syntax error, one with invalid UTF-8, one including itself; and a
+  // missing one.
+  std::string IncludePath() {
+    static const char* kPaths[] = {"\"objects.fw\"", "\"fw.fw\"", "\"bad.fw\"", "\"bin.fw\"",
+                                   "\"self.fw\"", "\"sub/inc.fw\"", "\"main.fw\"", "\"missing.fw\""};
+    return kPaths[Below(std::size(kPaths))];
+  }
+
+  void Statement() {
+    switch (Below(9)) {
+      case 0: T("include"); T(IncludePath()); T(";"); break;
+      case 1: Firewall(); break;
+      case 2: T(OneIn(2) ? "host" : "network"); T(Name()); List([&] { T(Addr()); }, 3, false); T(";"); break;
+      case 3: T("range"); T(Name()); List([&] { Range(); }, 2, false); T(";"); break;
+      case 4: Group(); break;
+      case 5: T("service"); T(Name()); List([&] { SvcItem(); }, 3, false); T(";"); break;
+      default: PolicyDecl(); break;
+    }
+  }
+
+  void Firewall() {
+    T("firewall");
+    T(Name());
+    T("{");
+    for (size_t n = Below(3); n > 0; --n) {
+      T("interface");
+      T(Name());
+      T(Name());
+      if (!OneIn(3)) List([&] { T(Addr()); }, 2, false);
+      T(";");
+    }
+    T("}");
+    if (OneIn(2)) T(";");
+  }
+
+  void Range() {
+    T(Addr());
+    T("-");
+    T(Addr());
+  }
+
+  void Group() {
+    T("group");
+    T(Name());
+    T("{");
+    if (OneIn(5)) {
+      if (OneIn(2)) T(",");
+    } else {
+      List([&] { OneIn(3) ? Spec() : AddrItem(); }, 4, true);
+    }
+    T("}");
+    if (OneIn(2)) T(";");
+  }
+
+  void AddrItem() {
+    switch (Below(4)) {
+      case 0: T("any"); break;
+      case 1: Range(); break;
+      case 2: T(Addr()); break;
+      default: T(Name());
+    }
+  }
+
+  void Ports() {
+    auto port = [&] {
+      if (OneIn(3)) {
+        // "1-2" without spaces lexes as NUMBER '-' NUMBER too.
+        if (OneIn(2)) {
+          out_ += " " + Number() + "-" + Number();
+        } else {
+          T(Number());
+          T("-");
+          T(Number());
+        }
+      } else {
+        T(Number());
+      }
+    };
+    if (OneIn(3)) {
+      T("{");
+      List(port, 3, true);
+      T("}");
+    } else {
+      port();
+    }
+  }
+
+  void Spec() {
+    switch (Below(4)) {
+      case 0:
+      case 1:
+        T(OneIn(2) ? "tcp" : "udp");
+        if (!OneIn(3)) Ports();
+        if (OneIn(3)) {
+          T("sport");
+          Ports();
+        }
+        break;
+      case 2:
+        T(OneIn(2) ? "icmp" : "icmpv6");
+        if (OneIn(2)) {
+          T(OneIn(2) ? Name() : Number());
+          if (OneIn(2)) {
+            T("code");
+            T(Number());
+          }
+        }
+        break;
+      default: T("proto"); T(OneIn(2) ? Name() : Number());
+    }
+  }
+
+  void SvcItem() {
+    switch (Below(4)) {
+      case 0: T("any"); break;
+      case 1: T(Name()); break;
+      default: Spec();
+    }
+  }
+
+  template <typename F>
+  void Set(F item) {
+    if (OneIn(3)) T("not");
+    if (OneIn(3)) {
+      T("{");
+      List(item, 3, true);
+      T("}");
+    } else {
+      item();
+    }
+  }
+
+  void PolicyDecl() {
+    T("policy");
+    T(Name());
+    T("default");
+    Action();
+    T("{");
+    for (size_t n = Below(5); n > 0; --n) {
+      if (OneIn(4)) {
+        T("option");
+        T(Name());
+        T(OneIn(2) ? Name() : Number());
+        T(";");
+      } else {
+        Rule();
+      }
+    }
+    T("}");
+    if (OneIn(2)) T(";");
+  }
+
+  void Action() {
+    static const char* kActions[] = {"accept", "drop", "reject"};
+    T(kActions[Below(3)]);
+  }
+
+  void Rule() {
+    Action();
+    if (OneIn(2)) Set([&] { SvcItem(); });
+    T("from");
+    Set([&] { AddrItem(); });
+    T("to");
+    Set([&] { AddrItem(); });
+    for (size_t n = Below(4); n > 0; --n) Option();
+    T(";");
+  }
+
+  void Option() {
+    switch (Below(8)) {
+      case 0: T(OneIn(2) ? "in" : "out"); T(Name()); break;
+      case 1:
+        T("log");
+        for (size_t n = Below(3); n > 0; --n) {
+          if (OneIn(2)) {
+            T("prefix");
+            T(String());
+          } else {
+            T("rate");
+            T(Number());
+            T("/");
+            T(Name());
+          }
+        }
+        break;
+      case 2: T("counter"); break;
+      case 3: T("comment"); T(String()); break;
+      case 4: T("disabled"); break;
+      case 5: T("if"); if (OneIn(2)) T("not"); T(Name()); break;
+      default: T("nowarn"); List([&] { T(Name()); }, 2, false);
+    }
+  }
+
+  Mutator m_;
+  std::string out_;
+};
+
+void Report(const char* what, const Tally& t) {
+  std::printf("direct parser vs ANTLR, %s: %d inputs, %d accepted by both, %d rejected by both, %d disagreements\n",
+              what, t.cases, t.accepted, t.rejected, t.disagreements);
+}
+
+}  // namespace
+
+TEST_CASE("the direct parser agrees with ANTLR on every policy in the tree", "[parser][direct]") {
+  std::vector<fs::path> paths = SeedPaths();
+  REQUIRE(paths.size() > 150);
+  Tally t;
+  for (const auto& p : paths) {
+    std::string text = ReadFile(p);
+    CompareInMemory(text, t);  // "%% NAME" parts of fuzz seeds are files
+    CompareOnDisk(p, text, t);
+  }
+  Report("policies in the tree", t);
+  CHECK(t.disagreements == 0);
+  CHECK(t.accepted > 20);
+}
+
+TEST_CASE("the direct parser agrees with ANTLR on mutated policies", "[parser][direct]") {
+  std::vector<std::string> seeds = Seeds();
+  Generator gen(EnvNumber("FWC_DIFF_SEED", 1) + 1);
+  for (int i = 0; i < 50; ++i) seeds.push_back(gen.Policy());
+  Mutator m(EnvNumber("FWC_DIFF_SEED", 1));
+  Tally t;
+  for (unsigned long n = EnvNumber("FWC_DIFF_CASES", 20000); n > 0 && t.disagreements < 5; --n)
+    CompareInMemory(m.Mutate(seeds[m.Below(seeds.size())]), t);
+  Report("mutations", t);
+  CHECK(t.disagreements == 0);
+  CHECK(t.accepted > 100);
+}
+
+TEST_CASE("the direct parser agrees with ANTLR on generated policies", "[parser][direct]") {
+  Generator gen(EnvNumber("FWC_DIFF_SEED", 1));
+  Tally t;
+  for (unsigned long n = EnvNumber("FWC_DIFF_CASES", 20000) / 2; n > 0 && t.disagreements < 5; --n)
+    CompareInMemory(gen.Policy(), t);
+  Report("generated policies", t);
+  CHECK(t.disagreements == 0);
+  CHECK(t.accepted > t.cases / 2);
+}
+
+TEST_CASE("the direct parser reads the lexer's corner cases as ANTLR does", "[parser][direct]") {
+  // Small policies and whether the grammar accepts them; the accepted ones'
+  // ASTs are compared.
+  const std::vector<std::pair<std::string, bool>> cases = {
+      {"range r 10.0.0.1-10.0.0.5;", true},                     // ADDR '-' ADDR
+      {"range r 10.0.0.1 -10.0.0.5, ::1-::2;", true},
+      {"service s tcp 1-2, udp { 1 -2, 3- 4, }, tcp sport 5;", true},
+      {"host h ::1, abc:, :, ::, 1.2.3.4:80, .:, 1::/64;", true},  // V6 is loose
+      {"host h 10;", false},                                     // NUMBER, not ADDR
+      {"host h 10.0, 10.0.0.0/8;", true},
+      {"host h 10.0.0.0 /8;", false},                            // '/' is a token of its own
+      {"host h 10.;", false},                                    // '.' is ANYCHAR
+      {"host h-1 1.2.3.4; host in-x 1.2.3.4; host tcpx 1.1.1.1; host icmpv6x 1.1.1.1;", true},
+      {"host in 1.2.3.4;", false},                               // a keyword is not an ID
+      {"host dead:beef 1.1.1.1;", false},                        // an ADDR, not an ID
+      {"host cafe 1.1.1.1;", true},
+      {"policy p default drop { accept from any to any comment \"a\\\"b\\\\c\\\xc3\xa9\"; }", true},
+      {"policy p default drop { accept from any to any comment \"a\nb\"; }", false},
+      {"policy p default drop { accept from any to any comment \"a\\\nb\"; }", false},
+      {"policy p default drop { accept from any to any comment \"\xc3\xa9\xf0\x9f\x98\x80\" log prefix \"x\" "
+       "rate 5/minute; }", true},
+      {"policy p default drop {\r\n accept\r\n tcp 80\r\n from\r\n any to any;\r\n}\r\n", true},
+      {"policy p default drop { accept from{a,}to not{b,c} nowarn x, y if not z;};", true},
+      {"policy p default drop { accept 0from any to any; }", false},
+      {"policy p default drop { accept tcp 80from any to any; }", true},
+      {"policy p default drop { accept from any to any if; }", false},
+      {"policy p default drop { accept icmp 3 code 4 from any to any; accept icmpv6 echo from any to any; }", true},
+      {"policy p default drop { option a 1; option b c; }", true},
+      {"\xef\xbb\xbfhost h 1.2.3.4;", true},                      // a byte order mark is dropped
+      {"host h 1.2.3.4; \xef\xbb\xbf", false},                    // but only at the start
+      {"group g { , }", true},
+      {"group g { }", true},
+      {"group g { a,, }", false},
+      {"group g { tcp 80, any, 1.1.1.1-2.2.2.2, }", true},
+      {"firewall f { interface a b; interface c d 1.1.1.1/24, ::1/64; };", true},
+      {"firewall f { };;", false},
+      {"# only a comment", true},
+      {"", true},
+      {"host h 1.2.3.4 # no semicolon\n", false},
+      {std::string("host h 1.2.3.4;\0", 16), false},                 // an encoding error
+      {"host h 1.2.3.4;\xff", false},
+      {"service s proto 47, proto gre, icmp, tcp { 80 };", true},
+      {"service s tcp 99999999999999999999999;", true},
+      {"service s tcp;", true},
+      {"service s tcp {};", false},
+  };
+  Tally t;
+  for (const auto& [text, accepted] : cases) {
+    Tally one;
+    CompareInMemory(text, one);
+    INFO(test::exact::Str(text));
+    CHECK(one.accepted == (accepted ? 1 : 0));
+    t.cases += one.cases;
+    t.accepted += one.accepted;
+    t.rejected += one.rejected;
+    t.disagreements += one.disagreements;
+  }
+  Report("corner cases", t);
+  CHECK(t.disagreements == 0);
+}
+
+TEST_CASE("the direct parser agrees with ANTLR on a large generated policy", "[parser][direct]") {
+  // A generated policy of a few thousand rules, as the benchmarks use.
+  std::string text = "firewall fw {\n  interface outside eth1 10.1.1.1/24;\n}\n";
+  for (int i = 0; i < 3000; ++i) text += "host h" + std::to_string(i) + " 10.100." + std::to_string(i / 250) + "." +
+                                         std::to_string(i % 250 + 1) + ";\n";
+  text += "policy bench default drop {\n";
+  for (int i = 0; i < 3000; ++i)
+    text += "    accept tcp " + std::to_string(1024 + i) + " from any to h" + std::to_string(i) +
+            " comment \"bench rule " + std::to_string(i) + "\";\n";
+  text += "}\n";
+  Tally t;
+  CompareInMemory(text, t);
+  CHECK(t.accepted == 1);
+}
