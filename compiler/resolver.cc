@@ -173,6 +173,10 @@ class Resolver {
         // The directed broadcast of an IPv4 subnet is delivered locally.
         if (p->family == Family::kV4 && len <= 30)
           m.local_destinations.v4.Add(net.hi, net.hi);
+        // So is the subnet-router anycast address of an IPv6 subnet (RFC
+        // 4291 2.6.1) on a router; Linux skips it on /127 links (RFC 6164).
+        if (p->family == Family::kV6 && len < 127)
+          m.local_destinations.v6.Add(net.lo, net.lo);
       }
       m.firewall_addresses.AddAll(fi.addresses);
       m.interfaces.push_back(std::move(fi));
@@ -503,6 +507,7 @@ class Resolver {
     m.default_action = p.default_action;
     for (const auto& o : p.options) Option(o, m);
     std::set<std::string> conditions;
+    m.rules.reserve(p.rules.size());
     for (const auto& r : p.rules) {
       if (diags_.at_cap()) break;
       if (auto pr = Rule(r)) m.rules.push_back(std::move(*pr));

@@ -70,8 +70,13 @@ std::vector<std::string> ServiceMatches(const ir::Rule& r, Family f) {
   if (s.proto == kProtoTcp || s.proto == kProtoUdp) {
     std::string p = s.proto == kProtoTcp ? "-p tcp " : "-p udp ";
     std::vector<std::string> out;
+    // A single "--dport" after "-m multiport" would be read as an
+    // abbreviation of multiport's "--dports" (the tcp/udp match is loaded
+    // only on an option nobody knows), and iptables-restore refuses the
+    // file; so a single port match always comes before a multiport one.
     for (const auto& sp : PortMatches(s.sports, "s"))
-      for (const auto& dp : PortMatches(s.dports, "d")) out.push_back(p + sp + dp);
+      for (const auto& dp : PortMatches(s.dports, "d"))
+        out.push_back(sp.rfind("-m ", 0) == 0 && dp.rfind("-m ", 0) != 0 ? p + dp + sp : p + sp + dp);
     return out;
   }
   if (s.proto == kProtoIcmp || s.proto == kProtoIcmpv6) {

@@ -64,7 +64,7 @@ std::optional<PacketSpec> ParsePacket(const std::string& text, std::string* erro
   PacketSpec p;
   size_t arrow = std::find(w.begin(), w.end(), "->") - w.begin();
   if (w.size() < 4 || arrow != 2) {
-    *error = "write a packet as 'PROTO SRC[:PORT] -> DST[:PORT] [type T [code C]] [in IFACE] [out IFACE]'";
+    *error = "write a packet as 'PROTO SRC[:PORT] -> DST[:PORT] [type T [code C]] [in IFACE] [out IFACE] [chain C]'";
     return std::nullopt;
   }
   const std::string& proto = w[0];
@@ -104,6 +104,13 @@ std::optional<PacketSpec> ParsePacket(const std::string& text, std::string* erro
     const std::string& v = w[i + 1];
     if (w[i] == "in") p.iif = v;
     else if (w[i] == "out") p.oif = v;
+    else if (w[i] == "chain") {
+      if (v != "input" && v != "forward" && v != "output") {
+        *error = "bad chain '" + v + "': input, forward or output";
+        return std::nullopt;
+      }
+      p.chain = v;
+    }
     else if ((w[i] == "type" || w[i] == "code") && (p.proto == kProtoIcmp || p.proto == kProtoIcmpv6)) {
       Family f = p.proto == kProtoIcmp ? Family::kV4 : Family::kV6;
       int value = -1;
@@ -124,8 +131,18 @@ std::optional<PacketSpec> ParsePacket(const std::string& text, std::string* erro
   return p;
 }
 
+QueryEngine::QueryEngine(const Model& m, const std::vector<WorkRule>& placed) : m_(m) {
+  lists_ = BuildRuleLists(m, placed, ifaces_);
+}
+
 std::optional<QueryResult> Query(const Model& m, const std::vector<WorkRule>& placed, const PacketSpec& p,
                                  std::string* error) {
+  return QueryEngine(m, placed).Query(p, error);
+}
+
+std::optional<QueryResult> QueryEngine::Query(const PacketSpec& p, std::string* error) const {
+  const Model& m = m_;
+  const InterfaceIds& ifaces = ifaces_;
   QueryResult r;
   r.family = p.family;
   const Family f = p.family;
@@ -147,7 +164,7 @@ std::optional<QueryResult> Query(const Model& m, const std::vector<WorkRule>& pl
 
   bool to_fw = m.local_destinations.of(f).Intersects(IntervalSet::Range(p.dst, p.dst));
   bool from_fw = m.firewall_addresses.of(f).Intersects(IntervalSet::Range(p.src, p.src));
-  r.chain = from_fw ? "output" : to_fw ? "input" : "forward";
+  r.chain = !p.chain.empty() ? p.chain : from_fw ? "output" : to_fw ? "input" : "forward";
   // Guess the interfaces the packet would use from the attached networks.
   if (r.chain != "output" && r.iif.empty())
     for (const auto& i : m.interfaces)
@@ -166,8 +183,6 @@ std::optional<QueryResult> Query(const Model& m, const std::vector<WorkRule>& pl
   if (r.chain == "input") r.oif.clear();
   if (r.chain == "output") r.iif.clear();
 
-  InterfaceIds ifaces;
-  auto lists = BuildRuleLists(m, placed, ifaces);
   Point pt{};
   pt[kIif] = r.iif.empty() ? 0 : ifaces.Find(r.iif);
   pt[kOif] = r.oif.empty() ? 0 : ifaces.Find(r.oif);
@@ -191,7 +206,7 @@ std::optional<QueryResult> Query(const Model& m, const std::vector<WorkRule>& pl
     r.builtin = "IPv6 neighbour discovery";
     return r;
   }
-  for (const auto& l : lists) {
+  for (const auto& l : lists_) {
     if (l.chain != r.chain || l.family != f) continue;
     for (const auto& u : l.units)
       for (const auto& c : u.cubes)

@@ -9,7 +9,7 @@
 namespace fwc::analysis {
 
 // A packet as written on the command line:
-//   PROTO SRC[:SPORT] -> DST[:DPORT] [type T [code C]] [in IFACE] [out IFACE]
+//   PROTO SRC[:SPORT] -> DST[:DPORT] [type T [code C]] [in IFACE] [out IFACE] [chain C]
 // with IPv6 addresses in brackets when a port follows ("[2001:db8::1]:80").
 struct PacketSpec {
   Family family = Family::kV4;
@@ -18,6 +18,11 @@ struct PacketSpec {
   unsigned sport = 40000, dport = 0;
   int icmp_type = -1, icmp_code = 0;
   std::string iif, oif;  // as written: logical or device names
+  // Empty: the chain follows from the addresses. Set for a packet whose
+  // addresses do not say where the kernel sees it, e.g. the TCP reset a
+  // reject rule sends from the firewall with the rejected packet's
+  // destination as its source, which passes the output chain.
+  std::string chain;
 };
 
 // Parses a packet; on failure returns nullopt with *error saying why.
@@ -34,9 +39,24 @@ struct QueryResult {
   std::string packet;                // normalised text of the packet
 };
 
-// Decides the packet as the compiled rules would for the first packet of a
+// Decides packets as the compiled rules would for the first packet of a
 // connection. Interfaces not given are guessed from the firewall's attached
-// networks. Returns nullopt with *error for an unknown interface name.
+// networks. The rule lists are built once, so that many packets (fwc query
+// --packets) cost one evaluation each.
+class QueryEngine {
+ public:
+  // m and placed must outlive the engine.
+  QueryEngine(const Model& m, const std::vector<WorkRule>& placed);
+  // Returns nullopt with *error for an unknown interface name.
+  std::optional<QueryResult> Query(const PacketSpec& p, std::string* error) const;
+
+ private:
+  const Model& m_;
+  InterfaceIds ifaces_;
+  std::vector<RuleList> lists_;
+};
+
+// One packet: QueryEngine(m, placed).Query(p, error).
 std::optional<QueryResult> Query(const Model& m, const std::vector<WorkRule>& placed, const PacketSpec& p,
                                  std::string* error);
 

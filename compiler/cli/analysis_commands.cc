@@ -1,5 +1,6 @@
 // fwc query (which rule decides a packet) and fwc diff (what changed
 // between two policies, semantically).
+#include <fstream>
 #include <iostream>
 
 #include "compiler/analysis/query.h"
@@ -22,9 +23,72 @@ std::string RuleText(const Compilation& c, const PolicyRule* r) {
 struct QueryArgs {
   PolicyArgs policy;
   std::string packet;
+  std::string packets_file;
 };
 
+// "p.fw:12", "default", "builtin:loopback": what decided, as one word.
+std::string RuleWord(const Compilation& c, const analysis::QueryResult& r) {
+  if (r.rule) return c.sources().display_name(r.rule->loc.file) + ":" + std::to_string(r.rule->loc.line);
+  if (r.builtin.empty()) return "default";
+  return r.builtin == "loopback" ? "builtin:loopback" : "builtin:neighbour-discovery";
+}
+
+// --packets: one packet per line in, one "key=value ..." line out, so that
+// a test harness can ask about thousands of packets with one policy load.
+// Every packet is answered, malformed ones with an error line; the exit
+// status is 2 if any was malformed.
+int RunQueryBatch(const QueryArgs& a, const Compilation& c) {
+  std::ifstream file;
+  std::istream* in = &std::cin;
+  if (a.packets_file != "-") {
+    file.open(a.packets_file);
+    if (!file) {
+      std::cerr << "fwc: error: cannot read '" << a.packets_file << "'\n";
+      return kExitUsage;
+    }
+    in = &file;
+  }
+  analysis::QueryEngine engine(c.model(), c.placed());
+  std::string line, err, out;
+  int status = kExitOk;
+  for (size_t n = 1; std::getline(*in, line); ++n) {
+    size_t start = line.find_first_not_of(" \t\r");
+    if (start == std::string::npos || line[start] == '#') continue;
+    if (line.back() == '\r') line.pop_back();
+    out = "line=" + std::to_string(n) + " ";
+    auto packet = analysis::ParsePacket(line, &err);
+    std::optional<analysis::QueryResult> r;
+    if (packet) r = engine.Query(*packet, &err);
+    if (!r) {
+      std::cout << out << "error=" << err << "\n";
+      status = kExitUsage;
+      continue;
+    }
+    out += std::string("verdict=") + ast::ActionName(r->verdict) + " chain=" + r->chain +
+           " family=" + (r->family == Family::kV4 ? "ipv4" : "ipv6") + " in=" + (r->iif.empty() ? "-" : r->iif) +
+           " out=" + (r->oif.empty() ? "-" : r->oif) + " rule=" + RuleWord(c, *r) + "\n";
+    std::cout << out;
+  }
+  std::cout.flush();
+  if (!std::cout) {
+    std::cerr << "fwc: error: cannot write to standard output\n";
+    return kExitUsage;
+  }
+  return status;
+}
+
 int RunQuery(const QueryArgs& a, const Registry& registry) {
+  if (a.packet.empty() == a.packets_file.empty()) {
+    std::cerr << "fwc: error: query needs a PACKET or --packets FILE, not " << (a.packet.empty() ? "neither" : "both")
+              << "\nRun with --help for more information.\n";
+    return kExitUsage;
+  }
+  if (!a.packets_file.empty()) {
+    Compilation c;
+    c.set_analysis(false);
+    if (int rc = LoadPolicy(a.policy, registry, c); rc != kExitOk) return rc;
+    return RunQueryBatch(a, c);
+  }
   std::string err;
   auto packet = analysis::ParsePacket(a.packet, &err);
   if (!packet) {
@@ -113,8 +177,11 @@ void AddAnalysisCommands(CLI::App& app, Registry& registry) {
   CLI::App* query = app.add_subcommand("query", "show which rule decides a packet");
   q->policy.AddTo(query);
   query->add_option("PACKET", q->packet,
-                    "e.g. 'tcp 10.1.1.11:40000 -> 10.1.2.2:80 in eth1' or 'icmp 10.1.1.11 -> 10.1.2.2 type echo-request'")
-      ->required();
+                    "e.g. 'tcp 10.1.1.11:40000 -> 10.1.2.2:80 in eth1' or 'icmp 10.1.1.11 -> 10.1.2.2 type echo-request'");
+  query->add_option("--packets", q->packets_file,
+                    "decide every packet of FILE ('-': standard input), one per line; prints one line each: "
+                    "line=N verdict=V chain=C family=F in=I out=O rule=R")
+      ->type_name("FILE");
   registry.Add(query, [q, &registry] { return RunQuery(*q, registry); });
 
   auto d = std::make_shared<DiffArgs>();

@@ -70,5 +70,37 @@ wait
 expect "-o writes into a pipe instead of replacing it" test -p "$tmp/fifo"
 expect "the pipe carried the rules" grep -q "table inet fwc" "$tmp/from-fifo"
 
+# fwc query --packets: many packets, one policy load, one result line each.
+printf '%s\n' 'tcp 10.1.1.11:40000 -> 10.1.2.2:80' '' '# a comment' \
+  'icmp 10.1.1.11 -> 10.1.2.2 type echo-request in eth1' 'tcp [2001:db8:1::11]:1 -> [2001:db8:2::10]:22' \
+  'icmpv6 2001:db8:1::11 -> 2001:db8:1::1 type nd-neighbor-solicit' 'udp 10.1.1.11:53 -> 10.1.1.1:53' \
+  'tcp 10.1.2.2:80 -> 10.1.1.11:40000 chain output' >"$tmp/packets"
+"$fwc" query "$src/policies/crm.fw" -D mgmt --packets "$tmp/packets" >"$tmp/answers" 2>"$tmp/err"
+check "query --packets" 0 $?
+expect "query --packets answers every packet line and skips the rest" test "$(wc -l <"$tmp/answers")" = 6
+expect "query --packets: the rule that accepts" grep -qx \
+  'line=1 verdict=accept chain=forward family=ipv4 in=eth1 out=eth2 rule=crm.fw:23' "$tmp/answers"
+expect "query --packets: line numbers are the file's" grep -q '^line=4 verdict=accept .* rule=crm.fw:22$' "$tmp/answers"
+expect "query --packets: a conditional rule with -D" grep -q '^line=5 verdict=accept chain=forward family=ipv6 .* rule=crm.fw:24$' "$tmp/answers"
+expect "query --packets: the built-in neighbour discovery rule" \
+  grep -q '^line=6 verdict=accept chain=input family=ipv6 in=eth1 out=- rule=builtin:neighbour-discovery$' "$tmp/answers"
+expect "query --packets: the policy default" grep -q '^line=7 verdict=drop chain=input .* rule=default$' "$tmp/answers"
+expect "query --packets: chain overrides the chain of the addresses" \
+  grep -q '^line=8 verdict=drop chain=output family=ipv4 in=- out=eth1 rule=default$' "$tmp/answers"
+"$fwc" query "$src/policies/crm.fw" -D mgmt --packets - <"$tmp/packets" >"$tmp/answers2" 2>/dev/null
+check "query --packets - reads standard input" 0 $?
+expect "query --packets - gives the same answers" cmp -s "$tmp/answers2" "$tmp/answers"
+printf 'tcp 10.1.1.11:1 -> 10.1.2.2:80\nbogus packet\ntcp 10.1.1.11:1 -> 10.1.2.2:80 in eth9\nudp 10.1.1.11:1 -> 10.1.2.2:53\n' |
+  "$fwc" query "$src/policies/crm.fw" --packets - >"$tmp/answers3" 2>/dev/null
+check "query --packets with malformed packets exits 2" 2 $?
+expect "query --packets answers the packets after a malformed one" grep -q '^line=4 verdict=drop ' "$tmp/answers3"
+expect "query --packets reports a malformed packet on its line" grep -q '^line=2 error=' "$tmp/answers3"
+expect "query --packets reports an unknown interface on its line" grep -q "^line=3 error=.*eth9" "$tmp/answers3"
+"$fwc" query "$src/policies/crm.fw" 'tcp 10.1.1.11:1 -> 10.1.2.2:80' --packets "$tmp/packets" >/dev/null 2>&1
+check "query with both a packet and --packets is a usage error" 2 $?
+"$fwc" query "$src/policies/crm.fw" >/dev/null 2>&1; check "query with no packet is a usage error" 2 $?
+"$fwc" query "$src/policies/crm.fw" --packets "$tmp/no-such-file" >/dev/null 2>&1
+check "query --packets of an unreadable file is an I/O error" 2 $?
+
 echo "$pass passed, $fail failed"
 [ "$fail" = 0 ]
