@@ -602,34 +602,25 @@ class Parser {
   }
 
   // addrSet : 'not'? (addrItem | '{' addrItem (',' addrItem)* ','? '}')
-  ast::AddrSet AddrSet() {
-    Token start = tok_;
-    ast::AddrSet s;
-    s.negated = Optional(Tok::kNot);
-    if (Optional(Tok::kLBrace)) {
-      s.items.push_back(AddrItem());
-      while (Optional(Tok::kComma) && !Is(Tok::kRBrace)) s.items.push_back(AddrItem());
-      Expect(Tok::kRBrace);
-    } else {
-      s.items.push_back(AddrItem());
-    }
-    s.loc = Span(start);
-    return s;
-  }
+  ast::AddrSet AddrSet() { return ItemSet<ast::AddrSet>(&Parser::AddrItem); }
 
   // --- services
 
   // svcSet : 'not'? (svcItem | '{' svcItem (',' svcItem)* ','? '}')
-  ast::SvcSet SvcSet() {
+  ast::SvcSet SvcSet() { return ItemSet<ast::SvcSet>(&Parser::SvcItem); }
+
+  // The shape both sets share, with the rule for one item.
+  template <class Set, class Item>
+  Set ItemSet(Item (Parser::*item)()) {
     Token start = tok_;
-    ast::SvcSet s;
+    Set s;
     s.negated = Optional(Tok::kNot);
     if (Optional(Tok::kLBrace)) {
-      s.items.push_back(SvcItem());
-      while (Optional(Tok::kComma) && !Is(Tok::kRBrace)) s.items.push_back(SvcItem());
+      s.items.push_back((this->*item)());
+      while (Optional(Tok::kComma) && !Is(Tok::kRBrace)) s.items.push_back((this->*item)());
       Expect(Tok::kRBrace);
     } else {
-      s.items.push_back(SvcItem());
+      s.items.push_back((this->*item)());
     }
     s.loc = Span(start);
     return s;

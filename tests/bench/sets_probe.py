@@ -15,10 +15,16 @@ The probe domain matches the addresses, ports and ICMP types the random
 policies use, so both verdicts occur for most rules.
 """
 import ipaddress
+import os
 import random
 import socket
 import struct
 import sys
+
+# The Internet checksum, from the packet builder of the kernel differential
+# suite.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fidelity"))
+from packets import csum  # noqa: E402
 
 V4_SRC = ["10.9.0.1", "10.9.0.2", "10.9.1.5", "10.8.0.1"]
 V4_DST = ["10.2.0.1", "10.2.0.2", "10.2.0.3", "10.2.0.4", "10.2.0.9"]
@@ -45,15 +51,6 @@ def probes():
                     yield (n, fam, s, d, icmp, 0, 0, t, c)
                 n += 1
                 yield (n, fam, s, d, 47, 0, 0, 0, 0)
-
-
-def csum(data):
-    if len(data) % 2:
-        data += b"\0"
-    s = sum(struct.unpack("!%dH" % (len(data) // 2), data))
-    while s >> 16:
-        s = (s & 0xffff) + (s >> 16)
-    return ~s & 0xffff
 
 
 def frame(p, src_mac, dst_mac, run):

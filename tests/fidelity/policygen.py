@@ -179,11 +179,12 @@ def fw_atoms():
     return out
 
 
-def atoms_of(policy, item, seen=None):
-    """Every address Atom an address slot item (name or Atom) stands for."""
-    if isinstance(item, Atom):
+def leaves_of(policy, item, leaf, seen=None):
+    """Every leaf (an instance of class leaf) a slot item stands for: the
+    item itself, or what the named object (or group, recursively) holds."""
+    if isinstance(item, leaf):
         return [item]
-    if item == "fw":
+    if item == "fw" and leaf is Atom:
         return fw_atoms()
     seen = seen or set()
     if item in seen:
@@ -192,22 +193,18 @@ def atoms_of(policy, item, seen=None):
     o = policy.obj(item)
     out = []
     for x in (o.items if o else []):
-        out += atoms_of(policy, x, seen)
+        out += leaves_of(policy, x, leaf, seen)
     return out
 
 
-def svcs_of(policy, item, seen=None):
-    if isinstance(item, Svc):
-        return [item]
-    seen = seen or set()
-    if item in seen:
-        return []
-    seen.add(item)
-    o = policy.obj(item)
-    out = []
-    for x in (o.items if o else []):
-        out += svcs_of(policy, x, seen)
-    return out
+def atoms_of(policy, item):
+    """Every address Atom an address slot item (name or Atom) stands for."""
+    return leaves_of(policy, item, Atom)
+
+
+def svcs_of(policy, item):
+    """Every Svc a service slot item (name or Svc) stands for."""
+    return leaves_of(policy, item, Svc)
 
 
 def slot_fams(policy, slot, service=False):
