@@ -17,13 +17,6 @@ namespace {
 
 constexpr int kLeafSize = 8;
 
-double ToDouble(U128 v) {
-  return static_cast<double>(static_cast<uint64_t>(v >> 64)) * 18446744073709551616.0 +
-         static_cast<double>(static_cast<uint64_t>(v));
-}
-
-double Center(const Interval& i) { return ToDouble(i.lo) / 2 + ToDouble(i.hi) / 2; }
-
 }  // namespace
 
 CandidateIndex::CandidateIndex(const RuleList& list, bool by_verdict) : list_(list) {
@@ -47,6 +40,12 @@ CandidateIndex::CandidateIndex(const RuleList& list, bool by_verdict) : list_(li
     if (by_verdict) cls += static_cast<int>(u.action);
     classes[cls].push_back(i);
   }
+  // The build works on the units' key boxes: a quarter of the memory of
+  // their hulls, and plain integers to compare.
+  ChooseKeys();
+  unit_keys_.resize(list.units.size());
+  for (int i = 0; i < static_cast<int>(list.units.size()); ++i)
+    if (!list.units[i].cubes.empty()) unit_keys_[i] = Key(list.units[i].hull);
   std::vector<int> trees;
   for (const auto& c : classes) {
     if (c.empty()) continue;
@@ -54,11 +53,12 @@ CandidateIndex::CandidateIndex(const RuleList& list, bool by_verdict) : list_(li
     order_.insert(order_.end(), c.begin(), c.end());
     trees.push_back(Build(first, static_cast<int>(c.size())));
   }
-  if (trees.empty()) return;
-  root_ = Join(trees, 0, trees.size());
-  ChooseKeys();
-  for (int u : order_) hulls_.push_back(Key(list.units[u].hull));
-  SetBoxes(root_);
+  if (!trees.empty()) {
+    root_ = Join(trees, 0, trees.size());
+    for (int u : order_) hulls_.push_back(unit_keys_[u]);
+    SetBoxes(root_);
+  }
+  std::vector<KeyBox>().swap(unit_keys_);
 }
 
 // A balanced tree over the classes' trees.
@@ -132,29 +132,40 @@ const CandidateIndex::KeyBox& CandidateIndex::SetBoxes(int id) {
 // measured as a fraction of its size), so that a query box meets as few
 // nodes as possible. Judged on a sample of at most 64 units.
 int CandidateIndex::BestSplit(int first, int count) const {
-  std::vector<const Cube*> sample;
+  std::vector<const KeyBox*> sample;
   int stride = (count + 63) / 64;
-  for (int k = first; k < first + count; k += stride) sample.push_back(&list_.units[order_[k]].hull);
-  std::array<double, kFieldCount> size;
-  for (int f = 0; f < kFieldCount; ++f) size[f] = ToDouble(list_.limits.max[f]) + 1;
-  auto log_volume = [&](auto from, auto to) {
-    Cube box = **from;
-    for (auto it = from; it != to; ++it)
-      for (int f = 0; f < kFieldCount; ++f) {
-        box.f[f].lo = std::min(box.f[f].lo, (*it)->f[f].lo);
-        box.f[f].hi = std::max(box.f[f].hi, (*it)->f[f].hi);
+  for (int k = first; k < first + count; k += stride) sample.push_back(&unit_keys_[order_[k]]);
+  // A field where every sampled unit has the same interval is no use to
+  // split on, and weighs the same in both halves whatever the split: only
+  // the others are looked at.
+  std::vector<int> varying;
+  for (int f = 0; f < kFieldCount; ++f)
+    for (const KeyBox* b : sample)
+      if (b->lo[f] != sample.front()->lo[f] || b->hi[f] != sample.front()->hi[f]) {
+        varying.push_back(f);
+        break;
       }
+  if (varying.empty()) return 0;
+  auto log_volume = [&](auto from, auto to) {
     double v = 0;
-    // The small floor stands for the extent of a typical query box.
-    for (int f = 0; f < kFieldCount; ++f) v += std::log((ToDouble(box.f[f].hi - box.f[f].lo) + 1) / size[f] + 1e-10);
+    for (int f : varying) {
+      uint32_t lo = (*from)->lo[f], hi = (*from)->hi[f];
+      for (auto it = from; it != to; ++it) {
+        lo = std::min(lo, (*it)->lo[f]);
+        hi = std::max(hi, (*it)->hi[f]);
+      }
+      double size = static_cast<double>(Key(Field(f), list_.limits.max[f])) + 1;
+      // The small floor stands for the extent of a typical query box.
+      v += std::log((static_cast<double>(hi - lo) + 1) / size + 1e-10);
+    }
     return v;
   };
-  int best = 0;
+  int best = varying.front();
   double best_cost = 1e300;
   const auto half = sample.begin() + static_cast<std::ptrdiff_t>(sample.size() / 2);
-  for (int f = 0; f < kFieldCount; ++f) {
+  for (int f : varying) {
     std::nth_element(sample.begin(), half, sample.end(),
-                     [f](const Cube* a, const Cube* b) { return Center(a->f[f]) < Center(b->f[f]); });
+                     [f](const KeyBox* a, const KeyBox* b) { return KeyCenter(*a, f) < KeyCenter(*b, f); });
     double cost = std::exp(log_volume(sample.begin(), half)) + std::exp(log_volume(half, sample.end()));
     if (cost < best_cost) best_cost = cost, best = f;
   }
@@ -178,9 +189,7 @@ int CandidateIndex::Build(int first, int count) {
   int best = BestSplit(first, count);
   int half = count / 2;
   std::nth_element(order_.begin() + first, order_.begin() + first + half, order_.begin() + first + count,
-                   [&](int a, int b) {
-                     return Center(list_.units[a].hull.f[best]) < Center(list_.units[b].hull.f[best]);
-                   });
+                   [&](int a, int b) { return KeyCenter(unit_keys_[a], best) < KeyCenter(unit_keys_[b], best); });
   int left = Build(first, half);
   int right = Build(first + half, count - half);
   nodes_[id].left = left;

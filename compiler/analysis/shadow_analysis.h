@@ -143,6 +143,7 @@ class CandidateIndex {
   int BestSplit(int first, int count) const;
   void ChooseKeys();
   const KeyBox& SetBoxes(int id);
+  static uint64_t KeyCenter(const KeyBox& b, int f) { return uint64_t{b.lo[f]} + b.hi[f]; }
   uint32_t Key(Field f, U128 v) const {
     if (v <= base_[f]) return 0;
     U128 k = (v - base_[f]) >> shift_[f];
@@ -167,6 +168,7 @@ class CandidateIndex {
   std::array<U128, kFieldCount> base_{};
   std::array<int, kFieldCount> shift_{};
   std::vector<KeyBox> hulls_;  // hulls_[k] is the hull of unit order_[k], kept together for the cache
+  std::vector<KeyBox> unit_keys_;  // while building: the key box of each unit, by unit index
   std::vector<Node> nodes_;
   int root_ = -1;
   mutable std::vector<int> stack_;
