@@ -62,6 +62,13 @@ std::string FamilyOnly(const AddressSlot& s) {
 }
 
 class Resolver {
+  // Each declared object, and its value once resolved: one lookup per
+  // reference (a policy of 100k objects makes several hundred thousand).
+  struct Named {
+    const ast::ObjectDecl* decl = nullptr;
+    std::optional<Value> value;
+  };
+
  public:
   Resolver(const ast::Unit& unit, Diagnostics& diags) : unit_(unit), diags_(diags) {}
 
@@ -69,7 +76,7 @@ class Resolver {
     Model m;
     IndexNames();
     Firewall(m);
-    for (const auto& d : unit_.objects) Object(d.name);
+    for (Named* n : in_order_) Resolve(*n);
     Policy(m);
     return m;
   }
@@ -80,7 +87,11 @@ class Resolver {
   void IndexNames() {
     for (const auto& fw : unit_.firewalls) Declare(fw.name, fw.loc, "firewall");
     for (const auto& d : unit_.objects)
-      if (Declare(d.name, d.loc, KindName(d.kind))) decls_[d.name].decl = &d;
+      if (Declare(d.name, d.loc, KindName(d.kind))) {
+        Named& n = decls_[d.name];
+        n.decl = &d;
+        in_order_.push_back(&n);
+      }
   }
 
   bool Declare(const std::string& name, const Loc& loc, const char* kind) {
@@ -201,9 +212,12 @@ class Resolver {
   const Value* Object(const std::string& name) {
     if (!unit_.firewalls.empty() && name == unit_.firewalls[0].name) return &firewall_value_;
     auto d = decls_.find(name);
-    if (d == decls_.end()) return nullptr;
-    Named& named = d->second;  // stays put: no names are added from here on
+    return d == decls_.end() ? nullptr : Resolve(d->second);
+  }
+
+  const Value* Resolve(Named& named) {
     if (named.value) return &*named.value;
+    const std::string& name = named.decl->name;
     if (std::find(stack_.begin(), stack_.end(), name) != stack_.end()) return &cycle_;
     // Resolution recurses once per level of nesting; bound it so a
     // pathological file gets an error, not a stack overflow.
@@ -737,13 +751,8 @@ class Resolver {
   Diagnostics& diags_;
   std::vector<std::string> all_names_;  // for suggestions, gathered once
   std::map<std::string, Loc> declared_;
-  // Each declared object, and its value once resolved: one lookup per
-  // reference (a policy of 100k objects makes several hundred thousand).
-  struct Named {
-    const ast::ObjectDecl* decl = nullptr;
-    std::optional<Value> value;
-  };
-  std::map<std::string, Named> decls_;
+  std::map<std::string, Named> decls_;  // nodes stay put: in_order_ points to them
+  std::vector<Named*> in_order_;         // as declared, for checking every object once
   std::vector<std::string> stack_;
   std::vector<FirewallInterface> model_interfaces_;
   Value firewall_value_;
