@@ -347,7 +347,8 @@ class UnitAnalysis {
     const int n = static_cast<int>(l_.units.size());
     Point w;
 
-    r.dead = !AnyUncovered(u, 0, i, &live_witness_);
+    int next_unit = kUnknown;  // the unit after u that decides live_witness_
+    r.dead = !AnyUncovered(u, 0, i, &live_witness_, &next_unit);
 
     // Conflict (for a dead unit: whether it is shadowed rather than
     // redundant): the first earlier unit of another verdict that decides
@@ -386,7 +387,7 @@ class UnitAnalysis {
     // Usually not, and the packet the dead check found (in u, in no earlier
     // unit) shows it at once: see who decides it without u.
     {
-      int first_later = FirstContaining(live_witness_, n, i + 1);
+      int first_later = next_unit != kUnknown ? next_unit : FirstContaining(live_witness_, n, i + 1);
       ast::Action without = first_later < 0 ? l_.default_action : l_.units[first_later].action;
       if (without != u.action) return r;
     }
@@ -438,19 +439,30 @@ class UnitAnalysis {
   // Whether some packet of u lies in no unit of [begin, end). A few sample
   // packets, each one stabbing query, answer most rules; the exact test
   // (which gathers every box meeting the rule) is for the rest.
-  bool AnyUncovered(const Unit& u, int begin, int end, Point* w) {
+  //
+  // A sample's stab runs past end, to the first unit containing it: that
+  // costs little more, and when the sample is the witness, *next_unit is
+  // the unit that would decide it next (-1: none); kUnknown when the exact
+  // test found the witness.
+  static constexpr int kUnknown = -2;
+  bool AnyUncovered(const Unit& u, int begin, int end, Point* w, int* next_unit = nullptr) {
+    const int n = static_cast<int>(l_.units.size());
     for (const auto& c : u.cubes) {
       Point lo, mid;
       for (int f = 0; f < kFieldCount; ++f) {
         lo[f] = c.f[f].lo;
         mid[f] = c.f[f].lo + (c.f[f].hi - c.f[f].lo) / 2;
       }
-      for (const Point& p : {Sample(c, l_.hints), lo, mid})
-        if (FirstContaining(p, end, begin) < 0) {
+      for (const Point& p : {Sample(c, l_.hints), lo, mid}) {
+        int first = FirstContaining(p, n, begin);
+        if (first < 0 || first >= end) {
           *w = p;
+          if (next_unit) *next_unit = first;
           return true;
         }
+      }
     }
+    if (next_unit) *next_unit = kUnknown;
     for (const auto& c : u.cubes)
       if (Uncovered(c, begin, end, w)) return true;
     return false;
