@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <climits>
 #include <cmath>
 #include <functional>
 #include <map>
@@ -104,8 +105,8 @@ const CandidateIndex::KeyBox& CandidateIndex::SetBoxes(int id) {
       n.box.hi[f] = std::max(n.box.hi[f], b.hi[f]);
     }
   };
-  n.box.lo.fill(0xffffffffu);
-  n.box.hi.fill(0);
+  n.box.lo.fill(INT32_MAX);
+  n.box.hi.fill(INT32_MIN);
   if (n.left < 0) {
     for (int k = n.first; k < n.first + n.count; ++k) {
       widen(hulls_[k]);
@@ -149,14 +150,14 @@ int CandidateIndex::BestSplit(int first, int count) const {
   auto log_volume = [&](auto from, auto to) {
     double v = 0;
     for (int f : varying) {
-      uint32_t lo = (*from)->lo[f], hi = (*from)->hi[f];
+      int32_t lo = (*from)->lo[f], hi = (*from)->hi[f];
       for (auto it = from; it != to; ++it) {
         lo = std::min(lo, (*it)->lo[f]);
         hi = std::max(hi, (*it)->hi[f]);
       }
-      double size = static_cast<double>(Key(Field(f), list_.limits.max[f])) + 1;
+      auto extent = [](int32_t a, int32_t b) { return static_cast<double>(int64_t{b} - a) + 1; };
       // The small floor stands for the extent of a typical query box.
-      v += std::log((static_cast<double>(hi - lo) + 1) / size + 1e-10);
+      v += std::log(extent(lo, hi) / extent(INT32_MIN, Key(Field(f), list_.limits.max[f])) + 1e-10);
     }
     return v;
   };

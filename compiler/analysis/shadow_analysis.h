@@ -82,7 +82,9 @@ class CandidateIndex {
   // line. A monotone map only ever makes the index look at a few more
   // boxes; the units themselves are checked exactly.
   struct KeyBox {
-    std::array<uint32_t, kFieldCount> lo, hi;
+    // Stored biased (the 32-bit key minus 2^31) so that signed compares,
+    // which SSE2 has, order them: the tests below vectorise.
+    std::array<int32_t, kFieldCount> lo, hi;
     bool Intersects(const KeyBox& o) const {
       bool ok = true;
       for (int f = 0; f < kFieldCount; ++f) ok &= hi[f] >= o.lo[f] && o.hi[f] >= lo[f];
@@ -143,11 +145,15 @@ class CandidateIndex {
   int BestSplit(int first, int count) const;
   void ChooseKeys();
   const KeyBox& SetBoxes(int id);
-  static uint64_t KeyCenter(const KeyBox& b, int f) { return uint64_t{b.lo[f]} + b.hi[f]; }
-  uint32_t Key(Field f, U128 v) const {
-    if (v <= base_[f]) return 0;
-    U128 k = (v - base_[f]) >> shift_[f];
-    return k > 0xffffffffu ? 0xffffffffu : static_cast<uint32_t>(k);
+  static int64_t KeyCenter(const KeyBox& b, int f) { return int64_t{b.lo[f]} + b.hi[f]; }
+  int32_t Key(Field f, U128 v) const {
+    uint32_t k = 0xffffffffu;
+    if (v <= base_[f]) {
+      k = 0;
+    } else if (U128 shifted = (v - base_[f]) >> shift_[f]; shifted <= 0xffffffffu) {
+      k = static_cast<uint32_t>(shifted);
+    }
+    return static_cast<int32_t>(k ^ 0x80000000u);
   }
   KeyBox Key(const Cube& c) const {
     KeyBox k;
