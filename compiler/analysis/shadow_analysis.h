@@ -5,12 +5,16 @@
 //
 // Every question is a coverage test, "is box X covered by boxes S?",
 // answered depth-first with an early exit at the first uncovered packet
-// (packet_space.h). For a rule R with the earlier rules E that meet it
-// (found through a bounding-volume index, not a pairwise loop):
-//  - R is dead when each box of R is covered by E;
+// (packet_space.h), and most are settled before that by a point query: a
+// sample packet and the first rule that contains it. For a rule R with the
+// earlier rules E that meet it (found through a bounding-volume index, not
+// a pairwise loop):
+//  - R is dead when each box of R is covered by E; its cover is built by
+//    taking a packet not yet covered and adding the rule that decides it;
 //  - an earlier rule Ek decides part of R when some R∩Ek is not covered by
 //    the rules before Ek; a dead R decided partly by another verdict is
-//    shadowed, otherwise redundant; a live one is in conflict;
+//    shadowed, otherwise redundant; a live one is in conflict (only rules
+//    of another verdict are searched, and the search stops at the first);
 //  - a live R is redundant when no later rule of another verdict (nor the
 //    default) decides any part of what R decides.
 #pragma once
@@ -64,16 +68,18 @@ constexpr ActionMask OnlyAction(ast::Action a) { return 1u << static_cast<int>(a
 constexpr ActionMask OtherActions(ast::Action a) { return kAnyAction & ~OnlyAction(a); }
 
 // Finds the units of a list whose bounding box meets a box: a bounding
-// volume hierarchy over the units' hulls, split on the field where the
-// units spread most. Built once per list.
+// volume hierarchy over the units' hulls, each node split at the median of
+// the field whose halves have the smallest boxes. Built once per list.
 //
 // One rule with a wildcard source in a subtree makes that subtree's box
 // wide in the source field, and pruning on it stops working. So units are
-// first split into classes by which fields are wide (source, destination,
-// destination port), and by verdict, one hierarchy per class, each tight
-// on the fields its units restrict. The verdict split lets the conflict and
-// later-redundancy searches skip the rules that agree with the one analysed
-// without looking at them.
+// first split into classes by protocol and by which fields are wide
+// (source, destination, destination port), and optionally by verdict, one
+// hierarchy per class, each tight on the fields its units restrict. The
+// verdict split lets the conflict and later-redundancy searches skip the
+// rules that agree with the one analysed without looking at them; point
+// queries are cheaper without it (fewer trees to descend), so the analysis
+// keeps one index of each kind.
 class CandidateIndex {
  public:
   // A box as the index sees it: each field mapped to 32 bits by a
