@@ -6,6 +6,7 @@
 #include <cmath>
 #include <functional>
 #include <map>
+#include <optional>
 #include <set>
 
 #include "compiler/protocols.h"
@@ -579,8 +580,16 @@ std::vector<Finding> AnalyzeShadows(const std::vector<RuleList>& lists, const In
   // protocols), in rule order.
   std::map<const PolicyRule*, std::vector<Piece>> by_rule;
   for (const auto& l : lists) {
-    CandidateIndex by_verdict(l, true), index(l, false);
-    UnitAnalysis analysis(l, by_verdict, index, stats, budget);
+    CandidateIndex index(l, false);
+    // Each node knows the verdicts below it, so when nearly every rule has
+    // one verdict the plain index prunes a search by verdict as well as a
+    // split one would, and building a second is not worth it.
+    std::array<size_t, 3> per_verdict{};
+    for (const Unit& u : l.units) ++per_verdict[static_cast<size_t>(u.action)];
+    bool mostly_one = *std::max_element(per_verdict.begin(), per_verdict.end()) * 20 >= l.units.size() * 19;
+    std::optional<CandidateIndex> split;
+    if (!mostly_one) split.emplace(l, true);
+    UnitAnalysis analysis(l, split ? *split : index, index, stats, budget);
     for (int i = 0; i < static_cast<int>(l.units.size()); ++i) {
       ++stats.units;
       UnitResult r;
