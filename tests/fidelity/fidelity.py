@@ -197,7 +197,7 @@ class Harness:
             r2 = self.fwc.query(src, policy, [probesel.answer_line(probes[i]) for i in need])
             ans = dict(zip(need, r2))
         self.deciders = {r["rule"] for r in res}
-        return {p.pid: probesel.expected(policy, p, res[i], ans.get(i), self.args.strict)
+        return {p.pid: probesel.expected(policy, p, res[i], ans.get(i))
                 for i, p in enumerate(probes)}
 
     def calibrate(self):
@@ -414,8 +414,6 @@ def main():
     ap.add_argument("--minimize", type=int, default=300, help="kernel trials the minimiser may spend (0: none)")
     ap.add_argument("--mutate", action="store_true",
                     help="self-test: load a deliberately broken nft ruleset; every case should mismatch")
-    ap.add_argument("--strict", action="store_true",
-                    help="count the known deviations (README.md) as mismatches")
     ap.add_argument("--quiet", action="store_true")
     ap.add_argument("fwc")
     args = ap.parse_args()
@@ -442,7 +440,7 @@ def main():
     h = Harness(args)
     counts = {b: 0 for b in backends}
     bad = {b: 0 for b in backends}
-    load_errors, rejected, deviations, outcomes, kinds = [], [], {}, {}, {}
+    load_errors, rejected, outcomes, kinds = [], [], {}, {}
     rules_active = rules_hit = 0
     start = time.monotonic()
     try:
@@ -470,8 +468,6 @@ def main():
             h.lab.add_neighbours([(p.fam, a) for p in probes for a in (p.src, p.dst)])
             exp = h.expectations(src, policy, probes)
             for e in exp.values():
-                if e[2]:
-                    deviations[e[2]] = deviations.get(e[2], 0) + len(backends)
                 outcomes[e[0]] = outcomes.get(e[0], 0) + 1
             for p in probes:
                 k = ({"fwd": "through", "in": "to fw", "out": "from fw"}[p.kind],
@@ -507,8 +503,6 @@ def main():
     if rejected:
         print("%d generated policies were rejected by fwc and regenerated, e.g. seed %d: %s"
               % (len(rejected), rejected[0][0], rejected[0][2]))
-    for text, n in sorted(deviations.items()):
-        print("known deviation, %d probes (run with --strict to fail on it): %s" % (n, text))
     n = sum(outcomes.values()) or 1
     print("expected outcomes per backend: %s; %d of %d active rules decide at least one probe (%.0f%%)" % (
         ", ".join("%s %.0f%%" % (k, 100.0 * v / n) for k, v in sorted(outcomes.items())), rules_hit,
@@ -535,7 +529,7 @@ def report(h, args, seed, policy, src, backend, mism, exp):
     base = os.path.join(args.keep, "seed-%d-%s" % (seed, backend))
     shutil.copy(src, base + ".orig.fw")
     repro = "tests/fidelity/soak.sh --seed %d --cases 1 --backends %s --probes %d%s" % (
-        seed, backend, args.probes, "".join(" --" + f for f in ("mutate", "strict") if getattr(args, f)))
+        seed, backend, args.probes, "".join(" --" + f for f in ("mutate",) if getattr(args, f)))
     lines = ["# seed %d, backend %s; reproduce: %s" % (seed, backend, repro),
              "# -D: %s" % (" ".join(policy.defines) or "(none)")]
     for p in mism:

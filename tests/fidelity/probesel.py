@@ -375,28 +375,26 @@ def needs_answer_query(policy, p, q):
             and not q["rule"].startswith("builtin") and can_answer(p))
 
 
-def expected(policy, p, q, answer=None, strict=False):
-    """(outcome, why, deviation) for probe p given its query result q (and
-    that of its reject answer, when needs_answer_query); deviation names a
-    known difference from the documented behaviour (none at present; counted
-    and printed on every run, a mismatch under --strict), or is None."""
+def expected(policy, p, q, answer=None):
+    """(outcome, why) for probe p given its query result q (and that of its
+    reject answer, when needs_answer_query)."""
     v, rule = q["verdict"], q["rule"]
     why = "fwc query: %s by %s in %s" % (v, rule, q["chain"])
     if rule.startswith("builtin"):
-        return v, why, None
+        return v, why
     if policy.is_stateful() and ct_invalid(p):
-        return "drop", why + "; conntrack: a new ICMP type %d is invalid, and dropped" % p.itype, None
+        return "drop", why + "; conntrack: a new ICMP type %d is invalid, and dropped" % p.itype
     if v == "reject":
         if not can_answer(p):
-            return "drop", why + "; the kernel never answers this packet", None
+            return "drop", why + "; the kernel never answers this packet"
         if answer is not None and answer["verdict"] != "accept":
-            return "drop", why + "; its answer meets %s by %s in output" % (answer["verdict"], answer["rule"]), None
+            return "drop", why + "; its answer meets %s by %s in output" % (answer["verdict"], answer["rule"])
         if (policy.is_stateful() and p.kind != "out" and p.proto == ICMPV6 and p.itype in CT_NEW[6]
                 and p.itype not in (128, 139)):
             # fwc.policy(5), Reject: conntrack leaves these untracked, so the
             # answer is invalid and the output chain drops it.
-            return "drop", why + "; the answer to an untracked MLD/ND message is invalid, and dropped", None
-    return v, why, None
+            return "drop", why + "; the answer to an untracked MLD/ND message is invalid, and dropped"
+    return v, why
 
 
 def observed(p, obs):

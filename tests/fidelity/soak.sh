@@ -5,7 +5,7 @@
 #
 # usage: soak.sh [--cases N] [--seed S] [--backends nft,iptables,netlink]
 #                [--probes P] [--keep DIR] [--minimize TRIALS] [--mutate]
-#                [--strict] [--quiet] [FWC]
+#                [--quiet] [FWC]
 #   FWC  the fwc binary (default: build/fwc of this source tree)
 # Case i uses seed S+i, so `--seed S+i --cases 1` repeats one case. The last
 # line is "N probes, M mismatches"; the exit status is 0 when M is 0 and
