@@ -350,7 +350,8 @@ class UnitAnalysis {
     Point w;
 
     int next_unit = kUnknown;  // the unit after u that decides live_witness_
-    r.dead = !AnyUncovered(u, 0, i, &live_witness_, &next_unit);
+    std::vector<int> deciders;
+    r.dead = !AnyUncovered(u, 0, i, &live_witness_, &next_unit, &deciders);
 
     // Conflict (for a dead unit: whether it is shadowed rather than
     // redundant): the first earlier unit of another verdict that decides
@@ -380,7 +381,14 @@ class UnitAnalysis {
     }
     if (r.dead) {
       r.any_different = r.conflict_with >= 0;
-      if (!Cover(u, i, &r.covering)) r.incomplete = true;
+      // A decomposition that grew too large was abandoned for a plain
+      // coverage test; the cover still has to be found.
+      if (deciders.empty() && Decompose(u, i, &w, &deciders, SIZE_MAX) != Decomposition::kCovered) {
+        r.incomplete = true;
+        return r;
+      }
+      std::sort(deciders.begin(), deciders.end());
+      r.covering = Minimal(u, std::move(deciders));
       return r;
     }
 
@@ -440,14 +448,18 @@ class UnitAnalysis {
 
   // Whether some packet of u lies in no unit of [begin, end). A few sample
   // packets, each one stabbing query, answer most rules; the exact test
-  // (which gathers every box meeting the rule) is for the rest.
+  // is for the rest.
   //
   // A sample's stab runs past end, to the first unit containing it: that
   // costs little more, and when the sample is the witness, *next_unit is
   // the unit that would decide it next (-1: none); kUnknown when the exact
-  // test found the witness.
+  // test found the witness. With deciders (begin 0 only), the exact test
+  // is a first-match decomposition, and when u is covered *deciders are
+  // the units that decide its packets (empty if that grew too large and a
+  // plain coverage test answered instead).
   static constexpr int kUnknown = -2;
-  bool AnyUncovered(const Unit& u, int begin, int end, Point* w, int* next_unit = nullptr) {
+  bool AnyUncovered(const Unit& u, int begin, int end, Point* w, int* next_unit = nullptr,
+                    std::vector<int>* deciders = nullptr) {
     const int n = static_cast<int>(l_.units.size());
     for (const auto& c : u.cubes) {
       Point lo, mid;
@@ -465,9 +477,44 @@ class UnitAnalysis {
       }
     }
     if (next_unit) *next_unit = kUnknown;
+    if (deciders && begin == 0) {
+      switch (Decompose(u, end, w, deciders)) {
+        case Decomposition::kCovered: return false;
+        case Decomposition::kUncovered: return true;
+        case Decomposition::kTooLarge: deciders->clear(); break;
+      }
+    }
     for (const auto& c : u.cubes)
       if (Uncovered(c, begin, end, w)) return true;
     return false;
+  }
+
+  // Splits u by first match over the units before end: takes a packet of u
+  // that no unit found so far contains and adds the unit that decides it
+  // (each unit is added once: none of the packets left is in it). Stops at
+  // a packet no unit before end contains. Usually cheaper than a coverage
+  // test over every box meeting u, and when u is covered it names the
+  // units that cover it. kTooLarge: the packets left took more than
+  // max_pieces boxes, or the budget ran out.
+  enum class Decomposition { kCovered, kUncovered, kTooLarge };
+  static constexpr size_t kMaxPieces = 4096;
+  Decomposition Decompose(const Unit& u, int end, Point* w, std::vector<int>* deciders,
+                          size_t max_pieces = kMaxPieces) {
+    std::vector<Cube> rest = u.cubes;
+    while (!rest.empty()) {
+      if (Exhausted()) return Decomposition::kTooLarge;
+      ++stats_.coverage_tests;
+      Point p = Sample(rest.front(), l_.hints);
+      int j = FirstContaining(p, end);
+      if (j < 0) {
+        *w = p;
+        return Decomposition::kUncovered;
+      }
+      deciders->push_back(j);
+      for (const auto& c : l_.units[j].cubes) SubtractAll(rest, c);
+      if (rest.size() > max_pieces) return Decomposition::kTooLarge;
+    }
+    return Decomposition::kCovered;
   }
 
   // The first unit in [begin, end), other than the one analysed,
@@ -497,25 +544,6 @@ class UnitAnalysis {
         if (!x.Empty() && Uncovered(x, begin, end, w)) return true;
       }
     return false;
-  }
-
-  // Earlier units that together cover the dead unit u, each deciding part
-  // of it: take a packet of u not yet covered, add the unit that decides it
-  // (its first match), repeat. Then drops the ones not needed. False when
-  // the budget ran out.
-  bool Cover(const Unit& u, int i, std::vector<int>* cover) {
-    std::vector<Cube> rest = u.cubes;
-    while (!rest.empty()) {
-      if (Exhausted()) return false;
-      ++stats_.coverage_tests;
-      int j = FirstContaining(Sample(rest.front(), l_.hints), i);
-      if (j < 0) return false;  // cannot happen: u is covered
-      cover->push_back(j);
-      for (const auto& c : l_.units[j].cubes) SubtractAll(rest, c);
-    }
-    std::sort(cover->begin(), cover->end());
-    *cover = Minimal(u, std::move(*cover));
-    return true;
   }
 
   // Drops deciders not needed to cover u, latest first.
@@ -590,12 +618,17 @@ std::vector<Finding> AnalyzeShadows(const std::vector<RuleList>& lists, const In
     std::optional<CandidateIndex> split;
     if (!mostly_one) split.emplace(l, true);
     UnitAnalysis analysis(l, split ? *split : index, index, stats, budget);
+    // Units are analysed in the order of the index's leaves, not in rule
+    // order: consecutive units then ask about the same region, and the
+    // index nodes they visit are still in the cache (1.5x at 100k rules).
+    std::vector<UnitResult> results(l.units.size());
+    for (UnitResult& r : results) r.incomplete = true;
+    for (int i : index.LeafOrder())
+      if (!analysis.Exhausted()) results[i] = analysis.Run(i);
     for (int i = 0; i < static_cast<int>(l.units.size()); ++i) {
       ++stats.units;
-      UnitResult r;
-      r.incomplete = true;
-      if (!analysis.Exhausted()) r = analysis.Run(i);
-      by_rule[l.units[i].origin].push_back({&l, std::move(r)});
+      if (l.units[i].cubes.empty()) results[i] = analysis.Run(i);
+      by_rule[l.units[i].origin].push_back({&l, std::move(results[i])});
     }
   }
 

@@ -104,6 +104,10 @@ class CandidateIndex {
   };
   // by_verdict: separate trees per verdict, for queries that name verdicts.
   CandidateIndex(const RuleList& list, bool by_verdict);
+  // Every indexed unit, in the order of the tree's leaves: units close in
+  // this order are close in space.
+  const std::vector<int>& LeafOrder() const { return order_; }
+
   // Indices in [begin, end), ascending, of units whose hull meets h.
   void Query(const Cube& h, int begin, int end, std::vector<int>& out, ActionMask actions = kAnyAction) const;
 
