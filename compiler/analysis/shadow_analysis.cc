@@ -2,314 +2,11 @@
 
 #include <algorithm>
 #include <array>
-#include <climits>
-#include <cmath>
-#include <functional>
 #include <map>
 #include <optional>
 #include <set>
 
-#include "compiler/protocols.h"
-
 namespace fwc::analysis {
-
-// --- CandidateIndex --------------------------------------------------------
-
-namespace {
-
-constexpr int kLeafSize = 8;
-
-}  // namespace
-
-CandidateIndex::CandidateIndex(const RuleList& list, bool by_verdict) : list_(list) {
-  // A field is wide when its hull spans more than 1/256 of the field.
-  auto wide = [&](const Cube& h, Field f) { return (h.f[f].hi - h.f[f].lo) > (list.limits.max[f] >> 8); };
-  // Protocols never meet unless equal, but their small numbers would make
-  // the hierarchy split on them last.
-  auto proto_class = [](const Interval& p) {
-    if (p.lo != p.hi) return 3;
-    return p.lo == kProtoTcp ? 0 : p.lo == kProtoUdp ? 1 : 2;
-  };
-  // Classes ordered protocol first, so the tree joining them keeps each
-  // protocol's classes under one node.
-  constexpr int kVerdicts = 3, kShapes = 8;
-  std::vector<std::vector<int>> classes(4 * kShapes * kVerdicts);
-  for (int i = 0; i < static_cast<int>(list.units.size()); ++i) {
-    const Unit& u = list.units[i];
-    if (u.cubes.empty()) continue;
-    int shape = (wide(u.hull, kSrc) ? 1 : 0) | (wide(u.hull, kDst) ? 2 : 0) | (wide(u.hull, kDport) ? 4 : 0);
-    int cls = (proto_class(u.hull.f[kProto]) * kShapes + shape) * kVerdicts;
-    if (by_verdict) cls += static_cast<int>(u.action);
-    classes[cls].push_back(i);
-  }
-  // The build works on the units' key boxes: a quarter of the memory of
-  // their hulls, and plain integers to compare.
-  ChooseKeys();
-  unit_keys_.resize(list.units.size());
-  for (int i = 0; i < static_cast<int>(list.units.size()); ++i)
-    if (!list.units[i].cubes.empty()) unit_keys_[i] = Key(list.units[i].hull);
-  std::vector<int> trees;
-  for (const auto& c : classes) {
-    if (c.empty()) continue;
-    int first = static_cast<int>(order_.size());
-    order_.insert(order_.end(), c.begin(), c.end());
-    trees.push_back(Build(first, static_cast<int>(c.size())));
-  }
-  if (!trees.empty()) {
-    root_ = Join(trees, 0, trees.size());
-    for (int u : order_) hulls_.push_back(unit_keys_[u]);
-    SetBoxes(root_);
-  }
-  std::vector<KeyBox>().swap(unit_keys_);
-}
-
-// A balanced tree over the classes' trees.
-int CandidateIndex::Join(const std::vector<int>& trees, size_t first, size_t count) {
-  if (count == 1) return trees[first];
-  int left = Join(trees, first, count / 2);
-  int right = Join(trees, first + count / 2, count - count / 2);
-  Node n;
-  n.left = left;
-  n.right = right;
-  n.min_index = std::min(nodes_[left].min_index, nodes_[right].min_index);
-  n.max_index = std::max(nodes_[left].max_index, nodes_[right].max_index);
-  nodes_.push_back(n);
-  return static_cast<int>(nodes_.size()) - 1;
-}
-
-// Each field's key window: from the lowest to the highest bound of the
-// units' intervals that do not span the whole field, shifted to 32 bits.
-void CandidateIndex::ChooseKeys() {
-  for (int f = 0; f < kFieldCount; ++f) {
-    U128 lo = ~U128{0}, hi = 0;
-    for (const Unit& u : list_.units) {
-      if (u.cubes.empty()) continue;
-      const Interval& i = u.hull.f[f];
-      if (i.lo == 0 && i.hi == list_.limits.max[f]) continue;
-      lo = std::min(lo, i.lo);
-      hi = std::max(hi, i.hi);
-    }
-    if (lo > hi) continue;
-    base_[f] = lo;
-    int bits = 0;
-    for (U128 span = hi - lo; span; span >>= 1) ++bits;
-    shift_[f] = std::max(0, bits - 32);
-  }
-}
-
-// Fills in node boxes bottom-up, once the keys are chosen.
-const CandidateIndex::KeyBox& CandidateIndex::SetBoxes(int id) {
-  Node& n = nodes_[id];
-  auto widen = [&](const KeyBox& b) {
-    for (int f = 0; f < kFieldCount; ++f) {
-      n.box.lo[f] = std::min(n.box.lo[f], b.lo[f]);
-      n.box.hi[f] = std::max(n.box.hi[f], b.hi[f]);
-    }
-  };
-  n.box.lo.fill(INT32_MAX);
-  n.box.hi.fill(INT32_MIN);
-  if (n.left < 0) {
-    for (int k = n.first; k < n.first + n.count; ++k) {
-      widen(hulls_[k]);
-      n.actions |= OnlyAction(list_.units[order_[k]].action);
-    }
-    return n.box;
-  }
-  int left = n.left, right = n.right;
-  SetBoxes(left);
-  SetBoxes(right);
-  Node& m = nodes_[id];
-  for (int child : {left, right}) {
-    for (int f = 0; f < kFieldCount; ++f) {
-      m.box.lo[f] = std::min(m.box.lo[f], nodes_[child].box.lo[f]);
-      m.box.hi[f] = std::max(m.box.hi[f], nodes_[child].box.hi[f]);
-    }
-    m.actions |= nodes_[child].actions;
-  }
-  return m.box;
-}
-
-// The field to split a node's units on at their median: the one whose two
-// halves have the smallest bounding boxes (sum of their volumes, each field
-// measured as a fraction of its size), so that a query box meets as few
-// nodes as possible. Judged on a sample of at most 64 units.
-int CandidateIndex::BestSplit(int first, int count) const {
-  std::vector<const KeyBox*> sample;
-  int stride = (count + 63) / 64;
-  for (int k = first; k < first + count; k += stride) sample.push_back(&unit_keys_[order_[k]]);
-  // A field where every sampled unit has the same interval is no use to
-  // split on, and weighs the same in both halves whatever the split: only
-  // the others are looked at.
-  std::vector<int> varying;
-  for (int f = 0; f < kFieldCount; ++f)
-    for (const KeyBox* b : sample)
-      if (b->lo[f] != sample.front()->lo[f] || b->hi[f] != sample.front()->hi[f]) {
-        varying.push_back(f);
-        break;
-      }
-  if (varying.empty()) return 0;
-  auto log_volume = [&](auto from, auto to) {
-    double v = 0;
-    for (int f : varying) {
-      int32_t lo = (*from)->lo[f], hi = (*from)->hi[f];
-      for (auto it = from; it != to; ++it) {
-        lo = std::min(lo, (*it)->lo[f]);
-        hi = std::max(hi, (*it)->hi[f]);
-      }
-      auto extent = [](int32_t a, int32_t b) { return static_cast<double>(int64_t{b} - a) + 1; };
-      // The small floor stands for the extent of a typical query box.
-      v += std::log(extent(lo, hi) / extent(INT32_MIN, Key(Field(f), list_.limits.max[f])) + 1e-10);
-    }
-    return v;
-  };
-  int best = varying.front();
-  double best_cost = 1e300;
-  const auto half = sample.begin() + static_cast<std::ptrdiff_t>(sample.size() / 2);
-  for (int f : varying) {
-    std::nth_element(sample.begin(), half, sample.end(),
-                     [f](const KeyBox* a, const KeyBox* b) { return KeyCenter(*a, f) < KeyCenter(*b, f); });
-    double cost = std::exp(log_volume(sample.begin(), half)) + std::exp(log_volume(half, sample.end()));
-    if (cost < best_cost) best_cost = cost, best = f;
-  }
-  return best;
-}
-
-int CandidateIndex::Build(int first, int count) {
-  Node n;
-  n.min_index = n.max_index = order_[first];
-  for (int k = first; k < first + count; ++k) {
-    n.min_index = std::min(n.min_index, order_[k]);
-    n.max_index = std::max(n.max_index, order_[k]);
-  }
-  int id = static_cast<int>(nodes_.size());
-  nodes_.push_back(n);
-  if (count <= kLeafSize) {
-    nodes_[id].first = first;
-    nodes_[id].count = count;
-    return id;
-  }
-  int best = BestSplit(first, count);
-  int half = count / 2;
-  std::nth_element(order_.begin() + first, order_.begin() + first + half, order_.begin() + first + count,
-                   [&](int a, int b) { return KeyCenter(unit_keys_[a], best) < KeyCenter(unit_keys_[b], best); });
-  int left = Build(first, half);
-  int right = Build(first + half, count - half);
-  nodes_[id].left = left;
-  nodes_[id].right = right;
-  return id;
-}
-
-void CandidateIndex::Query(const Cube& cube, int begin, int end, std::vector<int>& out, ActionMask actions) const {
-  out.clear();
-  if (nodes_.empty() || cube.Empty()) return;
-  const KeyBox h = Key(cube);
-  std::vector<int>& stack = stack_;
-  stack.assign(1, root_);
-  while (!stack.empty()) {
-    const Node& n = nodes_[stack.back()];
-    stack.pop_back();
-    if (Prune(n, h, begin, end, actions)) continue;
-    if (n.left < 0) {
-      for (int k = n.first; k < n.first + n.count; ++k) {
-        int u = order_[k];
-        if (u >= begin && u < end && (actions & OnlyAction(list_.units[u].action)) && hulls_[k].Intersects(h))
-          out.push_back(u);
-      }
-      continue;
-    }
-    stack.push_back(n.left);
-    stack.push_back(n.right);
-  }
-  std::sort(out.begin(), out.end());
-}
-
-bool CandidateIndex::Any(const Cube& cube, int begin, int end, ActionMask actions,
-                         const std::function<bool(int)>& found) const {
-  if (root_ < 0 || cube.Empty()) return false;
-  const KeyBox h = Key(cube);
-  std::vector<int> stack(1, root_);  // not stack_: found() may query this index
-  while (!stack.empty()) {
-    const Node& n = nodes_[stack.back()];
-    stack.pop_back();
-    if (Prune(n, h, begin, end, actions)) continue;
-    if (n.left >= 0) {
-      stack.push_back(n.right);
-      stack.push_back(n.left);
-      continue;
-    }
-    for (int k = n.first; k < n.first + n.count; ++k) {
-      int u = order_[k];
-      if (u >= begin && u < end && (actions & OnlyAction(list_.units[u].action)) && hulls_[k].Intersects(h) &&
-          found(u))
-        return true;
-    }
-  }
-  return false;
-}
-
-int CandidateIndex::FirstContaining(const Point& point, int begin, int end, int skip) const {
-  const KeyBox p = Key(point);
-  int best = end;
-  if (root_ < 0) return -1;
-  std::vector<int>& stack = stack_;
-  stack.assign(1, root_);
-  while (!stack.empty()) {
-    const Node& n = nodes_[stack.back()];
-    stack.pop_back();
-    if (n.max_index < begin || n.min_index >= best || !n.box.Contains(p)) continue;
-    if (n.left >= 0) {
-      // The child with the lower first unit goes on top, to be seen first:
-      // what it finds bounds the search of the other.
-      bool left_first = nodes_[n.left].min_index <= nodes_[n.right].min_index;
-      stack.push_back(left_first ? n.right : n.left);
-      stack.push_back(left_first ? n.left : n.right);
-      continue;
-    }
-    for (int k = n.first; k < n.first + n.count; ++k) {
-      int u = order_[k];
-      if (u < begin || u >= best || u == skip || !hulls_[k].Contains(p)) continue;
-      for (const auto& c : list_.units[u].cubes)
-        if (CubeContains(c, point)) {
-          best = u;
-          break;
-        }
-    }
-  }
-  return best < end ? best : -1;
-}
-
-CandidateIndex::Walk::Walk(const CandidateIndex& index, const Cube& h, int begin, int end, ActionMask actions)
-    : index_(index), h_(index.Key(h)), begin_(begin), end_(end), actions_(actions) {
-  if (h.Empty() || index.root_ < 0) return;
-  const Node& root = index.nodes_[index.root_];
-  if (!index.Prune(root, h_, begin, end, actions)) heap_.push_back({root.min_index, index.root_});
-}
-
-int CandidateIndex::Walk::Next() {
-  auto push = [&](Entry e) {
-    heap_.push_back(e);
-    std::push_heap(heap_.begin(), heap_.end(), std::greater<>());
-  };
-  while (!heap_.empty()) {
-    std::pop_heap(heap_.begin(), heap_.end(), std::greater<>());
-    Entry e = heap_.back();
-    heap_.pop_back();
-    if (e.item < 0) return index_.order_[~e.item];  // a unit, already checked
-    const Node& n = index_.nodes_[e.item];
-    if (n.left >= 0) {
-      for (int child : {n.left, n.right})
-        if (!index_.Prune(index_.nodes_[child], h_, begin_, end_, actions_)) push({index_.nodes_[child].min_index, child});
-      continue;
-    }
-    for (int k = n.first; k < n.first + n.count; ++k) {
-      int u = index_.order_[k];
-      if (u >= begin_ && u < end_ && (actions_ & OnlyAction(index_.list_.units[u].action)) &&
-          index_.hulls_[k].Intersects(h_))
-        push({u, ~k});
-    }
-  }
-  return -1;
-}
 
 // --- the analysis of one unit ----------------------------------------------
 
@@ -355,29 +52,16 @@ class UnitAnalysis {
 
     // Conflict (for a dead unit: whether it is shadowed rather than
     // redundant): the first earlier unit of another verdict that decides
-    // part of u. Most rules have none, which a plain search shows most
-    // cheaply; when it finds one, an in-order walk over the units before
-    // it finds the first.
-    auto decides = [&](int j) {
-      ++stats_.candidates;
-      if (Exhausted()) return r.incomplete = true;
-      if (!Decides(u, j, 0, j, &r.conflict_point)) return false;
-      r.conflict_with = j;
-      return true;
-    };
-    by_verdict_.Any(u.hull, 0, i, OtherActions(u.action), decides);
-    if (r.incomplete) return r;
-    if (r.conflict_with >= 0) {
-      Point found_point = r.conflict_point;
-      for (CandidateIndex::Walk walk(by_verdict_, u.hull, 0, r.conflict_with, OtherActions(u.action));;) {
-        int j = walk.Next();
-        if (j < 0) {
-          r.conflict_point = found_point;
-          break;
-        }
-        if (decides(j)) break;
-      }
+    // part of u.
+    {
+      Point at;
+      int j = by_verdict_.First(u.hull, 0, i, OtherActions(u.action), [&](int j) {
+        ++stats_.candidates;
+        if (Exhausted()) r.incomplete = true;
+        return !r.incomplete && Decides(u, j, 0, j, &at);
+      });
       if (r.incomplete) return r;
+      if (j >= 0) r.conflict_with = j, r.conflict_point = at;
     }
     if (r.dead) {
       r.any_different = r.conflict_with >= 0;
@@ -414,15 +98,16 @@ class UnitAnalysis {
     r.later_redundant = !r.to_default || l_.default_action == u.action;
     if (!r.later_redundant) return r;
     // Redundant: name a few of the later rules that take its packets.
-    for (CandidateIndex::Walk walk(by_verdict_, u.hull, i + 1, n, OnlyAction(u.action)); r.later.size() < 4;) {
-      int x = walk.Next();
+    for (int from = i + 1; r.later.size() < 4;) {
+      int x = by_verdict_.First(u.hull, from, n, OnlyAction(u.action), [&](int x) {
+        ++stats_.candidates;
+        if (Exhausted()) r.incomplete = true;
+        return !r.incomplete && Decides(u, x, 0, x, &w);
+      });
+      if (r.incomplete) return r;
       if (x < 0) break;
-      ++stats_.candidates;
-      if (Exhausted()) {
-        r.incomplete = true;
-        return r;
-      }
-      if (Decides(u, x, 0, x, &w)) r.later.push_back(x);
+      r.later.push_back(x);
+      from = x + 1;
     }
     return r;
   }
