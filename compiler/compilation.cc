@@ -2,8 +2,20 @@
 
 #include <algorithm>
 #include <chrono>
+#include <thread>
 
 namespace fwc {
+
+analysis::AnalysisOptions Compilation::DefaultAnalysisOptions() {
+  analysis::AnalysisOptions o;
+  o.budget = analysis::kDefaultAnalysisBudget;
+  o.threads = std::max(1u, std::thread::hardware_concurrency());
+  return o;
+}
+
+void Compilation::set_analysis_threads(unsigned threads) {
+  analysis_options_.threads = threads ? threads : DefaultAnalysisOptions().threads;
+}
 
 bool Compilation::Check(const std::string& path, std::string text, SourceLoader& loader,
                         const std::set<std::string>& defines) {
@@ -66,7 +78,7 @@ bool Silenced(const PolicyRule& r, const std::string& code) {
 void Compilation::Analyze() {
   analysis::InterfaceIds ifaces;
   auto lists = analysis::BuildRuleLists(model_, placed_, ifaces);
-  findings_ = analysis::AnalyzeShadows(lists, ifaces, &stats_, budget_);
+  findings_ = analysis::AnalyzeShadows(lists, ifaces, &stats_, analysis_options_);
   if (stats_.stopped)
     diags_.Warning("analysis-incomplete", model_.policy_loc,
                    "the analysis used up its work budget; " + std::to_string(stats_.unanalysed_rules) +

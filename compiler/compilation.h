@@ -29,7 +29,9 @@ class Compilation {
   // once the model is built: at 100k rules it is a quarter of the memory.
   void set_keep_ast(bool on) { keep_ast_ = on; }
   // Work budget of the analysis (see AnalyzeShadows); 0 is unlimited.
-  void set_analysis_budget(size_t budget) { budget_ = budget; }
+  void set_analysis_budget(size_t budget) { analysis_options_.budget = budget; }
+  // Threads the analysis may use; 0: one per CPU.
+  void set_analysis_threads(unsigned threads);
 
   // Parses, checks, places the rules in chains and (unless turned off)
   // analyses them. Returns false when there were errors; analysis findings
@@ -53,13 +55,14 @@ class Compilation {
   const SourceManager& sources() const { return sources_; }
 
  private:
+  static analysis::AnalysisOptions DefaultAnalysisOptions();
   void Analyze();
 
   SourceManager sources_;
   Diagnostics diags_;
   bool analysis_ = true;
   bool keep_ast_ = false;
-  size_t budget_ = analysis::kDefaultAnalysisBudget;
+  analysis::AnalysisOptions analysis_options_ = DefaultAnalysisOptions();
   ast::Unit unit_;
   Model model_;
   std::set<std::string> defines_;

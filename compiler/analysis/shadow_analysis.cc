@@ -1,10 +1,13 @@
 #include "compiler/analysis/shadow_analysis.h"
 
 #include <algorithm>
+#include <atomic>
+#include <exception>
 #include <array>
-#include <map>
 #include <optional>
 #include <set>
+#include <system_error>
+#include <thread>
 
 namespace fwc::analysis {
 
@@ -280,53 +283,113 @@ std::vector<const PolicyRule*> Sorted(const std::set<const PolicyRule*>& s) {
   return out;
 }
 
+// Runs work() on `threads` threads (this one among them); rethrows the
+// first exception once every one is done.
+template <typename Work>
+void RunParallel(unsigned threads, const Work& work) {
+  std::vector<std::exception_ptr> errors(threads);
+  auto guarded = [&](unsigned t) {
+    try {
+      work(t);
+    } catch (...) {
+      errors[t] = std::current_exception();
+    }
+  };
+  std::vector<std::thread> started;
+  for (unsigned t = 1; t < threads; ++t) {
+    try {
+      started.emplace_back(guarded, t);
+    } catch (const std::system_error&) {  // no thread to be had: do it here
+      guarded(t);
+    }
+  }
+  guarded(0);
+  for (auto& t : started) t.join();
+  for (auto& e : errors)
+    if (e) std::rethrow_exception(e);
+}
+
+// The results of l's units; stats has what earlier lists spent.
+std::vector<UnitResult> AnalyzeList(const RuleList& l, const AnalysisOptions& options, AnalysisStats& stats) {
+  std::vector<UnitResult> results(l.units.size());
+  for (size_t i = 0; i < l.units.size(); ++i) (l.units[i].cubes.empty() ? results[i].empty : results[i].incomplete) = true;
+  size_t used = stats.candidates + stats.coverage_tests;
+  if (l.units.empty() || (options.budget && used >= options.budget)) return results;
+  const size_t chunk = std::max<size_t>(options.chunk, 1), chunks = (l.units.size() + chunk - 1) / chunk;
+  const unsigned threads = static_cast<unsigned>(std::clamp<size_t>(options.threads, 1, chunks));
+
+  // Each node knows the verdicts below it, so when nearly every rule has
+  // one verdict the plain index prunes a search by verdict as well as a
+  // split one would, and building a second is not worth it.
+  std::array<size_t, 3> per_verdict{};
+  for (const Unit& u : l.units) ++per_verdict[static_cast<size_t>(u.action)];
+  bool mostly_one = *std::max_element(per_verdict.begin(), per_verdict.end()) * 20 >= l.units.size() * 19;
+  std::optional<CandidateIndex> index, split;
+  RunParallel(!mostly_one && threads > 1 ? 2 : 1, [&](unsigned t) {
+    if (t == 0) index.emplace(l, false);
+    if (t == 1 || (!mostly_one && threads == 1)) split.emplace(l, true);
+  });
+
+  // Units are analysed in the order of the index's leaves, not in rule
+  // order: consecutive units then ask about the same region, and the
+  // index nodes they visit are still in the cache (1.5x at 100k rules).
+  // The threads take chunks of that order. Each chunk has a fixed share
+  // of the budget, so what a budget leaves unanalysed does not depend on
+  // the number of threads.
+  const std::vector<int>& order = index->LeafOrder();
+  const size_t share = options.budget ? std::max<size_t>(1, (options.budget - used) / chunks) : 0;
+  std::vector<AnalysisStats> chunk_stats(chunks);
+  std::atomic<size_t> next{0};
+  RunParallel(threads, [&](unsigned) {
+    for (size_t c; (c = next++) < chunks;) {
+      UnitAnalysis analysis(l, split ? *split : *index, *index, chunk_stats[c], share);
+      for (size_t k = c * chunk; k < std::min(order.size(), (c + 1) * chunk) && !analysis.Exhausted(); ++k)
+        results[order[k]] = analysis.Run(order[k]);
+    }
+  });
+  for (const AnalysisStats& s : chunk_stats) {
+    stats.candidates += s.candidates;
+    stats.coverage_tests += s.coverage_tests;
+  }
+  return results;
+}
+
 }  // namespace
 
 std::vector<Finding> AnalyzeShadows(const std::vector<RuleList>& lists, const InterfaceIds& ifaces,
-                                    AnalysisStats* stats_out, size_t budget) {
+                                    AnalysisStats* stats_out, const AnalysisOptions& options) {
   AnalysisStats stats;
   struct Piece {
+    const PolicyRule* rule;
     const RuleList* list;
     UnitResult result;
   };
-  // Per policy rule, the results of all its pieces (families, chains,
-  // protocols), in rule order.
-  std::map<const PolicyRule*, std::vector<Piece>> by_rule;
+  std::vector<Piece> all;
   for (const auto& l : lists) {
-    CandidateIndex index(l, false);
-    // Each node knows the verdicts below it, so when nearly every rule has
-    // one verdict the plain index prunes a search by verdict as well as a
-    // split one would, and building a second is not worth it.
-    std::array<size_t, 3> per_verdict{};
-    for (const Unit& u : l.units) ++per_verdict[static_cast<size_t>(u.action)];
-    bool mostly_one = *std::max_element(per_verdict.begin(), per_verdict.end()) * 20 >= l.units.size() * 19;
-    std::optional<CandidateIndex> split;
-    if (!mostly_one) split.emplace(l, true);
-    UnitAnalysis analysis(l, split ? *split : index, index, stats, budget);
-    // Units are analysed in the order of the index's leaves, not in rule
-    // order: consecutive units then ask about the same region, and the
-    // index nodes they visit are still in the cache (1.5x at 100k rules).
-    std::vector<UnitResult> results(l.units.size());
-    for (UnitResult& r : results) r.incomplete = true;
-    for (int i : index.LeafOrder())
-      if (!analysis.Exhausted()) results[i] = analysis.Run(i);
-    for (int i = 0; i < static_cast<int>(l.units.size()); ++i) {
-      ++stats.units;
-      if (l.units[i].cubes.empty()) results[i] = analysis.Run(i);
-      by_rule[l.units[i].origin].push_back({&l, std::move(results[i])});
-    }
+    std::vector<UnitResult> results = AnalyzeList(l, options, stats);
+    stats.units += l.units.size();
+    for (size_t i = 0; i < l.units.size(); ++i) all.push_back({l.units[i].origin, &l, std::move(results[i])});
   }
+  // A policy rule's pieces (families, chains, protocols) next to each
+  // other, in list and rule order.
+  std::vector<int> by_rule(all.size());
+  for (size_t k = 0; k < all.size(); ++k) by_rule[k] = static_cast<int>(k);
+  std::stable_sort(by_rule.begin(), by_rule.end(), [&](int a, int b) { return all[a].rule < all[b].rule; });
 
   std::vector<Finding> findings;
-  for (auto& [rule, pieces] : by_rule) {
-    if (std::any_of(pieces.begin(), pieces.end(), [](const Piece& p) { return p.result.incomplete; })) {
+  std::vector<const Piece*> pieces;
+  for (size_t first = 0, next; first < by_rule.size(); first = next) {
+    const PolicyRule* rule = all[by_rule[first]].rule;
+    pieces.clear();
+    for (next = first; next < by_rule.size() && all[by_rule[next]].rule == rule; ++next) pieces.push_back(&all[by_rule[next]]);
+    if (std::any_of(pieces.begin(), pieces.end(), [](const Piece* p) { return p->result.incomplete; })) {
       stats.stopped = true;
       ++stats.unanalysed_rules;
       continue;
     }
     Finding f;
     f.rule = rule;
-    if (std::all_of(pieces.begin(), pieces.end(), [](const Piece& p) { return p.result.empty; })) {
+    if (std::all_of(pieces.begin(), pieces.end(), [](const Piece* p) { return p->result.empty; })) {
       f.kind = Finding::Kind::kEmpty;
       findings.push_back(f);
       continue;
@@ -334,19 +397,19 @@ std::vector<Finding> AnalyzeShadows(const std::vector<RuleList>& lists, const In
     bool all_dead = true, any_different = false, all_later = true, to_default = false;
     std::set<const PolicyRule*> covering, later;
     const Piece* conflict = nullptr;
-    for (const auto& p : pieces) {
-      const UnitResult& r = p.result;
+    for (const Piece* p : pieces) {
+      const UnitResult& r = p->result;
       if (r.empty) continue;
       if (r.dead) {
         any_different |= r.any_different;
-        for (int j : r.covering) covering.insert(p.list->units[j].origin);
+        for (int j : r.covering) covering.insert(p->list->units[j].origin);
       } else {
         all_dead = false;
         all_later &= r.later_redundant;
         to_default |= r.to_default;
-        for (int j : r.later) later.insert(p.list->units[j].origin);
+        for (int j : r.later) later.insert(p->list->units[j].origin);
       }
-      if (r.conflict_with >= 0 && !conflict) conflict = &p;
+      if (r.conflict_with >= 0 && !conflict) conflict = p;
     }
     if (all_dead) {
       f.kind = any_different ? Finding::Kind::kShadowed : Finding::Kind::kRedundant;

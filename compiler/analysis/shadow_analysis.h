@@ -55,8 +55,17 @@ struct AnalysisStats {
 // tens of seconds at most, so a compile never stalls on a huge policy.
 constexpr size_t kDefaultAnalysisBudget = 20'000'000;
 
-// Findings ordered by rule position. budget 0 means unlimited.
+struct AnalysisOptions {
+  size_t budget = 0;  // 0: unlimited
+  // Rules are analysed independently, so a list's rules are cut into
+  // chunks, each with an equal part of the budget, that this many threads
+  // share out. The findings depend on neither.
+  unsigned threads = 1;
+  size_t chunk = 4096;
+};
+
+// Findings ordered by rule position.
 std::vector<Finding> AnalyzeShadows(const std::vector<RuleList>& lists, const InterfaceIds& ifaces,
-                                    AnalysisStats* stats = nullptr, size_t budget = 0);
+                                    AnalysisStats* stats = nullptr, const AnalysisOptions& options = {});
 
 }  // namespace fwc::analysis

@@ -37,6 +37,7 @@ struct PolicyArgs {
   bool timing = false;
   bool no_analysis = false;
   size_t analysis_budget = analysis::kDefaultAnalysisBudget;
+  unsigned analysis_threads = 0;
   void AddTo(CLI::App* sub);
   std::set<std::string> define_set() const { return {defines.begin(), defines.end()}; }
 };

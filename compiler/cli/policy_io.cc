@@ -21,6 +21,8 @@ void PolicyArgs::AddTo(CLI::App* sub) {
   sub->add_option("--analysis-budget", analysis_budget,
                   "work the analysis may do, in rule pairs plus coverage tests (0: unlimited)")
       ->capture_default_str();
+  sub->add_option("--analysis-threads", analysis_threads, "threads the analysis may use (0: one per CPU)")
+      ->capture_default_str();
 }
 
 bool TakeWarningFlags(int& argc, char** argv, Registry& registry) {
@@ -58,6 +60,7 @@ int LoadPolicy(const PolicyArgs& args, const Registry& registry, Compilation& c,
   for (const auto& flag : registry.warning_flags) c.diags().control().Apply(flag, &err);
   if (args.no_analysis) c.set_analysis(false);
   c.set_analysis_budget(args.analysis_budget);
+  c.set_analysis_threads(args.analysis_threads);
   bool ok = c.Check(args.policy, std::move(*text), loader, args.define_set());
   if (args.timing) {
     std::cerr << "fwc: timing:";

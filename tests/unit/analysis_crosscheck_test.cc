@@ -495,3 +495,36 @@ TEST_CASE("fwc diff agrees with brute force", "[analysis][crosscheck]") {
   CHECK(equivalent > 0);
   CHECK(equivalent < checked);
 }
+
+TEST_CASE("shared out among threads, the analysis finds exactly what it finds on one", "[analysis][crosscheck]") {
+  const unsigned cases = EnvOr("FWC_CROSSCHECK_CASES", 1000) / 4;
+  unsigned checked = 0, compared = 0;
+  for (unsigned seed = 9000; checked < cases && seed < 9000 + cases * 4; ++seed) {
+    Generator gen(seed);
+    std::string text = gen.Policy();
+    auto c = Build(text);
+    if (!c) continue;
+    ++checked;
+    INFO("seed " << seed << "\n" << text);
+    analysis::InterfaceIds ifaces;
+    auto lists = analysis::BuildRuleLists(c->model(), c->placed(), ifaces);
+    analysis::AnalysisOptions one, many;
+    many.threads = 3;
+    many.chunk = 1;  // even a list of three rules is split
+    auto a = analysis::AnalyzeShadows(lists, ifaces, nullptr, one);
+    auto b = analysis::AnalyzeShadows(lists, ifaces, nullptr, many);
+    REQUIRE(a.size() == b.size());
+    for (size_t i = 0; i < a.size(); ++i) {
+      CHECK(a[i].rule == b[i].rule);
+      CHECK(a[i].kind == b[i].kind);
+      CHECK(a[i].covering == b[i].covering);
+      CHECK(a[i].by_later == b[i].by_later);
+      CHECK(a[i].by_default == b[i].by_default);
+      CHECK(a[i].other == b[i].other);
+      CHECK(a[i].example == b[i].example);
+      ++compared;
+    }
+  }
+  CHECK(checked >= cases / 2);
+  CHECK(compared > checked);  // there were findings to compare
+}
