@@ -16,7 +16,7 @@ constexpr int kMaxDepth = 80;  // of the four-way tree; the stacks below hold 3 
 
 }  // namespace
 
-CandidateIndex::CandidateIndex(const RuleList& list, bool by_verdict) : list_(list) {
+CandidateIndex::CandidateIndex(const RuleList& list) : list_(list) {
   // A field is wide when its hull spans more than 1/256 of the field.
   auto wide = [&](const Cube& h, Field f) { return (h.f[f].hi - h.f[f].lo) > (list.limits.max[f] >> 8); };
   // Protocols never meet unless equal, but their small numbers would make
@@ -27,15 +27,13 @@ CandidateIndex::CandidateIndex(const RuleList& list, bool by_verdict) : list_(li
   };
   // Classes ordered protocol first, so the tree joining them keeps each
   // protocol's classes under one node.
-  constexpr int kVerdicts = 3, kShapes = 8;
-  std::vector<std::vector<int>> classes(4 * kShapes * kVerdicts);
+  constexpr int kShapes = 8;
+  std::vector<std::vector<int>> classes(4 * kShapes);
   for (int i = 0; i < static_cast<int>(list.units.size()); ++i) {
     const Unit& u = list.units[i];
     if (u.cubes.empty()) continue;
     int shape = (wide(u.hull, kSrc) ? 1 : 0) | (wide(u.hull, kDst) ? 2 : 0) | (wide(u.hull, kDport) ? 4 : 0);
-    int cls = (proto_class(u.hull.f[kProto]) * kShapes + shape) * kVerdicts;
-    if (by_verdict) cls += static_cast<int>(u.action);
-    classes[cls].push_back(i);
+    classes[proto_class(u.hull.f[kProto]) * kShapes + shape].push_back(i);
   }
   // The build works on the units' key boxes: a quarter of the memory of
   // their hulls, and plain integers to compare.

@@ -3,12 +3,12 @@
 //
 // A bounding volume hierarchy over the units' hulls. Units are first split
 // into classes by protocol and by which fields are wide (source,
-// destination, destination port), and optionally by verdict, one hierarchy
-// per class: one rule with a wildcard source in a subtree makes that
-// subtree's box wide in the source field and pruning on it stops working,
-// so each class's tree stays tight on the fields its units restrict. The
-// verdict split lets the conflict and later-redundancy searches skip the
-// rules that agree with the one analysed without looking at them.
+// destination, destination port), one hierarchy per class: one rule with
+// a wildcard source in a subtree makes that subtree's box wide in the
+// source field and pruning on it stops working, so each class's tree
+// stays tight on the fields its units restrict. Each child also records
+// the verdicts below it, so a search for rules of other verdicts skips
+// the subtrees that have none.
 //
 // Each node holds the boxes of its (up to four) children, one row of four
 // per field, so a query tests all four with a few vector compares and only
@@ -54,8 +54,7 @@ class CandidateIndex {
   };
 
  public:
-  // by_verdict: separate trees per verdict, for queries that name verdicts.
-  CandidateIndex(const RuleList& list, bool by_verdict);
+  explicit CandidateIndex(const RuleList& list);
 
   // Every indexed unit, in the order of the tree's leaves: units close in
   // this order are close in space.

@@ -53,7 +53,7 @@ DiffResult SemanticDiff(const std::vector<RuleList>& old_lists, const std::vecto
   for (size_t li = 0; li < old_lists.size() && li < new_lists.size(); ++li) {
     const RuleList& ol = old_lists[li];
     const RuleList& nl = new_lists[li];
-    CandidateIndex oindex(ol, false), nindex(nl, false);
+    CandidateIndex oindex(ol), nindex(nl);
     // Differences keyed by (old decider, new decider), in discovery order.
     std::map<std::pair<const Unit*, const Unit*>, size_t> seen;
     std::vector<Difference> found;

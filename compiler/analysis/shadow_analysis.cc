@@ -32,9 +32,9 @@ struct UnitResult {
 // test costs what that region overlaps, not what the whole rule overlaps.
 class UnitAnalysis {
  public:
-  UnitAnalysis(const RuleList& l, const CandidateIndex& by_verdict, const CandidateIndex& index, AnalysisStats& stats,
+  UnitAnalysis(const RuleList& l, const CandidateIndex& index, AnalysisStats& stats,
                size_t budget)
-      : l_(l), by_verdict_(by_verdict), index_(index), stats_(stats), budget_(budget) {}
+      : l_(l), index_(index), stats_(stats), budget_(budget) {}
 
   bool Exhausted() const { return budget_ && stats_.candidates + stats_.coverage_tests > budget_; }
 
@@ -58,7 +58,7 @@ class UnitAnalysis {
     // part of u.
     {
       Point at;
-      int j = by_verdict_.First(u.hull, 0, i, OtherActions(u.action), [&](int j) {
+      int j = index_.First(u.hull, 0, i, OtherActions(u.action), [&](int j) {
         ++stats_.candidates;
         if (Exhausted()) r.incomplete = true;
         return !r.incomplete && Decides(u, j, 0, j, &at);
@@ -91,7 +91,7 @@ class UnitAnalysis {
     // A later unit x decides part of what u decides when some u∩x is
     // covered neither by u's earlier rules nor by the later ones before x.
     // Only later units of another verdict can make u matter.
-    bool matters = by_verdict_.Any(u.hull, i + 1, n, OtherActions(u.action), [&](int x) {
+    bool matters = index_.Any(u.hull, i + 1, n, OtherActions(u.action), [&](int x) {
       ++stats_.candidates;
       if (Exhausted()) return r.incomplete = true;
       return Decides(u, x, 0, x, &w);
@@ -102,7 +102,7 @@ class UnitAnalysis {
     if (!r.later_redundant) return r;
     // Redundant: name a few of the later rules that take its packets.
     for (int from = i + 1; r.later.size() < 4;) {
-      int x = by_verdict_.First(u.hull, from, n, OnlyAction(u.action), [&](int x) {
+      int x = index_.First(u.hull, from, n, OnlyAction(u.action), [&](int x) {
         ++stats_.candidates;
         if (Exhausted()) r.incomplete = true;
         return !r.incomplete && Decides(u, x, 0, x, &w);
@@ -256,7 +256,6 @@ class UnitAnalysis {
   }
 
   const RuleList& l_;
-  const CandidateIndex& by_verdict_;  // for the searches by verdict
   const CandidateIndex& index_;       // for the rest: fewer, larger trees
   AnalysisStats& stats_;
   size_t budget_;
@@ -315,20 +314,10 @@ std::vector<UnitResult> AnalyzeList(const RuleList& l, const AnalysisOptions& op
   for (size_t i = 0; i < l.units.size(); ++i) (l.units[i].cubes.empty() ? results[i].empty : results[i].incomplete) = true;
   size_t used = stats.candidates + stats.coverage_tests;
   if (l.units.empty() || (options.budget && used >= options.budget)) return results;
-  const size_t chunk = std::max<size_t>(options.chunk, 1), chunks = (l.units.size() + chunk - 1) / chunk;
-  const unsigned threads = static_cast<unsigned>(std::clamp<size_t>(options.threads, 1, chunks));
-
-  // Each node knows the verdicts below it, so when nearly every rule has
-  // one verdict the plain index prunes a search by verdict as well as a
-  // split one would, and building a second is not worth it.
-  std::array<size_t, 3> per_verdict{};
-  for (const Unit& u : l.units) ++per_verdict[static_cast<size_t>(u.action)];
-  bool mostly_one = *std::max_element(per_verdict.begin(), per_verdict.end()) * 20 >= l.units.size() * 19;
-  std::optional<CandidateIndex> index, split;
-  RunParallel(!mostly_one && threads > 1 ? 2 : 1, [&](unsigned t) {
-    if (t == 0) index.emplace(l, false);
-    if (t == 1 || (!mostly_one && threads == 1)) split.emplace(l, true);
-  });
+  // One index serves every search: each node knows the verdicts below it,
+  // which prunes a search by verdict about as well as separate trees per
+  // verdict did, at half the memory and building time.
+  CandidateIndex index(l);
 
   // Units are analysed in the order of the index's leaves, not in rule
   // order: consecutive units then ask about the same region, and the
@@ -336,13 +325,16 @@ std::vector<UnitResult> AnalyzeList(const RuleList& l, const AnalysisOptions& op
   // The threads take chunks of that order. Each chunk has a fixed share
   // of the budget, so what a budget leaves unanalysed does not depend on
   // the number of threads.
-  const std::vector<int>& order = index->LeafOrder();
+  const std::vector<int>& order = index.LeafOrder();  // the units that are not empty
+  if (order.empty()) return results;
+  const size_t chunk = std::max<size_t>(options.chunk, 1), chunks = (order.size() + chunk - 1) / chunk;
+  const unsigned threads = static_cast<unsigned>(std::clamp<size_t>(options.threads, 1, chunks));
   const size_t share = options.budget ? std::max<size_t>(1, (options.budget - used) / chunks) : 0;
   std::vector<AnalysisStats> chunk_stats(chunks);
   std::atomic<size_t> next{0};
   RunParallel(threads, [&](unsigned) {
     for (size_t c; (c = next++) < chunks;) {
-      UnitAnalysis analysis(l, split ? *split : *index, *index, chunk_stats[c], share);
+      UnitAnalysis analysis(l, index, chunk_stats[c], share);
       for (size_t k = c * chunk; k < std::min(order.size(), (c + 1) * chunk) && !analysis.Exhausted(); ++k)
         results[order[k]] = analysis.Run(order[k]);
     }
