@@ -153,14 +153,27 @@ std::string Diagnostics::Render(const Diagnostic& d) const {
 }
 
 std::string Diagnostics::Render() const {
-  std::string out;
-  for (const auto& d : diags_) out += Render(d);
+  std::ostringstream out;
+  Render(out);
+  return out.str();
+}
+
+void Diagnostics::Render(std::ostream& out) const {
+  // Written in blocks: std::cerr is unbuffered, and a write per
+  // diagnostic costs a system call each.
+  std::string block;
+  for (const auto& d : diags_) {
+    block += Render(d);
+    if (block.size() >= 64 * 1024) {
+      out << block;
+      block.clear();
+    }
+  }
   // Stages stop early once the cap is reached, so the count past it is a
   // lower bound.
   if (errors_ >= kMaxErrors)
-    out += "fwc: error: too many errors; only the first " + std::to_string(kMaxErrors) +
-           " are shown\n";
-  return out;
+    block += "fwc: error: too many errors; only the first " + std::to_string(kMaxErrors) + " are shown\n";
+  out << block;
 }
 
 namespace {

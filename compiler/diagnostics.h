@@ -6,6 +6,7 @@
 
 #include <map>
 #include <optional>
+#include <iosfwd>
 #include <string>
 #include <vector>
 
@@ -77,6 +78,9 @@ class Diagnostics {
 
   // Renders every diagnostic, rustc-style, with the source line and a caret.
   std::string Render() const;
+  // The same, written out as it goes: a large policy's findings run to
+  // tens of MB of text, which need not all be held at once.
+  void Render(std::ostream& out) const;
   // Machine-readable forms for CI systems.
   std::string RenderJson() const;
   std::string RenderSarif(const std::string& tool_version) const;

@@ -31,16 +31,16 @@ CandidateIndex::CandidateIndex(const RuleList& list) : list_(list) {
   std::vector<std::vector<int>> classes(4 * kShapes);
   for (int i = 0; i < static_cast<int>(list.units.size()); ++i) {
     const Unit& u = list.units[i];
-    if (u.cubes.empty()) continue;
-    int shape = (wide(u.hull, kSrc) ? 1 : 0) | (wide(u.hull, kDst) ? 2 : 0) | (wide(u.hull, kDport) ? 4 : 0);
-    classes[proto_class(u.hull.f[kProto]) * kShapes + shape].push_back(i);
+    if (u.cubes().empty()) continue;
+    int shape = (wide(u.hull(), kSrc) ? 1 : 0) | (wide(u.hull(), kDst) ? 2 : 0) | (wide(u.hull(), kDport) ? 4 : 0);
+    classes[proto_class(u.hull().f[kProto]) * kShapes + shape].push_back(i);
   }
   // The build works on the units' key boxes: a quarter of the memory of
   // their hulls, and plain integers to compare.
   ChooseKeys();
   unit_keys_.resize(list.units.size());
   for (int i = 0; i < static_cast<int>(list.units.size()); ++i)
-    if (!list.units[i].cubes.empty()) unit_keys_[i] = Key(list.units[i].hull);
+    if (!list.units[i].cubes().empty()) unit_keys_[i] = Key(list.units[i].hull());
   std::vector<int> trees;
   for (const auto& c : classes) {
     if (c.empty()) continue;
@@ -86,8 +86,8 @@ void CandidateIndex::ChooseKeys() {
   for (int f = 0; f < kFieldCount; ++f) {
     U128 lo = ~U128{0}, hi = 0;
     for (const Unit& u : list_.units) {
-      if (u.cubes.empty()) continue;
-      const Interval& i = u.hull.f[f];
+      if (u.cubes().empty()) continue;
+      const Interval& i = u.hull().f[f];
       if (i.lo == 0 && i.hi == list_.limits.max[f]) continue;
       lo = std::min(lo, i.lo);
       hi = std::max(hi, i.hi);
@@ -334,7 +334,7 @@ int CandidateIndex::FirstContaining(const Point& point, int begin, int end, int 
       for (int k = ~n.child[c], last = k + n.count[c]; k < last; ++k) {
         int u = order_[k];
         if (u < begin || u >= best || u == skip || !hulls_[k].Intersects(p)) continue;
-        for (const auto& cube : list_.units[u].cubes)
+        for (const auto& cube : list_.units[u].cubes())
           if (CubeContains(cube, point)) {
             best = u;
             break;

@@ -209,7 +209,7 @@ std::optional<QueryResult> QueryEngine::Query(const PacketSpec& p, std::string* 
   for (const auto& l : lists_) {
     if (l.chain != r.chain || l.family != f) continue;
     for (const auto& u : l.units)
-      for (const auto& c : u.cubes)
+      for (const auto& c : u.cubes())
         if (CubeContains(c, pt)) {
           r.verdict = u.action;
           r.rule = u.origin;

@@ -140,8 +140,7 @@ std::vector<RuleList> BuildRuleLists(const Model& m, const std::vector<WorkRule>
         Unit u;
         u.origin = w.origin;
         u.action = w.origin->action;
-        u.cubes = RuleCubes(w, l.limits, ifaces);
-        u.hull = HullOf(u.cubes);
+        u.set_cubes(RuleCubes(w, l.limits, ifaces));
         l.units.push_back(std::move(u));
       }
       lists.push_back(std::move(l));

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -28,11 +29,29 @@ class InterfaceIds {
   std::vector<std::string> names_;
 };
 
-struct Unit {
+class Unit {
+ public:
   const PolicyRule* origin = nullptr;
   ast::Action action = ast::Action::kAccept;
-  std::vector<Cube> cubes;
-  Cube hull;  // bounding box of cubes
+
+  const std::vector<Cube>& cubes() const { return cubes_; }
+  void set_cubes(std::vector<Cube> cubes) {
+    cubes_ = std::move(cubes);
+    if (cubes_.size() > 1) hull_ = std::make_shared<const Cube>(HullOf(cubes_));
+    else hull_.reset();
+  }
+  // The bounding box of the cubes (an inverted box if there are none).
+  // Most units are one cube, which is then its own hull: only the others
+  // store one, which saves a quarter of the memory at 100k rules.
+  const Cube& hull() const { return cubes_.size() == 1 ? cubes_.front() : hull_ ? *hull_ : NoHull(); }
+
+ private:
+  static const Cube& NoHull() {
+    static const Cube none = HullOf({});
+    return none;
+  }
+  std::vector<Cube> cubes_;
+  std::shared_ptr<const Cube> hull_;  // shared: units are copied with their lists
 };
 
 struct RuleList {

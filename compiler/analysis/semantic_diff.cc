@@ -25,7 +25,7 @@ bool Decide(const RuleList& list, const CandidateIndex& index, std::vector<Cube>
     if (pieces.empty()) return true;
     const Unit& u = list.units[j];
     std::vector<Cube> taken;
-    for (const auto& c : u.cubes)
+    for (const auto& c : u.cubes())
       for (const auto& p : pieces)
         if (p.Intersects(c)) taken.push_back(p.Intersect(c));
     if (taken.empty()) continue;
@@ -38,7 +38,7 @@ bool Decide(const RuleList& list, const CandidateIndex& index, std::vector<Cube>
       disjoint.insert(disjoint.end(), add.begin(), add.end());
     }
     decide(disjoint, &u);
-    for (const auto& c : u.cubes) SubtractAll(pieces, c);
+    for (const auto& c : u.cubes()) SubtractAll(pieces, c);
     if (pieces.size() > kMaxPieces) return false;
   }
   if (!pieces.empty()) decide(pieces, nullptr);

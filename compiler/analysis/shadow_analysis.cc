@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <atomic>
 #include <exception>
+#include <memory>
 #include <array>
 #include <optional>
 #include <set>
@@ -22,7 +23,7 @@ struct UnitResult {
   bool any_different = false;  // dead: some packet goes another way
   std::vector<int> covering;   // dead: a minimal cover
   int conflict_with = -1;      // first earlier unit of another verdict that decides part of it
-  Point conflict_point{};
+  std::unique_ptr<Point> conflict_point;  // only for conflicts: a Point is 128 bytes
   bool later_redundant = false;
   bool to_default = false;
   std::vector<int> later;  // live, redundant: later units that decide part of it
@@ -41,7 +42,7 @@ class UnitAnalysis {
   UnitResult Run(int i) {
     UnitResult r;
     const Unit& u = l_.units[i];
-    if (u.cubes.empty()) {
+    if (u.cubes().empty()) {
       r.empty = true;
       return r;
     }
@@ -58,13 +59,13 @@ class UnitAnalysis {
     // part of u.
     {
       Point at;
-      int j = index_.First(u.hull, 0, i, OtherActions(u.action), [&](int j) {
+      int j = index_.First(u.hull(), 0, i, OtherActions(u.action), [&](int j) {
         ++stats_.candidates;
         if (Exhausted()) r.incomplete = true;
         return !r.incomplete && Decides(u, j, 0, j, &at);
       });
       if (r.incomplete) return r;
-      if (j >= 0) r.conflict_with = j, r.conflict_point = at;
+      if (j >= 0) r.conflict_with = j, r.conflict_point = std::make_unique<Point>(at);
     }
     if (r.dead) {
       r.any_different = r.conflict_with >= 0;
@@ -91,7 +92,7 @@ class UnitAnalysis {
     // A later unit x decides part of what u decides when some u∩x is
     // covered neither by u's earlier rules nor by the later ones before x.
     // Only later units of another verdict can make u matter.
-    bool matters = index_.Any(u.hull, i + 1, n, OtherActions(u.action), [&](int x) {
+    bool matters = index_.Any(u.hull(), i + 1, n, OtherActions(u.action), [&](int x) {
       ++stats_.candidates;
       if (Exhausted()) return r.incomplete = true;
       return Decides(u, x, 0, x, &w);
@@ -102,7 +103,7 @@ class UnitAnalysis {
     if (!r.later_redundant) return r;
     // Redundant: name a few of the later rules that take its packets.
     for (int from = i + 1; r.later.size() < 4;) {
-      int x = index_.First(u.hull, from, n, OnlyAction(u.action), [&](int x) {
+      int x = index_.First(u.hull(), from, n, OnlyAction(u.action), [&](int x) {
         ++stats_.candidates;
         if (Exhausted()) r.incomplete = true;
         return !r.incomplete && Decides(u, x, 0, x, &w);
@@ -123,7 +124,7 @@ class UnitAnalysis {
     index_.Query(x, begin, end, units_);
     for (int k : units_) {
       if (k == self_) continue;
-      for (const auto& c : l_.units[k].cubes)
+      for (const auto& c : l_.units[k].cubes())
         if (c.Intersects(x)) out.push_back(&c);
     }
   }
@@ -149,7 +150,7 @@ class UnitAnalysis {
   bool AnyUncovered(const Unit& u, int begin, int end, Point* w, int* next_unit = nullptr,
                     std::vector<int>* deciders = nullptr) {
     const int n = static_cast<int>(l_.units.size());
-    for (const auto& c : u.cubes) {
+    for (const auto& c : u.cubes()) {
       Point lo, mid;
       for (int f = 0; f < kFieldCount; ++f) {
         lo[f] = c.f[f].lo;
@@ -172,7 +173,7 @@ class UnitAnalysis {
         case Decomposition::kTooLarge: deciders->clear(); break;
       }
     }
-    for (const auto& c : u.cubes)
+    for (const auto& c : u.cubes())
       if (Uncovered(c, begin, end, w)) return true;
     return false;
   }
@@ -188,7 +189,7 @@ class UnitAnalysis {
   static constexpr size_t kMaxPieces = 4096;
   Decomposition Decompose(const Unit& u, int end, Point* w, std::vector<int>* deciders,
                           size_t max_pieces = kMaxPieces) {
-    std::vector<Cube> rest = u.cubes;
+    std::vector<Cube> rest = u.cubes();
     while (!rest.empty()) {
       if (Exhausted()) return Decomposition::kTooLarge;
       ++stats_.coverage_tests;
@@ -199,7 +200,7 @@ class UnitAnalysis {
         return Decomposition::kUncovered;
       }
       deciders->push_back(j);
-      for (const auto& c : l_.units[j].cubes) SubtractAll(rest, c);
+      for (const auto& c : l_.units[j].cubes()) SubtractAll(rest, c);
       if (rest.size() > max_pieces) return Decomposition::kTooLarge;
     }
     return Decomposition::kCovered;
@@ -216,8 +217,8 @@ class UnitAnalysis {
   // unit in the range contains proves it at once (and reads well as an
   // example); the exact test settles the rest.
   bool Decides(const Unit& u, int e, int begin, int end, Point* w) {
-    for (const auto& a : u.cubes)
-      for (const auto& b : l_.units[e].cubes) {
+    for (const auto& a : u.cubes())
+      for (const auto& b : l_.units[e].cubes()) {
         Cube x = a.Intersect(b);
         if (x.Empty()) continue;
         Point nice = Sample(x, l_.hints);
@@ -226,8 +227,8 @@ class UnitAnalysis {
           return true;
         }
       }
-    for (const auto& a : u.cubes)
-      for (const auto& b : l_.units[e].cubes) {
+    for (const auto& a : u.cubes())
+      for (const auto& b : l_.units[e].cubes()) {
         Cube x = a.Intersect(b);
         if (!x.Empty() && Uncovered(x, begin, end, w)) return true;
       }
@@ -240,10 +241,10 @@ class UnitAnalysis {
       std::vector<const Cube*> boxes;
       for (size_t m = 0; m < cover.size(); ++m)
         if (m != k)
-          for (const auto& c : l_.units[cover[m]].cubes) boxes.push_back(&c);
+          for (const auto& c : l_.units[cover[m]].cubes()) boxes.push_back(&c);
       bool covered = true;
       Point w;
-      for (const auto& c : u.cubes) {
+      for (const auto& c : u.cubes()) {
         ++stats_.coverage_tests;
         if (FindUncovered(c, boxes, &w)) {
           covered = false;
@@ -311,7 +312,7 @@ void RunParallel(unsigned threads, const Work& work) {
 // The results of l's units; stats has what earlier lists spent.
 std::vector<UnitResult> AnalyzeList(const RuleList& l, const AnalysisOptions& options, AnalysisStats& stats) {
   std::vector<UnitResult> results(l.units.size());
-  for (size_t i = 0; i < l.units.size(); ++i) (l.units[i].cubes.empty() ? results[i].empty : results[i].incomplete) = true;
+  for (size_t i = 0; i < l.units.size(); ++i) (l.units[i].cubes().empty() ? results[i].empty : results[i].incomplete) = true;
   size_t used = stats.candidates + stats.coverage_tests;
   if (l.units.empty() || (options.budget && used >= options.budget)) return results;
   // One index serves every search: each node knows the verdicts below it,
@@ -351,37 +352,36 @@ std::vector<UnitResult> AnalyzeList(const RuleList& l, const AnalysisOptions& op
 std::vector<Finding> AnalyzeShadows(const std::vector<RuleList>& lists, const InterfaceIds& ifaces,
                                     AnalysisStats* stats_out, const AnalysisOptions& options) {
   AnalysisStats stats;
-  struct Piece {
-    const PolicyRule* rule;
-    const RuleList* list;
-    UnitResult result;
-  };
-  std::vector<Piece> all;
+  std::vector<std::vector<UnitResult>> results;
   for (const auto& l : lists) {
-    std::vector<UnitResult> results = AnalyzeList(l, options, stats);
+    results.push_back(AnalyzeList(l, options, stats));
     stats.units += l.units.size();
-    for (size_t i = 0; i < l.units.size(); ++i) all.push_back({l.units[i].origin, &l, std::move(results[i])});
   }
   // A policy rule's pieces (families, chains, protocols) next to each
   // other, in list and rule order.
-  std::vector<int> by_rule(all.size());
-  for (size_t k = 0; k < all.size(); ++k) by_rule[k] = static_cast<int>(k);
-  std::stable_sort(by_rule.begin(), by_rule.end(), [&](int a, int b) { return all[a].rule < all[b].rule; });
+  struct Piece {
+    const PolicyRule* rule;
+    const RuleList* list;
+    const UnitResult* result;
+  };
+  std::vector<Piece> all;
+  for (size_t k = 0; k < lists.size(); ++k)
+    for (size_t i = 0; i < lists[k].units.size(); ++i) all.push_back({lists[k].units[i].origin, &lists[k], &results[k][i]});
+  std::stable_sort(all.begin(), all.end(), [](const Piece& a, const Piece& b) { return a.rule < b.rule; });
 
   std::vector<Finding> findings;
-  std::vector<const Piece*> pieces;
-  for (size_t first = 0, next; first < by_rule.size(); first = next) {
-    const PolicyRule* rule = all[by_rule[first]].rule;
-    pieces.clear();
-    for (next = first; next < by_rule.size() && all[by_rule[next]].rule == rule; ++next) pieces.push_back(&all[by_rule[next]]);
-    if (std::any_of(pieces.begin(), pieces.end(), [](const Piece* p) { return p->result.incomplete; })) {
+  for (size_t first = 0, next; first < all.size(); first = next) {
+    const PolicyRule* rule = all[first].rule;
+    for (next = first + 1; next < all.size() && all[next].rule == rule;) ++next;
+    const auto begin = all.begin() + static_cast<std::ptrdiff_t>(first), end = all.begin() + static_cast<std::ptrdiff_t>(next);
+    if (std::any_of(begin, end, [](const Piece& p) { return p.result->incomplete; })) {
       stats.stopped = true;
       ++stats.unanalysed_rules;
       continue;
     }
     Finding f;
     f.rule = rule;
-    if (std::all_of(pieces.begin(), pieces.end(), [](const Piece* p) { return p->result.empty; })) {
+    if (std::all_of(begin, end, [](const Piece& p) { return p.result->empty; })) {
       f.kind = Finding::Kind::kEmpty;
       findings.push_back(f);
       continue;
@@ -389,8 +389,8 @@ std::vector<Finding> AnalyzeShadows(const std::vector<RuleList>& lists, const In
     bool all_dead = true, any_different = false, all_later = true, to_default = false;
     std::set<const PolicyRule*> covering, later;
     const Piece* conflict = nullptr;
-    for (const Piece* p : pieces) {
-      const UnitResult& r = p->result;
+    for (auto p = begin; p != end; ++p) {
+      const UnitResult& r = *p->result;
       if (r.empty) continue;
       if (r.dead) {
         any_different |= r.any_different;
@@ -401,7 +401,7 @@ std::vector<Finding> AnalyzeShadows(const std::vector<RuleList>& lists, const In
         to_default |= r.to_default;
         for (int j : r.later) later.insert(p->list->units[j].origin);
       }
-      if (r.conflict_with >= 0 && !conflict) conflict = p;
+      if (r.conflict_with >= 0 && !conflict) conflict = &*p;
     }
     if (all_dead) {
       f.kind = any_different ? Finding::Kind::kShadowed : Finding::Kind::kRedundant;
@@ -413,8 +413,8 @@ std::vector<Finding> AnalyzeShadows(const std::vector<RuleList>& lists, const In
       f.covering = Sorted(later);
     } else if (conflict) {
       f.kind = Finding::Kind::kConflict;
-      f.other = conflict->list->units[conflict->result.conflict_with].origin;
-      f.example = FormatPoint(conflict->result.conflict_point, conflict->list->family, ifaces) + " (" +
+      f.other = conflict->list->units[conflict->result->conflict_with].origin;
+      f.example = FormatPoint(*conflict->result->conflict_point, conflict->list->family, ifaces) + " (" +
                   conflict->list->chain + ")";
     } else {
       continue;
