@@ -200,21 +200,21 @@ int CandidateIndex::Collapse(int id, int depth) {
   nodes_.emplace_back();
   Node n;
   for (int c = 0; c < 4; ++c) {
-    for (int r = 0; r < kFieldCount; ++r) n.lo[r][c] = INT32_MAX, n.hi[r][c] = INT32_MIN;
+    for (int r = 0; r < kFieldCount; ++r) n.box[2 * r][c] = INT32_MAX, n.box[2 * r + 1][c] = INT32_MIN;
     n.min_index[c] = INT_MAX;
     n.max_index[c] = INT_MIN;
-    n.child[c] = n.count[c] = n.actions[c] = 0;
+    n.child[c] = n.tag[c] = 0;
   }
   for (size_t s = 0; s < slots.size(); ++s) {
     const BuildNode& b = build_[slots[s]];
     int c = static_cast<int>(s);
-    for (int r = 0; r < rows_; ++r) n.lo[r][c] = b.box.lo[fields_[r]], n.hi[r][c] = b.box.hi[fields_[r]];
+    for (int r = 0; r < rows_; ++r) n.box[2 * r][c] = b.box.lo[fields_[r]], n.box[2 * r + 1][c] = b.box.hi[fields_[r]];
     n.min_index[c] = b.min_index;
     n.max_index[c] = b.max_index;
-    n.actions[c] = static_cast<int32_t>(b.actions);
+    n.tag[c] = static_cast<int32_t>(b.actions << 16);
     if (b.left < 0) {
       n.child[c] = ~b.first;
-      n.count[c] = b.count;
+      n.tag[c] |= b.count;
     } else {
       n.child[c] = Collapse(slots[s], depth + 1);
     }
@@ -326,12 +326,12 @@ int CandidateIndex::FirstContaining(const Point& point, int begin, int end, int 
     SortByMinIndex(n, order, count);
     for (int s = count; s-- > 0;) {
       int c = order[s];
-      if (n.count[c] == 0) stack[top++] = n.child[c];
+      if (n.count(c) == 0) stack[top++] = n.child[c];
     }
     for (int s = 0; s < count; ++s) {
       int c = order[s];
-      if (n.count[c] == 0 || n.min_index[c] >= best) continue;
-      for (int k = ~n.child[c], last = k + n.count[c]; k < last; ++k) {
+      if (n.count(c) == 0 || n.min_index[c] >= best) continue;
+      for (int k = ~n.child[c], last = k + n.count(c); k < last; ++k) {
         int u = order_[k];
         if (u < begin || u >= best || u == skip || !hulls_[k].Intersects(p)) continue;
         for (const auto& cube : list_.units[u].cubes())
