@@ -287,6 +287,7 @@ std::vector<const PolicyRule*> Sorted(const std::set<const PolicyRule*>& s) {
 // first exception once every one is done.
 template <typename Work>
 void RunParallel(unsigned threads, const Work& work) {
+  threads = std::max(threads, 1u);
   std::vector<std::exception_ptr> errors(threads);
   auto guarded = [&](unsigned t) {
     try {
@@ -309,16 +310,27 @@ void RunParallel(unsigned threads, const Work& work) {
     if (e) std::rethrow_exception(e);
 }
 
-// The results of l's units; stats has what earlier lists spent.
-std::vector<UnitResult> AnalyzeList(const RuleList& l, const AnalysisOptions& options, AnalysisStats& stats) {
-  std::vector<UnitResult> results(l.units.size());
-  for (size_t i = 0; i < l.units.size(); ++i) (l.units[i].cubes().empty() ? results[i].empty : results[i].incomplete) = true;
-  size_t used = stats.candidates + stats.coverage_tests;
-  if (l.units.empty() || (options.budget && used >= options.budget)) return results;
-  // One index serves every search: each node knows the verdicts below it,
-  // which prunes a search by verdict about as well as separate trees per
-  // verdict did, at half the memory and building time.
-  CandidateIndex index(l);
+}  // namespace
+
+std::vector<Finding> AnalyzeShadows(const std::vector<RuleList>& lists, const InterfaceIds& ifaces,
+                                    AnalysisStats* stats_out, const AnalysisOptions& options) {
+  AnalysisStats stats;
+  const unsigned threads = std::max(options.threads, 1u);
+  std::vector<std::vector<UnitResult>> results(lists.size());
+  for (size_t k = 0; k < lists.size(); ++k) {
+    const auto& units = lists[k].units;
+    stats.units += units.size();
+    results[k].resize(units.size());
+    for (size_t i = 0; i < units.size(); ++i) (units[i].cubes().empty() ? results[k][i].empty : results[k][i].incomplete) = true;
+  }
+  // One index per list serves every search: each node knows the verdicts
+  // below it, which prunes a search by verdict about as well as separate
+  // trees per verdict did, at half the memory and building time.
+  std::vector<std::unique_ptr<CandidateIndex>> indexes(lists.size());
+  std::atomic<size_t> next{0};
+  RunParallel(static_cast<unsigned>(std::min<size_t>(threads, lists.size())), [&](unsigned) {
+    for (size_t k; (k = next++) < lists.size();) indexes[k] = std::make_unique<CandidateIndex>(lists[k]);
+  });
 
   // Units are analysed in the order of the index's leaves, not in rule
   // order: consecutive units then ask about the same region, and the
@@ -326,37 +338,32 @@ std::vector<UnitResult> AnalyzeList(const RuleList& l, const AnalysisOptions& op
   // The threads take chunks of that order. Each chunk has a fixed share
   // of the budget, so what a budget leaves unanalysed does not depend on
   // the number of threads.
-  const std::vector<int>& order = index.LeafOrder();  // the units that are not empty
-  if (order.empty()) return results;
-  const size_t chunk = std::max<size_t>(options.chunk, 1), chunks = (order.size() + chunk - 1) / chunk;
-  const unsigned threads = static_cast<unsigned>(std::clamp<size_t>(options.threads, 1, chunks));
-  const size_t share = options.budget ? std::max<size_t>(1, (options.budget - used) / chunks) : 0;
-  std::vector<AnalysisStats> chunk_stats(chunks);
-  std::atomic<size_t> next{0};
-  RunParallel(threads, [&](unsigned) {
-    for (size_t c; (c = next++) < chunks;) {
-      UnitAnalysis analysis(l, index, chunk_stats[c], share);
-      for (size_t k = c * chunk; k < std::min(order.size(), (c + 1) * chunk) && !analysis.Exhausted(); ++k)
-        results[order[k]] = analysis.Run(order[k]);
+  struct Chunk {
+    size_t list, from, to;  // positions in the list's leaf order
+  };
+  std::vector<Chunk> chunks;
+  const size_t chunk = std::max<size_t>(options.chunk, 1);
+  for (size_t k = 0; k < lists.size(); ++k)
+    for (size_t from = 0, n = indexes[k]->LeafOrder().size(); from < n; from += chunk)
+      chunks.push_back({k, from, std::min(n, from + chunk)});
+  const size_t share = options.budget ? std::max<size_t>(1, options.budget / std::max<size_t>(chunks.size(), 1)) : 0;
+  std::vector<AnalysisStats> chunk_stats(chunks.size());
+  next = 0;
+  RunParallel(static_cast<unsigned>(std::min<size_t>(threads, chunks.size())), [&](unsigned) {
+    for (size_t c; (c = next++) < chunks.size();) {
+      const Chunk& ch = chunks[c];
+      const std::vector<int>& order = indexes[ch.list]->LeafOrder();
+      UnitAnalysis analysis(lists[ch.list], *indexes[ch.list], chunk_stats[c], share);
+      for (size_t k = ch.from; k < ch.to && !analysis.Exhausted(); ++k)
+        results[ch.list][order[k]] = analysis.Run(order[k]);
     }
   });
+  indexes.clear();
   for (const AnalysisStats& s : chunk_stats) {
     stats.candidates += s.candidates;
     stats.coverage_tests += s.coverage_tests;
   }
-  return results;
-}
 
-}  // namespace
-
-std::vector<Finding> AnalyzeShadows(const std::vector<RuleList>& lists, const InterfaceIds& ifaces,
-                                    AnalysisStats* stats_out, const AnalysisOptions& options) {
-  AnalysisStats stats;
-  std::vector<std::vector<UnitResult>> results;
-  for (const auto& l : lists) {
-    results.push_back(AnalyzeList(l, options, stats));
-    stats.units += l.units.size();
-  }
   // A policy rule's pieces (families, chains, protocols) next to each
   // other, in list and rule order.
   struct Piece {
