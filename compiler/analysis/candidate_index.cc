@@ -11,7 +11,7 @@ namespace fwc::analysis {
 
 namespace {
 
-constexpr int kLeafSize = 8;
+constexpr int kLeafSize = 4;  // one node of unit slots
 constexpr int kMaxDepth = 80;  // of the four-way tree; the stacks below hold 3 per level
 
 }  // namespace
@@ -56,15 +56,11 @@ CandidateIndex::CandidateIndex(const RuleList& list) : list_(list) {
     }
     SetBoxes(top);
     ChooseRows();
-    if (build_[top].left < 0) {  // a single leaf: give it a node to sit in
-      BuildNode parent;
-      parent.left = top;
-      build_.push_back(parent);
-      top = static_cast<int>(build_.size()) - 1;
-    }
     root_ = Collapse(top, 0);
   }
   std::vector<KeyBox>().swap(unit_keys_);
+  std::vector<KeyBox>().swap(hulls_);
+  std::vector<uint8_t>().swap(actions_);
   std::vector<BuildNode>().swap(build_);
 }
 
@@ -179,22 +175,43 @@ void CandidateIndex::ChooseRows() {
 }
 
 // The four-way node for build node id: its children, or its
-// grandchildren where that makes four, the larger ones opened first.
+// grandchildren where that makes four, the larger ones opened first; a
+// leaf's units go into slots of their own, in this node if they fit,
+// otherwise in a node below.
 int CandidateIndex::Collapse(int id, int depth) {
   if (depth >= kMaxDepth) throw std::logic_error("CandidateIndex: tree too deep");
-  std::vector<int> slots;
-  for (int c : {build_[id].left, build_[id].right})
-    if (c >= 0) slots.push_back(c);
+  struct Slot {
+    int build = -1;  // a build node, or
+    int unit = -1;   // a unit's position in order_
+  };
+  std::vector<Slot> slots;
+  const BuildNode& me_b = build_[id];
+  if (me_b.left < 0) {
+    for (int k = me_b.first; k < me_b.first + me_b.count; ++k) slots.push_back({-1, k});
+  } else {
+    slots = {{me_b.left, -1}, {me_b.right, -1}};
+  }
   while (slots.size() < 4) {
+    // Open the largest inner node, or else a leaf whose units fit.
     int open = -1;
-    for (size_t s = 0; s < slots.size(); ++s)
-      if (build_[slots[s]].left >= 0 && (open < 0 || build_[slots[s]].count > build_[slots[open]].count))
+    for (size_t s = 0; s < slots.size(); ++s) {
+      if (slots[s].build < 0) continue;
+      const BuildNode& b = build_[slots[s].build];
+      bool fits = b.left >= 0 || slots.size() - 1 + static_cast<size_t>(b.count) <= 4;
+      if (fits && (open < 0 || (b.left >= 0) > (build_[slots[open].build].left >= 0) ||
+                   ((b.left >= 0) == (build_[slots[open].build].left >= 0) && b.count > build_[slots[open].build].count)))
         open = static_cast<int>(s);
+    }
     if (open < 0) break;
-    const BuildNode& b = build_[slots[open]];
-    int left = b.left, right = b.right;
-    slots[open] = left;
-    slots.insert(slots.begin() + open + 1, right);
+    const BuildNode& b = build_[slots[open].build];
+    std::vector<Slot> into;
+    if (b.left >= 0) {
+      into = {{b.left, -1}, {b.right, -1}};
+    } else {
+      for (int k = b.first; k < b.first + b.count; ++k) into.push_back({-1, k});
+    }
+    slots.erase(slots.begin() + open);
+    slots.insert(slots.begin() + open, into.begin(), into.end());
   }
   int me = static_cast<int>(nodes_.size());
   nodes_.emplace_back();
@@ -206,18 +223,21 @@ int CandidateIndex::Collapse(int id, int depth) {
     n.child[c] = n.tag[c] = 0;
   }
   for (size_t s = 0; s < slots.size(); ++s) {
-    const BuildNode& b = build_[slots[s]];
     int c = static_cast<int>(s);
+    if (slots[s].unit >= 0) {
+      int k = slots[s].unit;
+      for (int r = 0; r < rows_; ++r) n.box[2 * r][c] = hulls_[k].lo[fields_[r]], n.box[2 * r + 1][c] = hulls_[k].hi[fields_[r]];
+      n.min_index[c] = n.max_index[c] = order_[k];
+      n.tag[c] = static_cast<int32_t>(1u << (16 + actions_[k])) | 1;
+      n.child[c] = ~k;
+      continue;
+    }
+    const BuildNode& b = build_[slots[s].build];
     for (int r = 0; r < rows_; ++r) n.box[2 * r][c] = b.box.lo[fields_[r]], n.box[2 * r + 1][c] = b.box.hi[fields_[r]];
     n.min_index[c] = b.min_index;
     n.max_index[c] = b.max_index;
     n.tag[c] = static_cast<int32_t>(b.actions << 16);
-    if (b.left < 0) {
-      n.child[c] = ~b.first;
-      n.tag[c] |= b.count;
-    } else {
-      n.child[c] = Collapse(slots[s], depth + 1);
-    }
+    n.child[c] = Collapse(slots[s].build, depth + 1);
   }
   nodes_[me] = n;
   return me;
@@ -309,37 +329,31 @@ void CandidateIndex::Query(const Cube& cube, int begin, int end, std::vector<int
 
 int CandidateIndex::FirstContaining(const Point& point, int begin, int end, int skip) const {
   if (root_ < 0) return -1;
-  const KeyBox p = Key(point);
   Probe q;
-  if (!MakeProbe(p, &q)) return -1;
+  if (!MakeProbe(Key(point), &q)) return -1;
   int best = end;  // units from best on need not be looked at
   int stack[256];
   int top = 0;
   stack[top++] = root_;
   while (top > 0) {
     const Node& n = nodes_[stack[--top]];
-    unsigned m = Meeting(n, q, begin, best, kAnyAction);
-    // Leaves first, and the children pushed so that the one with the
-    // lowest first unit is seen first: what it finds bounds the others.
+    // Units first, and the nodes pushed so that the one with the lowest
+    // first unit is seen first: what it finds bounds the others.
     int order[4], count = 0;
-    for (; m; m &= m - 1) order[count++] = __builtin_ctz(m);
+    for (unsigned m = Meeting(n, q, begin, best, kAnyAction); m; m &= m - 1) order[count++] = __builtin_ctz(m);
     SortByMinIndex(n, order, count);
-    for (int s = count; s-- > 0;) {
-      int c = order[s];
-      if (n.count(c) == 0) stack[top++] = n.child[c];
-    }
+    for (int s = count; s-- > 0;)
+      if (n.count(order[s]) == 0) stack[top++] = n.child[order[s]];
     for (int s = 0; s < count; ++s) {
       int c = order[s];
-      if (n.count(c) == 0 || n.min_index[c] >= best) continue;
-      for (int k = ~n.child[c], last = k + n.count(c); k < last; ++k) {
-        int u = order_[k];
-        if (u < begin || u >= best || u == skip || !hulls_[k].Intersects(p)) continue;
-        for (const auto& cube : list_.units[u].cubes())
-          if (CubeContains(cube, point)) {
-            best = u;
-            break;
-          }
-      }
+      if (n.count(c) == 0) continue;
+      int u = order_[~n.child[c]];
+      if (u >= best || u == skip) continue;
+      for (const auto& cube : list_.units[u].cubes())
+        if (CubeContains(cube, point)) {
+          best = u;
+          break;
+        }
     }
   }
   return best < end ? best : -1;

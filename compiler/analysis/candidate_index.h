@@ -85,8 +85,8 @@ class CandidateIndex {
   // waiting for these lines.
   struct alignas(64) Node {
     Row min_index, max_index;  // of the units below each child
-    Row child;                 // >= 0: a node; < 0: ~ a leaf's first position in order_
-    Row tag;                   // units in a leaf (0: not a leaf), and the verdicts below << 16 (0: no child)
+    Row child;                 // >= 0: a node; < 0: ~ a unit's position in order_
+    Row tag;                   // 1 for a unit (0: a node), and the verdicts below << 16 (0: no child)
     Row box[2 * kFieldCount];  // per row (in the order of fields_): the low bounds, then the high ones
     int count(int c) const { return tag[c] & 0xffff; }
   };
@@ -125,15 +125,11 @@ class CandidateIndex {
     for (int s = 1; s < count; ++s)  // insertion sort of at most four
       for (int t = s; t > 0 && n.min_index[order[t]] < n.min_index[order[t - 1]]; --t) std::swap(order[t], order[t - 1]);
   }
-  bool UnitMeets(int k, const KeyBox& h, int begin, int end, ActionMask actions) const {
-    int u = order_[k];
-    return u >= begin && u < end && (actions & (1u << actions_[k])) && hulls_[k].Intersects(h);
-  }
 
   const RuleList& list_;
   std::vector<int> order_;          // units, leaf by leaf
-  std::vector<KeyBox> hulls_;       // hulls_[k]: the key box of unit order_[k], kept together for the cache
-  std::vector<uint8_t> actions_;    // actions_[k]: the verdict of unit order_[k]
+  std::vector<KeyBox> hulls_;       // while building: hulls_[k] is the key box of unit order_[k]
+  std::vector<uint8_t> actions_;    // while building: actions_[k] is the verdict of unit order_[k]
   std::array<U128, kFieldCount> base_{};
   std::array<int, kFieldCount> shift_{};
   std::array<int, kFieldCount> fields_{};  // row r of a node is field fields_[r]
@@ -159,12 +155,8 @@ bool CandidateIndex::Any(const Cube& cube, int begin, int end, ActionMask action
     const Node& n = nodes_[stack[--top]];
     for (unsigned m = Meeting(n, q, begin, end, actions); m; m &= m - 1) {
       int c = __builtin_ctz(m);
-      if (n.count(c) == 0) {
-        stack[top++] = n.child[c];
-        continue;
-      }
-      for (int k = ~n.child[c], last = k + n.count(c); k < last; ++k)
-        if (UnitMeets(k, h, begin, end, actions) && found(order_[k])) return true;
+      if (n.count(c) == 0) stack[top++] = n.child[c];
+      else if (found(order_[~n.child[c]])) return true;
     }
   }
   return false;
@@ -190,8 +182,7 @@ int CandidateIndex::First(const Cube& cube, int begin, int end, ActionMask actio
     for (int s = 0; s < count; ++s) {
       int c = order[s];
       if (n.count(c) == 0 || n.min_index[c] >= best) continue;
-      for (int k = ~n.child[c], last = k + n.count(c); k < last; ++k)
-        if (UnitMeets(k, h, begin, best, actions) && pred(order_[k])) best = order_[k];
+      if (pred(n.min_index[c])) best = n.min_index[c];
     }
   }
   return best < end ? best : -1;
