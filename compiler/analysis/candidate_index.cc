@@ -54,8 +54,10 @@ CandidateIndex::CandidateIndex(const RuleList& list) : list_(list) {
       hulls_.push_back(unit_keys_[u]);
       actions_.push_back(static_cast<uint8_t>(list.units[u].action));
     }
+    std::vector<KeyBox>().swap(unit_keys_);
     SetBoxes(top);
     ChooseRows();
+    nodes_.reserve(CountNodes(top));  // at 100k rules, growing it by doubling was the analysis's peak memory
     root_ = Collapse(top, 0);
   }
   std::vector<KeyBox>().swap(unit_keys_);
@@ -178,18 +180,13 @@ void CandidateIndex::ChooseRows() {
 // grandchildren where that makes four, the larger ones opened first; a
 // leaf's units go into slots of their own, in this node if they fit,
 // otherwise in a node below.
-int CandidateIndex::Collapse(int id, int depth) {
-  if (depth >= kMaxDepth) throw std::logic_error("CandidateIndex: tree too deep");
-  struct Slot {
-    int build = -1;  // a build node, or
-    int unit = -1;   // a unit's position in order_
-  };
+std::vector<CandidateIndex::Slot> CandidateIndex::Slots(int id) const {
   std::vector<Slot> slots;
-  const BuildNode& me_b = build_[id];
-  if (me_b.left < 0) {
-    for (int k = me_b.first; k < me_b.first + me_b.count; ++k) slots.push_back({-1, k});
+  const BuildNode& node = build_[id];
+  if (node.left < 0) {
+    for (int k = node.first; k < node.first + node.count; ++k) slots.push_back({-1, k});
   } else {
-    slots = {{me_b.left, -1}, {me_b.right, -1}};
+    slots = {{node.left, -1}, {node.right, -1}};
   }
   while (slots.size() < 4) {
     // Open the largest inner node, or else a leaf whose units fit.
@@ -213,6 +210,19 @@ int CandidateIndex::Collapse(int id, int depth) {
     slots.erase(slots.begin() + open);
     slots.insert(slots.begin() + open, into.begin(), into.end());
   }
+  return slots;
+}
+
+size_t CandidateIndex::CountNodes(int id) const {
+  size_t n = 1;
+  for (const Slot& s : Slots(id))
+    if (s.build >= 0) n += CountNodes(s.build);
+  return n;
+}
+
+int CandidateIndex::Collapse(int id, int depth) {
+  if (depth >= kMaxDepth) throw std::logic_error("CandidateIndex: tree too deep");
+  const std::vector<Slot> slots = Slots(id);
   int me = static_cast<int>(nodes_.size());
   nodes_.emplace_back();
   Node n;

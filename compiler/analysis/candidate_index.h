@@ -105,6 +105,13 @@ class CandidateIndex {
   void ChooseKeys();
   void SetBoxes(int id);
   void ChooseRows();
+  // A four-way node's children: build nodes or units.
+  struct Slot {
+    int build = -1;  // a build node, or
+    int unit = -1;   // a unit's position in order_
+  };
+  std::vector<Slot> Slots(int id) const;
+  size_t CountNodes(int id) const;
   int Collapse(int id, int depth);
   static int64_t KeyCenter(const KeyBox& b, int f) { return int64_t{b.lo[f]} + b.hi[f]; }
   int32_t Key(Field f, U128 v) const;
