@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <climits>
-#include <cmath>
 #include <stdexcept>
 
 #include "compiler/protocols.h"
@@ -50,19 +49,12 @@ CandidateIndex::CandidateIndex(const RuleList& list) : list_(list) {
   }
   if (!trees.empty()) {
     int top = Join(trees, 0, trees.size());
-    for (int u : order_) {
-      hulls_.push_back(unit_keys_[u]);
-      actions_.push_back(static_cast<uint8_t>(list.units[u].action));
-    }
-    std::vector<KeyBox>().swap(unit_keys_);
     SetBoxes(top);
     ChooseRows();
     nodes_.reserve(CountNodes(top));  // at 100k rules, growing it by doubling was the analysis's peak memory
     root_ = Collapse(top, 0);
   }
   std::vector<KeyBox>().swap(unit_keys_);
-  std::vector<KeyBox>().swap(hulls_);
-  std::vector<uint8_t>().swap(actions_);
   std::vector<BuildNode>().swap(build_);
 }
 
@@ -135,8 +127,8 @@ void CandidateIndex::SetBoxes(int id) {
   };
   if (n.left < 0) {
     for (int k = n.first; k < n.first + n.count; ++k) {
-      widen(n, hulls_[k]);
-      n.actions |= 1u << actions_[k];
+      widen(n, unit_keys_[order_[k]]);
+      n.actions |= OnlyAction(list_.units[order_[k]].action);
       n.min_index = std::min(n.min_index, order_[k]);
       n.max_index = std::max(n.max_index, order_[k]);
     }
@@ -161,10 +153,10 @@ void CandidateIndex::ChooseRows() {
   rows_ = 0;
   std::array<bool, kFieldCount> varies{};
   for (int f = 0; f < kFieldCount; ++f) {
-    shared_.lo[f] = hulls_.front().lo[f];
-    shared_.hi[f] = hulls_.front().hi[f];
-    for (const KeyBox& b : hulls_)
-      if (b.lo[f] != shared_.lo[f] || b.hi[f] != shared_.hi[f]) {
+    shared_.lo[f] = unit_keys_[order_.front()].lo[f];
+    shared_.hi[f] = unit_keys_[order_.front()].hi[f];
+    for (int u : order_)
+      if (const KeyBox& b = unit_keys_[u]; b.lo[f] != shared_.lo[f] || b.hi[f] != shared_.hi[f]) {
         varies[f] = true;
         break;
       }
@@ -236,9 +228,10 @@ int CandidateIndex::Collapse(int id, int depth) {
     int c = static_cast<int>(s);
     if (slots[s].unit >= 0) {
       int k = slots[s].unit;
-      for (int r = 0; r < rows_; ++r) n.box[2 * r][c] = hulls_[k].lo[fields_[r]], n.box[2 * r + 1][c] = hulls_[k].hi[fields_[r]];
+      const KeyBox& b = unit_keys_[order_[k]];
+      for (int r = 0; r < rows_; ++r) n.box[2 * r][c] = b.lo[fields_[r]], n.box[2 * r + 1][c] = b.hi[fields_[r]];
       n.min_index[c] = n.max_index[c] = order_[k];
-      n.tag[c] = static_cast<int32_t>(1u << (16 + actions_[k])) | 1;
+      n.tag[c] = static_cast<int32_t>(OnlyAction(list_.units[order_[k]].action) << 16) | 1;
       n.child[c] = ~k;
       continue;
     }
@@ -272,17 +265,19 @@ int CandidateIndex::BestSplit(int first, int count) const {
         break;
       }
   if (varying.empty()) return 0;
-  auto log_volume = [&](auto from, auto to) {
-    double v = 0;
+  std::array<double, kFieldCount> size{};
+  auto extent = [](int32_t a, int32_t b) { return static_cast<double>(int64_t{b} - a) + 1; };
+  for (int f : varying) size[f] = extent(INT32_MIN, Key(Field(f), list_.limits.max[f]));
+  auto volume = [&](auto from, auto to) {
+    double v = 1;
     for (int f : varying) {
       int32_t lo = (*from)->lo[f], hi = (*from)->hi[f];
       for (auto it = from; it != to; ++it) {
         lo = std::min(lo, (*it)->lo[f]);
         hi = std::max(hi, (*it)->hi[f]);
       }
-      auto extent = [](int32_t a, int32_t b) { return static_cast<double>(int64_t{b} - a) + 1; };
       // The small floor stands for the extent of a typical query box.
-      v += std::log(extent(lo, hi) / extent(INT32_MIN, Key(Field(f), list_.limits.max[f])) + 1e-10);
+      v *= extent(lo, hi) / size[f] + 1e-10;
     }
     return v;
   };
@@ -292,7 +287,7 @@ int CandidateIndex::BestSplit(int first, int count) const {
   for (int f : varying) {
     std::nth_element(sample.begin(), half, sample.end(),
                      [f](const KeyBox* a, const KeyBox* b) { return KeyCenter(*a, f) < KeyCenter(*b, f); });
-    double cost = std::exp(log_volume(sample.begin(), half)) + std::exp(log_volume(half, sample.end()));
+    double cost = volume(sample.begin(), half) + volume(half, sample.end());
     if (cost < best_cost) best_cost = cost, best = f;
   }
   return best;

@@ -135,8 +135,6 @@ class CandidateIndex {
 
   const RuleList& list_;
   std::vector<int> order_;          // units, leaf by leaf
-  std::vector<KeyBox> hulls_;       // while building: hulls_[k] is the key box of unit order_[k]
-  std::vector<uint8_t> actions_;    // while building: actions_[k] is the verdict of unit order_[k]
   std::array<U128, kFieldCount> base_{};
   std::array<int, kFieldCount> shift_{};
   std::array<int, kFieldCount> fields_{};  // row r of a node is field fields_[r]
