@@ -33,9 +33,9 @@ struct UnitResult {
 // test costs what that region overlaps, not what the whole rule overlaps.
 class UnitAnalysis {
  public:
-  UnitAnalysis(const RuleList& l, const CandidateIndex& index, AnalysisStats& stats,
-               size_t budget)
-      : l_(l), index_(index), stats_(stats), budget_(budget) {}
+  UnitAnalysis(const RuleList& l, const CandidateIndex& index, AnalysisStats& stats, size_t budget,
+               size_t decomposition_limit)
+      : l_(l), index_(index), stats_(stats), budget_(budget), decomposition_limit_(decomposition_limit) {}
 
   bool Exhausted() const { return budget_ && stats_.candidates + stats_.coverage_tests > budget_; }
 
@@ -184,11 +184,11 @@ class UnitAnalysis {
   // a packet no unit before end contains. Usually cheaper than a coverage
   // test over every box meeting u, and when u is covered it names the
   // units that cover it. kTooLarge: the packets left took more than
-  // max_pieces boxes, or the budget ran out.
+  // max_pieces boxes (default: the decomposition limit), or the budget ran
+  // out.
   enum class Decomposition { kCovered, kUncovered, kTooLarge };
-  static constexpr size_t kMaxPieces = 4096;
-  Decomposition Decompose(const Unit& u, int end, Point* w, std::vector<int>* deciders,
-                          size_t max_pieces = kMaxPieces) {
+  Decomposition Decompose(const Unit& u, int end, Point* w, std::vector<int>* deciders, size_t max_pieces = 0) {
+    if (!max_pieces) max_pieces = decomposition_limit_;
     std::vector<Cube> rest = u.cubes();
     while (!rest.empty()) {
       if (Exhausted()) return Decomposition::kTooLarge;
@@ -260,6 +260,7 @@ class UnitAnalysis {
   const CandidateIndex& index_;       // for the rest: fewer, larger trees
   AnalysisStats& stats_;
   size_t budget_;
+  size_t decomposition_limit_;
   int self_ = -1;
   Point live_witness_{};  // a packet of the unit that no earlier unit takes
   std::vector<int> units_;
@@ -353,7 +354,7 @@ std::vector<Finding> AnalyzeShadows(const std::vector<RuleList>& lists, const In
     for (size_t c; (c = next++) < chunks.size();) {
       const Chunk& ch = chunks[c];
       const std::vector<int>& order = indexes[ch.list]->LeafOrder();
-      UnitAnalysis analysis(lists[ch.list], *indexes[ch.list], chunk_stats[c], share);
+      UnitAnalysis analysis(lists[ch.list], *indexes[ch.list], chunk_stats[c], share, options.decomposition_limit);
       for (size_t k = ch.from; k < ch.to && !analysis.Exhausted(); ++k)
         results[ch.list][order[k]] = analysis.Run(order[k]);
     }

@@ -62,6 +62,9 @@ struct AnalysisOptions {
   // share out. The findings depend on neither.
   unsigned threads = 1;
   size_t chunk = 4096;
+  // Pieces a dead-rule check may cut a rule into before it falls back to a
+  // plain coverage test (tests set it low to take that path).
+  size_t decomposition_limit = 4096;
 };
 
 // Findings ordered by rule position.
