@@ -139,52 +139,57 @@ std::vector<ir::ServiceMatch> GroupServices(const std::vector<ServiceAtom>& atom
   return out;
 }
 
+namespace {
+
+// SplitByFamily for one rule.
+void AddFamilyRules(const PolicyRule& r, const SourceManager& sources, std::vector<WorkRule>& out) {
+  WorkRule base;
+  base.rule.iif = r.iif;
+  base.rule.oif = r.oif;
+  base.rule.counter = r.counter;
+  base.rule.comment = Comment(r, sources);
+  base.rule.log.enabled = r.log.enabled;
+  base.rule.log.prefix = r.log.prefix;
+  base.rule.log.rate = r.log.rate;
+  base.rule.log.rate_unit = r.log.rate_unit;
+  base.rule.verdict = r.action == ast::Action::kAccept ? ir::Verdict::kAccept : ir::Verdict::kDrop;
+  base.reject = r.action == ast::Action::kReject;
+  base.services_negated = r.services.negated;
+  base.line = r.loc.line;
+  base.origin = &r;
+  base.src_is_firewall = r.src.firewall;
+  base.dst_is_firewall = r.dst.firewall;
+
+  if (ForBothFamilies(r)) {
+    WorkRule w = std::move(base);
+    w.rule.family = ir::RuleFamily::kAny;
+    if (!r.services.any) w.services = GroupServices(r.services.atoms, std::nullopt);
+    out.push_back(std::move(w));
+    return;
+  }
+  for (Family f : {Family::kV4, Family::kV6}) {
+    if (!InFamily(r, f)) continue;
+    WorkRule w = base;
+    w.rule.family = ToRuleFamily(f);
+    w.rule.src = ToAddrMatch(r.src, f);
+    w.rule.dst = ToAddrMatch(r.dst, f);
+    if (!r.services.any) w.services = GroupServices(r.services.atoms, f);
+    // A negated list with nothing of this family excludes nothing.
+    if (w.services_negated && w.services.empty()) w.services_negated = false;
+    out.push_back(std::move(w));
+  }
+}
+
+}  // namespace
+
 std::vector<WorkRule> SplitByFamily(const Model& m, const std::vector<const PolicyRule*>& rules,
                                     const SourceManager& sources) {
   (void)m;
-  // The passes allocate their output once: at 100,000 rules a vector of
-  // WorkRules is 50 MB, and growing it copies all that to fresh pages.
   size_t size = 0;
   for (const PolicyRule* r : rules) size += FamilyRules(*r);
   std::vector<WorkRule> out;
   out.reserve(size);
-  for (const PolicyRule* r : rules) {
-    WorkRule base;
-    base.rule.iif = r->iif;
-    base.rule.oif = r->oif;
-    base.rule.counter = r->counter;
-    base.rule.comment = Comment(*r, sources);
-    base.rule.log.enabled = r->log.enabled;
-    base.rule.log.prefix = r->log.prefix;
-    base.rule.log.rate = r->log.rate;
-    base.rule.log.rate_unit = r->log.rate_unit;
-    base.rule.verdict = r->action == ast::Action::kAccept ? ir::Verdict::kAccept : ir::Verdict::kDrop;
-    base.reject = r->action == ast::Action::kReject;
-    base.services_negated = r->services.negated;
-    base.line = r->loc.line;
-    base.origin = r;
-    base.src_is_firewall = r->src.firewall;
-    base.dst_is_firewall = r->dst.firewall;
-
-    if (ForBothFamilies(*r)) {
-      WorkRule w = std::move(base);
-      w.rule.family = ir::RuleFamily::kAny;
-      if (!r->services.any) w.services = GroupServices(r->services.atoms, std::nullopt);
-      out.push_back(std::move(w));
-      continue;
-    }
-    for (Family f : {Family::kV4, Family::kV6}) {
-      if (!InFamily(*r, f)) continue;
-      WorkRule w = base;
-      w.rule.family = ToRuleFamily(f);
-      w.rule.src = ToAddrMatch(r->src, f);
-      w.rule.dst = ToAddrMatch(r->dst, f);
-      if (!r->services.any) w.services = GroupServices(r->services.atoms, f);
-      // A negated list with nothing of this family excludes nothing.
-      if (w.services_negated && w.services.empty()) w.services_negated = false;
-      out.push_back(std::move(w));
-    }
-  }
+  for (const PolicyRule* r : rules) AddFamilyRules(*r, sources, out);
   return out;
 }
 
@@ -221,17 +226,13 @@ Placement Place(const Model& m, const ir::Rule& r, Family f) {
   return p;
 }
 
-}  // namespace
-
-namespace {
-
 // The chains a rule's traffic can reach, over the families it has.
-Placement PlaceRule(const Model& m, const WorkRule& w) {
+Placement PlaceRule(const Model& m, const ir::Rule& r) {
   Placement p;
   for (Family f : {Family::kV4, Family::kV6}) {
-    if (w.rule.family == ir::RuleFamily::kV4 && f != Family::kV4) continue;
-    if (w.rule.family == ir::RuleFamily::kV6 && f != Family::kV6) continue;
-    Placement q = Place(m, w.rule, f);
+    if (r.family == ir::RuleFamily::kV4 && f != Family::kV4) continue;
+    if (r.family == ir::RuleFamily::kV6 && f != Family::kV6) continue;
+    Placement q = Place(m, r, f);
     p.input |= q.input;
     p.forward |= q.forward;
     p.output |= q.output;
@@ -239,87 +240,52 @@ Placement PlaceRule(const Model& m, const WorkRule& w) {
   return p;
 }
 
-std::vector<const char*> ChainNames(const Placement& p) {
-  std::vector<const char*> chains;
-  for (auto [on, chain] : {std::pair{p.input, "input"}, {p.forward, "forward"}, {p.output, "output"}})
-    if (on) chains.push_back(chain);
-  return chains;
+size_t ChainCount(const Placement& p) { return size_t{p.input} + size_t{p.forward} + size_t{p.output}; }
+
+// PlaceInChains for one rule: a copy of it in each chain it reaches, the
+// last copy being the rule itself.
+void AddChainRules(const Model& m, WorkRule w, std::vector<WorkRule>& out) {
+  Placement p = PlaceRule(m, w.rule);
+  size_t left = ChainCount(p);
+  for (auto [on, chain] : {std::pair{p.input, "input"}, {p.forward, "forward"}, {p.output, "output"}}) {
+    if (!on) continue;
+    WorkRule c = --left == 0 ? std::move(w) : w;
+    c.chain = chain;
+    if (c.chain == "input" && c.dst_is_firewall) c.rule.dst = {};
+    if (c.chain == "output" && c.src_is_firewall) c.rule.src = {};
+    out.push_back(std::move(c));
+  }
 }
 
-void PutInChain(WorkRule& w, const char* chain) {
-  w.chain = chain;
-  if (w.chain == "input" && w.dst_is_firewall) w.rule.dst = {};
-  if (w.chain == "output" && w.src_is_firewall) w.rule.src = {};
+// SplitServices for one rule.
+void AddServiceRules(WorkRule w, std::vector<WorkRule>& out) {
+  if (w.services_negated || w.services.empty()) {
+    out.push_back(std::move(w));
+    return;
+  }
+  std::vector<ir::ServiceMatch> services = std::move(w.services);
+  w.services.clear();
+  for (size_t i = 0; i < services.size(); ++i) {
+    WorkRule c = i + 1 == services.size() ? std::move(w) : w;
+    c.rule.has_service = true;
+    c.rule.service = std::move(services[i]);
+    out.push_back(std::move(c));
+  }
 }
 
 }  // namespace
 
 std::vector<WorkRule> PlaceInChains(const Model& m, std::vector<WorkRule> rules) {
-  std::vector<Placement> placements;
-  placements.reserve(rules.size());
-  size_t size = 0;
-  bool one_each = true;  // every rule lands in exactly one chain
-  for (const auto& w : rules) {
-    Placement p = PlaceRule(m, w);
-    size_t n = size_t{p.input} + size_t{p.forward} + size_t{p.output};
-    placements.push_back(p);
-    size += n;
-    one_each &= n == 1;
-  }
-  // The usual case is done in place: no second vector of every rule.
-  if (one_each) {
-    for (size_t r = 0; r < rules.size(); ++r) PutInChain(rules[r], ChainNames(placements[r])[0]);
-    return rules;
-  }
   std::vector<WorkRule> out;
-  out.reserve(size);
-  for (size_t r = 0; r < rules.size(); ++r) {
-    std::vector<const char*> chains = ChainNames(placements[r]);
-    for (size_t i = 0; i < chains.size(); ++i) {
-      // The last copy is the rule itself.
-      WorkRule c = i + 1 == chains.size() ? std::move(rules[r]) : rules[r];
-      PutInChain(c, chains[i]);
-      out.push_back(std::move(c));
-    }
-  }
+  out.reserve(rules.size());
+  for (auto& w : rules) AddChainRules(m, std::move(w), out);
   return out;
 }
 
 std::vector<WorkRule> SplitServices(std::vector<WorkRule> rules) {
-  auto kept = [](const WorkRule& w) { return w.services_negated || w.services.empty(); };
-  size_t size = 0;
-  bool one_each = true;  // no rule has more than one service match
-  for (const auto& w : rules) {
-    size += kept(w) ? 1 : w.services.size();
-    one_each &= kept(w) || w.services.size() == 1;
-  }
-  auto take_service = [](WorkRule& w, ir::ServiceMatch& s) {
-    w.rule.has_service = true;
-    w.rule.service = std::move(s);
-  };
-  if (one_each) {  // in place, as in PlaceInChains
-    for (auto& w : rules)
-      if (!kept(w)) {
-        take_service(w, w.services[0]);
-        w.services = std::vector<ir::ServiceMatch>();  // frees it, unlike clear()
-      }
-    return rules;
-  }
   std::vector<WorkRule> out;
-  out.reserve(size);
-  for (auto& w : rules) {
-    if (kept(w)) {
-      out.push_back(std::move(w));
-      continue;
-    }
-    std::vector<ir::ServiceMatch> services = std::move(w.services);
-    w.services.clear();
-    for (size_t i = 0; i < services.size(); ++i) {
-      WorkRule c = i + 1 == services.size() ? std::move(w) : w;
-      take_service(c, services[i]);
-      out.push_back(std::move(c));
-    }
-  }
+  out.reserve(rules.size());
+  for (auto& w : rules) AddServiceRules(std::move(w), out);
   return out;
 }
 
@@ -555,20 +521,60 @@ ir::Ruleset BuildRuleset(const Model& m, std::vector<WorkRule> rules,
   return rs;
 }
 
+namespace {
+
+// How many rules SplitServices makes of a rule of r in family f (nullopt:
+// both): one per service match, or one when no positive services are left
+// to split.
+size_t ServiceRules(const PolicyRule& r, std::optional<Family> f) {
+  if (r.services.any || r.services.negated) return 1;
+  return std::max<size_t>(1, GroupServices(r.services.atoms, f).size());
+}
+
+// How many rules PlaceRules makes of r, counted without making them: the
+// chains of each of its family rules times their service matches.
+size_t PlacedRules(const Model& m, const PolicyRule& r) {
+  ir::Rule probe;  // what placement looks at
+  probe.iif = r.iif;
+  probe.oif = r.oif;
+  if (ForBothFamilies(r)) return ChainCount(PlaceRule(m, probe)) * ServiceRules(r, std::nullopt);
+  size_t n = 0;
+  for (Family f : {Family::kV4, Family::kV6}) {
+    if (!InFamily(r, f)) continue;
+    probe.family = ToRuleFamily(f);
+    probe.src = ToAddrMatch(r.src, f);
+    probe.dst = ToAddrMatch(r.dst, f);
+    n += ChainCount(PlaceRule(m, probe)) * ServiceRules(r, f);
+  }
+  return n;
+}
+
+}  // namespace
+
 std::vector<WorkRule> PlaceRules(const Model& m, const std::set<std::string>& defines,
                                  const SourceManager& sources, Diagnostics& diags) {
+  // The passes run one policy rule at a time, straight into a vector counted
+  // beforehand: at 100,000 rules the placed rules take 70 MB, and whole
+  // vectors handed from pass to pass held two such at once.
   auto active = SelectActiveRules(m, defines);
-  std::vector<WorkRule> placed = PlaceInChains(m, SplitByFamily(m, active, sources));
-  // A rule that lands in no chain can never match; say so.
-  std::set<const PolicyRule*> placed_origins;
-  for (const auto& w : placed) placed_origins.insert(w.origin);
+  size_t size = 0;
+  for (const PolicyRule* r : active) size += PlacedRules(m, *r);
+  std::vector<WorkRule> placed;
+  placed.reserve(size);
+  std::vector<WorkRule> family, chained;  // one rule's, reused
   for (const PolicyRule* r : active) {
-    if (!placed_origins.count(r))
+    family.clear();
+    AddFamilyRules(*r, sources, family);
+    chained.clear();
+    for (auto& w : family) AddChainRules(m, std::move(w), chained);
+    // A rule that lands in no chain can never match; say so.
+    if (chained.empty())
       diags.Warning("never-matches", r->loc,
                     "this rule matches no traffic to, from or through the firewall",
                     "check its interfaces and addresses: e.g. 'out' cannot match traffic to the firewall itself");
+    for (auto& w : chained) AddServiceRules(std::move(w), placed);
   }
-  return SplitServices(std::move(placed));
+  return placed;
 }
 
 ir::Ruleset Lower(const Model& m, std::vector<WorkRule> placed, const LoweringCaps& caps,
