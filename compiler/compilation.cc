@@ -70,6 +70,7 @@ bool Silenced(const PolicyRule& r, const std::string& code) {
 void Compilation::Analyze() {
   analysis::InterfaceIds ifaces;
   auto lists = analysis::BuildRuleLists(model_, placed_, ifaces);
+  if (!keep_placed_) placed_ = std::vector<WorkRule>();
   findings_ = analysis::AnalyzeShadows(lists, ifaces, &stats_, budget_);
   if (stats_.stopped)
     diags_.Warning("analysis-incomplete", model_.policy_loc,
