@@ -4,6 +4,7 @@
 // to do, and optional notes pointing at related places.
 #pragma once
 
+#include <iosfwd>
 #include <map>
 #include <optional>
 #include <string>
@@ -80,6 +81,11 @@ class Diagnostics {
   // Machine-readable forms for CI systems.
   std::string RenderJson() const;
   std::string RenderSarif(const std::string& tool_version) const;
+  // The same, written to out as they are rendered: 100k findings render to
+  // 30 MB, which need not be in memory at once.
+  void Render(std::ostream& out) const;
+  void RenderJson(std::ostream& out) const;
+  void RenderSarif(std::ostream& out, const std::string& tool_version) const;
   std::string Render(const Diagnostic& d) const;
 
  private:
