@@ -33,7 +33,7 @@ bool Compilation::Check(const std::string& path, std::string text, SourceLoader&
                    near.empty() ? "rules test names with 'if NAME'" : "did you mean -D " + near + "?");
   }
   if (diags_.has_errors()) return false;
-  placed_ = PlaceRules(model_, defines_, sources_, diags_);
+  placed_ = PlaceRules(model_, defines_, diags_);
   lap("place");
   if (analysis_) {
     Analyze();

@@ -28,8 +28,9 @@ ir::AddrMatch ToAddrMatch(const AddressSlot& slot, Family f) {
   return m;
 }
 
-std::string Comment(const PolicyRule& r, const SourceManager& sources) {
-  std::string c = sources.display_name(r.loc.file) + ":" + std::to_string(r.loc.line);
+// "crm.fw:14 the CRM web service"; file is the display name of r's file.
+std::string Comment(const PolicyRule& r, const std::string& file) {
+  std::string c = file + ":" + std::to_string(r.loc.line);
   if (!r.comment.empty()) c += " " + r.comment;
   return c;
 }
@@ -59,6 +60,7 @@ size_t FamilyRules(const PolicyRule& r) {
 std::vector<const PolicyRule*> SelectActiveRules(const Model& m,
                                                  const std::set<std::string>& defines) {
   std::vector<const PolicyRule*> out;
+  out.reserve(m.rules.size());
   for (const auto& r : m.rules) {
     if (r.disabled) continue;
     if (!r.condition.empty() && (defines.count(r.condition) > 0) == r.condition_negated) continue;
@@ -142,20 +144,11 @@ std::vector<ir::ServiceMatch> GroupServices(const std::vector<ServiceAtom>& atom
 namespace {
 
 // SplitByFamily for one rule.
-void AddFamilyRules(const PolicyRule& r, const SourceManager& sources, std::vector<WorkRule>& out) {
+void AddFamilyRules(const PolicyRule& r, std::vector<WorkRule>& out) {
   WorkRule base;
   base.rule.iif = r.iif;
   base.rule.oif = r.oif;
-  base.rule.counter = r.counter;
-  base.rule.comment = Comment(r, sources);
-  base.rule.log.enabled = r.log.enabled;
-  base.rule.log.prefix = r.log.prefix;
-  base.rule.log.rate = r.log.rate;
-  base.rule.log.rate_unit = r.log.rate_unit;
-  base.rule.verdict = r.action == ast::Action::kAccept ? ir::Verdict::kAccept : ir::Verdict::kDrop;
-  base.reject = r.action == ast::Action::kReject;
   base.services_negated = r.services.negated;
-  base.line = r.loc.line;
   base.origin = &r;
   base.src_is_firewall = r.src.firewall;
   base.dst_is_firewall = r.dst.firewall;
@@ -182,14 +175,13 @@ void AddFamilyRules(const PolicyRule& r, const SourceManager& sources, std::vect
 
 }  // namespace
 
-std::vector<WorkRule> SplitByFamily(const Model& m, const std::vector<const PolicyRule*>& rules,
-                                    const SourceManager& sources) {
+std::vector<WorkRule> SplitByFamily(const Model& m, const std::vector<const PolicyRule*>& rules) {
   (void)m;
   size_t size = 0;
   for (const PolicyRule* r : rules) size += FamilyRules(*r);
   std::vector<WorkRule> out;
   out.reserve(size);
-  for (const PolicyRule* r : rules) AddFamilyRules(*r, sources, out);
+  for (const PolicyRule* r : rules) AddFamilyRules(*r, out);
   return out;
 }
 
@@ -206,7 +198,7 @@ IntervalSet SlotSet(const ir::AddrMatch& a, Family f) {
   return a.negated ? a.set.Complement(FamilyMax(f)) : a.set;
 }
 
-Placement Place(const Model& m, const ir::Rule& r, Family f) {
+Placement Place(const Model& m, const ir::Match& r, Family f) {
   IntervalSet src = SlotSet(r.src, f), dst = SlotSet(r.dst, f);
   const IntervalSet& own = m.firewall_addresses.of(f);
   const IntervalSet& local = m.local_destinations.of(f);
@@ -227,7 +219,7 @@ Placement Place(const Model& m, const ir::Rule& r, Family f) {
 }
 
 // The chains a rule's traffic can reach, over the families it has.
-Placement PlaceRule(const Model& m, const ir::Rule& r) {
+Placement PlaceRule(const Model& m, const ir::Match& r) {
   Placement p;
   for (Family f : {Family::kV4, Family::kV6}) {
     if (r.family == ir::RuleFamily::kV4 && f != Family::kV4) continue;
@@ -289,12 +281,39 @@ std::vector<WorkRule> SplitServices(std::vector<WorkRule> rules) {
   return out;
 }
 
-std::vector<WorkRule> LowerNegation(std::vector<WorkRule> rules, const LoweringCaps& caps) {
+std::vector<LoweringRule> TakeActions(std::vector<WorkRule> placed, const SourceManager& sources) {
+  std::vector<LoweringRule> out;
+  out.reserve(placed.size());
+  std::vector<std::string> files(sources.size());  // display names, made once
+  for (auto& w : placed) {
+    LoweringRule& l = out.emplace_back();
+    l.chain = std::move(w.chain);
+    static_cast<ir::Match&>(l.rule) = std::move(w.rule);
+    l.services = std::move(w.services);
+    l.services_negated = w.services_negated;
+    if (const PolicyRule* r = w.origin) {
+      l.rule.log.enabled = r->log.enabled;
+      l.rule.log.prefix = r->log.prefix;
+      l.rule.log.rate = r->log.rate;
+      l.rule.log.rate_unit = r->log.rate_unit;
+      l.rule.counter = r->counter;
+      l.rule.verdict = r->action == ast::Action::kAccept ? ir::Verdict::kAccept : ir::Verdict::kDrop;
+      std::string& file = files[r->loc.file];
+      if (file.empty()) file = sources.display_name(r->loc.file);
+      l.rule.comment = Comment(*r, file);
+      l.reject = r->action == ast::Action::kReject;
+      l.line = r->loc.line;
+    }
+  }
+  return out;
+}
+
+std::vector<LoweringRule> LowerNegation(std::vector<LoweringRule> rules, const LoweringCaps& caps) {
   auto lower_addr = [&](const ir::AddrMatch& a) {
     return a.present && a.negated && !caps.negated_address_sets && a.set.intervals().size() > 1;
   };
   // The rules of a negation's chain (none when w needs none).
-  auto chain_rules = [&](const WorkRule& w) -> size_t {
+  auto chain_rules = [&](const LoweringRule& w) -> size_t {
     size_t n = size_t{lower_addr(w.rule.src)} + size_t{lower_addr(w.rule.dst)} +
                (w.services_negated ? w.services.size() : 0);
     return n == 0 ? 0 : n + 1;
@@ -302,7 +321,7 @@ std::vector<WorkRule> LowerNegation(std::vector<WorkRule> rules, const LoweringC
   size_t size = rules.size();
   for (const auto& w : rules) size += chain_rules(w);
   if (size == rules.size()) return rules;  // nothing to lower
-  std::vector<WorkRule> main, chains;
+  std::vector<LoweringRule> main, chains;
   main.reserve(size);  // the chains are appended at the end
   std::map<std::string, int> used;
   for (auto& w : rules) {
@@ -319,7 +338,7 @@ std::vector<WorkRule> LowerNegation(std::vector<WorkRule> rules, const LoweringC
     if (n > 1) name += "_" + std::to_string(n);
 
     auto exclusion = [&](auto fill) {
-      WorkRule x;
+      LoweringRule x;
       x.chain = name;
       x.line = w.line;
       x.rule.family = w.rule.family;
@@ -334,7 +353,7 @@ std::vector<WorkRule> LowerNegation(std::vector<WorkRule> rules, const LoweringC
       for (const auto& s : w.services)
         exclusion([&](ir::Rule& r) { r.has_service = true; r.service = s; });
 
-    WorkRule final_rule;
+    LoweringRule final_rule;
     final_rule.chain = name;
     final_rule.line = w.line;
     final_rule.rule.family = w.rule.family;
@@ -345,7 +364,7 @@ std::vector<WorkRule> LowerNegation(std::vector<WorkRule> rules, const LoweringC
     final_rule.reject = w.reject;
     chains.push_back(std::move(final_rule));
 
-    WorkRule jump = std::move(w);
+    LoweringRule jump = std::move(w);
     if (neg_src) jump.rule.src = {};
     if (neg_dst) jump.rule.dst = {};
     jump.services.clear();
@@ -361,11 +380,11 @@ std::vector<WorkRule> LowerNegation(std::vector<WorkRule> rules, const LoweringC
   return main;
 }
 
-std::vector<WorkRule> SplitRateLimitedLog(std::vector<WorkRule> rules) {
-  auto limited = [](const WorkRule& w) { return w.rule.log.enabled && w.rule.log.rate != 0; };
+std::vector<LoweringRule> SplitRateLimitedLog(std::vector<LoweringRule> rules) {
+  auto limited = [](const LoweringRule& w) { return w.rule.log.enabled && w.rule.log.rate != 0; };
   size_t splits = static_cast<size_t>(std::count_if(rules.begin(), rules.end(), limited));
   if (splits == 0) return rules;
-  std::vector<WorkRule> out;
+  std::vector<LoweringRule> out;
   out.reserve(rules.size() + splits);
   for (auto& w : rules) {
     if (!limited(w)) {
@@ -374,7 +393,7 @@ std::vector<WorkRule> SplitRateLimitedLog(std::vector<WorkRule> rules) {
     }
     // A limit in the verdict rule would let packets over the rate fall
     // through to later rules; the limit must throttle only the logging.
-    WorkRule log = w;
+    LoweringRule log = w;
     log.rule.verdict = ir::Verdict::kContinue;
     log.rule.counter = false;
     log.reject = false;
@@ -385,8 +404,8 @@ std::vector<WorkRule> SplitRateLimitedLog(std::vector<WorkRule> rules) {
   return out;
 }
 
-std::vector<WorkRule> SplitReject(std::vector<WorkRule> rules) {
-  auto split = [](const WorkRule& w) { return w.reject && !w.rule.has_service; };
+std::vector<LoweringRule> SplitReject(std::vector<LoweringRule> rules) {
+  auto split = [](const LoweringRule& w) { return w.reject && !w.rule.has_service; };
   size_t splits = static_cast<size_t>(std::count_if(rules.begin(), rules.end(), split));
   if (splits == 0) {
     // Each reject gets its kind in place; no rule is added.
@@ -398,7 +417,7 @@ std::vector<WorkRule> SplitReject(std::vector<WorkRule> rules) {
       }
     return rules;
   }
-  std::vector<WorkRule> out;
+  std::vector<LoweringRule> out;
   out.reserve(rules.size() + splits);
   for (auto& w : rules) {
     if (!w.reject) {
@@ -413,7 +432,7 @@ std::vector<WorkRule> SplitReject(std::vector<WorkRule> rules) {
       continue;
     }
     // TCP gets a reset, everything else an ICMP error.
-    WorkRule tcp = w;
+    LoweringRule tcp = w;
     tcp.rule.has_service = true;
     tcp.rule.service = ir::ServiceMatch{};
     tcp.rule.service.proto = kProtoTcp;
@@ -467,7 +486,7 @@ std::vector<ir::Rule> Preamble(const Model& m, ir::Hook hook) {
 
 }  // namespace
 
-ir::Ruleset BuildRuleset(const Model& m, std::vector<WorkRule> rules,
+ir::Ruleset BuildRuleset(const Model& m, std::vector<LoweringRule> rules,
                          const SourceManager& sources) {
   ir::Ruleset rs;
   rs.source = m.policy_loc.valid() ? sources.display_name(m.policy_loc.file) : "";
@@ -502,7 +521,7 @@ ir::Ruleset BuildRuleset(const Model& m, std::vector<WorkRule> rules,
     c.rules = std::move(by_chain[name]);  // the preamble, then the policy's rules
     if (m.default_action == ast::Action::kReject) {
       // A chain policy cannot reject; the last rules do it instead.
-      WorkRule w;
+      LoweringRule w;
       w.reject = true;
       w.rule.comment = default_comment;
       for (auto& r : SplitReject({w})) c.rules.push_back(r.rule);
@@ -534,7 +553,7 @@ size_t ServiceRules(const PolicyRule& r, std::optional<Family> f) {
 // How many rules PlaceRules makes of r, counted without making them: the
 // chains of each of its family rules times their service matches.
 size_t PlacedRules(const Model& m, const PolicyRule& r) {
-  ir::Rule probe;  // what placement looks at
+  ir::Match probe;  // what placement looks at
   probe.iif = r.iif;
   probe.oif = r.oif;
   if (ForBothFamilies(r)) return ChainCount(PlaceRule(m, probe)) * ServiceRules(r, std::nullopt);
@@ -551,8 +570,7 @@ size_t PlacedRules(const Model& m, const PolicyRule& r) {
 
 }  // namespace
 
-std::vector<WorkRule> PlaceRules(const Model& m, const std::set<std::string>& defines,
-                                 const SourceManager& sources, Diagnostics& diags) {
+std::vector<WorkRule> PlaceRules(const Model& m, const std::set<std::string>& defines, Diagnostics& diags) {
   // The passes run one policy rule at a time, straight into a vector counted
   // beforehand: at 100,000 rules the placed rules take 70 MB, and whole
   // vectors handed from pass to pass held two such at once.
@@ -564,7 +582,7 @@ std::vector<WorkRule> PlaceRules(const Model& m, const std::set<std::string>& de
   std::vector<WorkRule> family, chained;  // one rule's, reused
   for (const PolicyRule* r : active) {
     family.clear();
-    AddFamilyRules(*r, sources, family);
+    AddFamilyRules(*r, family);
     chained.clear();
     for (auto& w : family) AddChainRules(m, std::move(w), chained);
     // A rule that lands in no chain can never match; say so.
@@ -579,7 +597,7 @@ std::vector<WorkRule> PlaceRules(const Model& m, const std::set<std::string>& de
 
 ir::Ruleset Lower(const Model& m, std::vector<WorkRule> placed, const LoweringCaps& caps,
                   const SourceManager& sources) {
-  auto rules = LowerNegation(std::move(placed), caps);
+  auto rules = LowerNegation(TakeActions(std::move(placed), sources), caps);
   rules = SplitRateLimitedLog(std::move(rules));
   rules = SplitReject(std::move(rules));
   return BuildRuleset(m, std::move(rules), sources);
