@@ -660,7 +660,7 @@ class Resolver {
     PolicyRule out;
     out.action = r.action;
     out.loc = r.loc;
-    out.log = r.log;
+    out.log = {r.log.enabled, r.log.prefix, r.log.rate, r.log.rate_unit};
     out.counter = r.counter;
     out.comment = r.comment;
     out.disabled = r.disabled;
