@@ -546,7 +546,8 @@ namespace {
 // both): one per service match, or one when no positive services are left
 // to split.
 size_t ServiceRules(const PolicyRule& r, std::optional<Family> f) {
-  if (r.services.any || r.services.negated) return 1;
+  // One atom makes at most one match: no grouping needed to count.
+  if (r.services.any || r.services.negated || r.services.atoms.size() == 1) return 1;
   return std::max<size_t>(1, GroupServices(r.services.atoms, f).size());
 }
 
