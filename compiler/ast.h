@@ -100,23 +100,24 @@ struct LogSpec {
   Loc rate_loc;
 };
 
+// Small members first, so that they pack: a policy may have 100k rules.
 struct Rule {
   Action action = Action::kAccept;
+  bool counter = false;
+  bool disabled = false;
+  bool condition_negated = false;
+  Loc loc;   // the action keyword
+  Loc span;  // from the action to the end of the rule's first line
   SvcSet services;
   AddrSet src, dst;
   std::string in_iface, out_iface;
   Loc in_loc, out_loc;
   LogSpec log;
-  bool counter = false;
   std::string comment;
-  bool disabled = false;
   std::string condition;  // -D name; empty: unconditional
-  bool condition_negated = false;
   Loc condition_loc;
   // Diagnostic codes silenced for this rule ("nowarn redundant-rule").
   std::vector<std::pair<std::string, Loc>> nowarn;
-  Loc loc;   // the action keyword
-  Loc span;  // from the action to the end of the rule's first line
 };
 
 struct Option {

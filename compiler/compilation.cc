@@ -30,8 +30,12 @@ bool Compilation::Check(const std::string& path, std::string text, SourceLoader&
   lap("parse");
   // Resolve even after syntax errors: the parts that parsed may hold more
   // mistakes, and reporting them all at once saves the user round trips.
-  model_ = Resolve(unit_, diags_);
-  if (!keep_ast_) unit_ = ast::Unit{};
+  if (keep_ast_) {
+    model_ = Resolve(unit_, diags_);
+  } else {
+    model_ = Resolve(std::move(unit_), diags_);
+    unit_ = ast::Unit{};
+  }
   lap("resolve");
   for (const auto& d : defines) {
     const auto& used = model_.conditions;
@@ -41,7 +45,7 @@ bool Compilation::Check(const std::string& path, std::string text, SourceLoader&
                    near.empty() ? "rules test names with 'if NAME'" : "did you mean -D " + near + "?");
   }
   if (diags_.has_errors()) return false;
-  placed_ = PlaceRules(model_, defines_, sources_, diags_);
+  placed_ = PlaceRules(model_, defines_, diags_);
   lap("place");
   if (analysis_) {
     Analyze();
@@ -78,6 +82,7 @@ bool Silenced(const PolicyRule& r, const std::string& code) {
 void Compilation::Analyze() {
   analysis::InterfaceIds ifaces;
   auto lists = analysis::BuildRuleLists(model_, placed_, ifaces);
+  if (!keep_placed_) placed_ = std::vector<WorkRule>();
   findings_ = analysis::AnalyzeShadows(lists, ifaces, &stats_, analysis_options_);
   if (stats_.stopped)
     diags_.Warning("analysis-incomplete", model_.policy_loc,

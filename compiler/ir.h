@@ -48,13 +48,18 @@ struct LogAction {
   std::string rate_unit;
 };
 
-struct Rule {
+// What a rule matches: the conjunction, each part optional.
+struct Match {
   RuleFamily family = RuleFamily::kAny;
+  CtState ct = CtState::kNone;
+  bool has_service = false;
   std::string iif, oif;
   AddrMatch src, dst;
-  bool has_service = false;
   ServiceMatch service;
-  CtState ct = CtState::kNone;
+};
+
+// A rule: its matches, then what it does.
+struct Rule : Match {
   LogAction log;
   bool counter = false;
   Verdict verdict = Verdict::kAccept;

@@ -31,13 +31,15 @@ struct ServiceAtom {
   }
 };
 
+// The per-rule structs below list their small members first, so that they
+// pack: a policy of 100k rules holds 100k of each.
 struct AddressSlot {
   bool any = true;
   bool negated = false;
-  AddressSet set;     // when !any
-  std::string group;  // the slot is exactly this named group (becomes a set)
   bool firewall = false;  // the slot is exactly the firewall object
   Loc loc;
+  AddressSet set;     // when !any
+  std::string group;  // the slot is exactly this named group (becomes a set)
 
   // Whether the slot can match a packet of family f at all.
   bool Allows(Family f) const {
@@ -56,20 +58,28 @@ struct ServiceSlot {
   bool Allows(Family f) const;
 };
 
+// A rule's logging as checked; the locations for messages stay in the AST.
+struct RuleLog {
+  bool enabled = false;
+  std::string prefix;
+  uint64_t rate = 0;  // 0: no limit
+  std::string rate_unit;
+};
+
 struct PolicyRule {
   ast::Action action = ast::Action::kAccept;
+  bool counter = false;
+  bool disabled = false;
+  bool condition_negated = false;
+  Loc loc;
+  Loc span;  // the whole rule on its first line, for carets
   AddressSlot src, dst;
   ServiceSlot services;
   std::string iif, oif;  // device names
-  ast::LogSpec log;
-  bool counter = false;
+  RuleLog log;
   std::string comment;
-  bool disabled = false;
   std::string condition;
-  bool condition_negated = false;
   std::vector<std::string> nowarn;  // silenced diagnostic codes
-  Loc loc;
-  Loc span;  // the whole rule on its first line, for carets
 };
 
 struct FirewallInterface {
@@ -103,5 +113,9 @@ class Diagnostics;
 // Resolves names and runs every check of the policy. Errors go to diags;
 // the model is meaningful only when diags has no errors.
 Model Resolve(const ast::Unit& unit, Diagnostics& diags);
+// The same for an AST that is not needed afterwards: each policy rule's AST
+// is freed as soon as the rule is resolved, so that the AST and the model of
+// a large policy are never both whole in memory. The rules are left empty.
+Model Resolve(ast::Unit&& unit, Diagnostics& diags);
 
 }  // namespace fwc

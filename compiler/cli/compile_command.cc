@@ -18,6 +18,7 @@ struct CompileArgs {
 int Compile(const CompileArgs& a, const Registry& registry, bool emit) {
   Compilation c;
   c.set_keep_ast(a.dump == "ast");
+  c.set_keep_placed(emit);
   // `check` has no other output, so machine-readable diagnostics go to
   // stdout there; `compile` keeps stdout for the rules.
   if (int rc = LoadPolicy(a.policy, registry, c, !emit); rc != kExitOk) return rc;

@@ -70,8 +70,8 @@ int LoadPolicy(const PolicyArgs& args, const Registry& registry, Compilation& c,
               << st.candidates << ", coverage tests " << st.coverage_tests << "\n";
   }
   std::ostream& machine = diagnostics_to_stdout ? std::cout : std::cerr;
-  if (args.diagnostics_format == "json") machine << c.diags().RenderJson();
-  else if (args.diagnostics_format == "sarif") machine << c.diags().RenderSarif(FWC_VERSION);
+  if (args.diagnostics_format == "json") c.diags().RenderJson(machine);
+  else if (args.diagnostics_format == "sarif") c.diags().RenderSarif(machine, FWC_VERSION);
   else c.diags().Render(std::cerr);
   if (ok) return kExitOk;
   int n = c.diags().error_count();

@@ -178,3 +178,18 @@ TEST_CASE("errors in conditional and disabled rules are reported without -D", "[
   Result r = Compile(Policy("", "  accept from nobody to any if mgmt;\n  accept from nob to any disabled;\n"));
   CHECK(r.c->diags().error_count() == 2);
 }
+
+TEST_CASE("a check that will not lower frees the placed rules and finds the same", "[checks]") {
+  const std::string text = Policy("host lb 10.1.2.2;",
+                                  "  accept tcp 80 from 10.0.0.0/25 to lb;\n"
+                                  "  accept tcp 80 from 10.0.0.128/25 to lb;\n"
+                                  "  drop tcp 80 from 10.0.0.0/24 to lb;\n");
+  MemoryLoader loader;
+  Compilation kept, freed;
+  freed.set_keep_placed(false);
+  CHECK_FALSE(kept.Check("test.fw", text, loader, {}));
+  CHECK_FALSE(freed.Check("test.fw", text, loader, {}));
+  CHECK_FALSE(kept.placed().empty());
+  CHECK(freed.placed().empty());
+  CHECK(freed.diags().Render() == kept.diags().Render());
+}

@@ -60,7 +60,7 @@ TEST_CASE("SplitServices gives each protocol its own rule, in order", "[lowering
 }
 
 TEST_CASE("LowerNegation moves negated services into a chain of RETURNs", "[lowering]") {
-  WorkRule w;
+  LoweringRule w;
   w.chain = "forward";
   w.line = 12;
   w.rule.comment = "x.fw:12";
@@ -82,7 +82,7 @@ TEST_CASE("LowerNegation moves negated services into a chain of RETURNs", "[lowe
 }
 
 TEST_CASE("LowerNegation lowers negated address sets only for targets that need it", "[lowering]") {
-  WorkRule w;
+  LoweringRule w;
   w.chain = "forward";
   w.line = 3;
   w.rule.src.present = true;
@@ -99,7 +99,7 @@ TEST_CASE("LowerNegation lowers negated address sets only for targets that need 
 }
 
 TEST_CASE("SplitRateLimitedLog never lets the limit throttle the verdict", "[lowering]") {
-  WorkRule w;
+  LoweringRule w;
   w.rule.verdict = ir::Verdict::kDrop;
   w.rule.log = {true, "drop ", 5, "minute"};
   w.rule.counter = true;
@@ -115,14 +115,14 @@ TEST_CASE("SplitRateLimitedLog never lets the limit throttle the verdict", "[low
 }
 
 TEST_CASE("SplitReject answers TCP with a reset and the rest with ICMP", "[lowering]") {
-  WorkRule any;
+  LoweringRule any;
   any.reject = true;
   auto out = SplitReject({any});
   REQUIRE(out.size() == 2);
   CHECK(out[0].rule.service.proto == kProtoTcp);
   CHECK(out[0].rule.verdict == ir::Verdict::kRejectTcpReset);
   CHECK(out[1].rule.verdict == ir::Verdict::kRejectIcmp);
-  WorkRule udp = any;
+  LoweringRule udp = any;
   udp.rule.has_service = true;
   udp.rule.service.proto = kProtoUdp;
   out = SplitReject({udp});

@@ -105,3 +105,18 @@ TEST_CASE("the firewall object needs no address match in its own chains", "[plac
   REQUIRE(h.ok);
   CHECK(PolicyRules(h.rs, "input")[0].dst.present);
 }
+
+TEST_CASE("the placed rules are counted before they are made, exactly", "[placement]") {
+  // PlaceRules allocates its rules once, by a count taken without making
+  // them; a wrong count would not change the rules, only regrow the vector.
+  Result r = Compile(Policy("host lb 10.1.2.2, 2001:db8:2::2;\nservice web tcp 80, tcp 443, udp 443;\n",
+                            "  drop { icmp echo-request, tcp 22 } from any to any;\n"  // one family's service
+                            "  accept web from any to lb;\n"                      // two families, chains and services
+                            "  accept not web from any to lb;\n"                  // a negated list stays whole
+                            "  accept from any to any;\n"                         // both families, three chains
+                            "  accept from fw to fw;\n"));                        // no chain at all
+  INFO(r.Rendered());
+  REQUIRE(r.ok);
+  CHECK(r.c->placed().size() > 10);
+  CHECK(r.c->placed().capacity() == r.c->placed().size());
+}
