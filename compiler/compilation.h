@@ -31,7 +31,7 @@ class Compilation {
   void set_keep_ast(bool on) { keep_ast_ = on; }
   // Off: the placed rules will not be lowered or queried (fwc check), so
   // they are freed as soon as the analysis has taken its rule lists from
-  // them, and placed() is empty afterwards. At 100k rules they are 90 MB.
+  // them, and placed() is empty afterwards. At 100k rules they are 60 MB.
   void set_keep_placed(bool on) { keep_placed_ = on; }
   // Work budget of the analysis (see AnalyzeShadows); 0 is unlimited.
   void set_analysis_budget(size_t budget) { budget_ = budget; }
