@@ -25,9 +25,8 @@ class Compilation {
 
   // Off: skip the shadow analysis (e.g. for a query, which needs none).
   void set_analysis(bool on) { analysis_ = on; }
-  // On: keep the AST after resolving (for --dump ast). Off, each rule's AST
-  // is freed as soon as the rule is resolved: at 100k rules the AST is a
-  // quarter of the memory.
+  // On: keep the AST after resolving (for --dump ast). Off, it is freed
+  // once the model is built: at 100k rules it is a quarter of the memory.
   void set_keep_ast(bool on) { keep_ast_ = on; }
   // Off: the placed rules will not be lowered or queried (fwc check), so
   // they are freed as soon as the analysis has taken its rule lists from
