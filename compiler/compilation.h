@@ -25,13 +25,12 @@ class Compilation {
 
   // Off: skip the shadow analysis (e.g. for a query, which needs none).
   void set_analysis(bool on) { analysis_ = on; }
-  // On: keep the AST after resolving (for --dump ast). Off, each rule's AST
-  // is freed as soon as the rule is resolved: at 100k rules the AST is a
-  // quarter of the memory.
+  // On: keep the AST after resolving (for --dump ast). Off, it is freed
+  // once the model is built: at 100k rules it is a quarter of the memory.
   void set_keep_ast(bool on) { keep_ast_ = on; }
   // Off: the placed rules will not be lowered or queried (fwc check), so
   // they are freed as soon as the analysis has taken its rule lists from
-  // them, and placed() is empty afterwards. At 100k rules they are 90 MB.
+  // them, and placed() is empty afterwards. At 100k rules they are 60 MB.
   void set_keep_placed(bool on) { keep_placed_ = on; }
   // Work budget of the analysis (see AnalyzeShadows); 0 is unlimited.
   void set_analysis_budget(size_t budget) { analysis_options_.budget = budget; }

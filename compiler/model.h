@@ -113,9 +113,5 @@ class Diagnostics;
 // Resolves names and runs every check of the policy. Errors go to diags;
 // the model is meaningful only when diags has no errors.
 Model Resolve(const ast::Unit& unit, Diagnostics& diags);
-// The same for an AST that is not needed afterwards: each policy rule's AST
-// is freed as soon as the rule is resolved, so that the AST and the model of
-// a large policy are never both whole in memory. The rules are left empty.
-Model Resolve(ast::Unit&& unit, Diagnostics& diags);
 
 }  // namespace fwc

@@ -70,10 +70,7 @@ class Resolver {
   };
 
  public:
-  // With spent_rules (the unit's policy rules), each rule's AST is freed
-  // once the rule is resolved.
-  Resolver(const ast::Unit& unit, Diagnostics& diags, std::vector<ast::Rule>* spent_rules = nullptr)
-      : unit_(unit), diags_(diags), spent_rules_(spent_rules) {}
+  Resolver(const ast::Unit& unit, Diagnostics& diags) : unit_(unit), diags_(diags) {}
 
   Model Run() {
     Model m;
@@ -527,12 +524,10 @@ class Resolver {
     for (const auto& o : p.options) Option(o, m);
     std::set<std::string> conditions;
     m.rules.reserve(p.rules.size());
-    for (size_t i = 0; i < p.rules.size(); ++i) {
+    for (const auto& r : p.rules) {
       if (diags_.at_cap()) break;
-      const ast::Rule& r = p.rules[i];
       if (auto pr = Rule(r)) m.rules.push_back(std::move(*pr));
       if (!r.condition.empty()) conditions.insert(r.condition);
-      if (spent_rules_) (*spent_rules_)[i] = ast::Rule{};
     }
     m.conditions.assign(conditions.begin(), conditions.end());
   }
@@ -754,7 +749,6 @@ class Resolver {
 
   const ast::Unit& unit_;
   Diagnostics& diags_;
-  std::vector<ast::Rule>* spent_rules_;
   std::vector<std::string> all_names_;  // for suggestions, gathered once
   std::map<std::string, Loc> declared_;
   std::map<std::string, Named> decls_;  // nodes stay put: in_order_ points to them
@@ -769,11 +763,6 @@ class Resolver {
 
 Model Resolve(const ast::Unit& unit, Diagnostics& diags) {
   return Resolver(unit, diags).Run();
-}
-
-Model Resolve(ast::Unit&& unit, Diagnostics& diags) {
-  std::vector<ast::Rule>* rules = unit.policies.empty() ? nullptr : &unit.policies[0].rules;
-  return Resolver(unit, diags, rules).Run();
 }
 
 }  // namespace fwc
