@@ -1,5 +1,7 @@
 #include "compiler/analysis/rule_space.h"
 
+#include <algorithm>
+
 #include "compiler/protocols.h"
 
 namespace fwc::analysis {
@@ -133,10 +135,15 @@ std::vector<RuleList> BuildRuleLists(const Model& m, const std::vector<WorkRule>
       for (const auto& iv : m.firewall_addresses.of(f).intervals()) own.push_back(iv.lo);
       if (l.chain == "input") l.hints.dst = own;
       if (l.chain == "output") l.hints.src = own;
+      auto belongs = [&](const WorkRule& w) {
+        return w.chain == chain && w.origin && !(w.rule.family == ir::RuleFamily::kV4 && f != Family::kV4) &&
+               !(w.rule.family == ir::RuleFamily::kV6 && f != Family::kV6);
+      };
+      // Counted first: growing the list by doubling would, at 100k rules,
+      // hold a 50 MB buffer and half of one more at once.
+      l.units.reserve(static_cast<size_t>(std::count_if(placed.begin(), placed.end(), belongs)));
       for (const auto& w : placed) {
-        if (w.chain != chain || !w.origin) continue;
-        if (w.rule.family == ir::RuleFamily::kV4 && f != Family::kV4) continue;
-        if (w.rule.family == ir::RuleFamily::kV6 && f != Family::kV6) continue;
+        if (!belongs(w)) continue;
         Unit u;
         u.origin = w.origin;
         u.action = w.origin->action;
