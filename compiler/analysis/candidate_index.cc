@@ -11,7 +11,6 @@ namespace fwc::analysis {
 namespace {
 
 constexpr int kLeafSize = 4;  // one node of unit slots
-constexpr int kMaxDepth = 80;  // of the four-way tree; the stacks below hold 3 per level
 
 }  // namespace
 
@@ -337,7 +336,7 @@ int CandidateIndex::FirstContaining(const Point& point, int begin, int end, int 
   Probe q;
   if (!MakeProbe(Key(point), &q)) return -1;
   int best = end;  // units from best on need not be looked at
-  int stack[256];
+  int stack[kStack];
   int top = 0;
   stack[top++] = root_;
   while (top > 0) {
@@ -348,10 +347,10 @@ int CandidateIndex::FirstContaining(const Point& point, int begin, int end, int 
     for (unsigned m = Meeting(n, q, begin, best, kAnyAction); m; m &= m - 1) order[count++] = __builtin_ctz(m);
     SortByMinIndex(n, order, count);
     for (int s = count; s-- > 0;)
-      if (n.count(order[s]) == 0) stack[top++] = n.child[order[s]];
+      if (!n.unit(order[s])) stack[top++] = n.child[order[s]];
     for (int s = 0; s < count; ++s) {
       int c = order[s];
-      if (n.count(c) == 0) continue;
+      if (!n.unit(c)) continue;
       int u = order_[~n.child[c]];
       if (u >= best || u == skip) continue;
       for (const auto& cube : list_.units[u].cubes())

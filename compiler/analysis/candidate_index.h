@@ -10,10 +10,11 @@
 // the verdicts below it, so a search for rules of other verdicts skips
 // the subtrees that have none.
 //
-// Each node holds the boxes of its (up to four) children, one row of four
-// per field, so a query tests all four with a few vector compares and only
-// fetches the children it enters: at 100k rules the index is a few MB and
-// a query is bound by memory, not arithmetic.
+// Each node holds the boxes of its (up to four) children, subtrees or
+// single units, one row of four per field in which the units differ, so a
+// query tests all four with a few vector compares and only fetches the
+// children it enters: at 100k rules a query is bound by the cache lines it
+// reads, not by arithmetic.
 #pragma once
 
 #include <array>
@@ -41,11 +42,6 @@ class CandidateIndex {
   // compares, which every vector unit has, order them.
   struct KeyBox {
     std::array<int32_t, kFieldCount> lo, hi;
-    bool Intersects(const KeyBox& o) const {
-      bool ok = true;
-      for (int f = 0; f < kFieldCount; ++f) ok &= hi[f] >= o.lo[f] && o.hi[f] >= lo[f];
-      return ok;
-    }
   };
   using Row = int32_t __attribute__((vector_size(16)));  // one field of four children
   // A query box, each row's bound repeated for the four children.
@@ -86,9 +82,9 @@ class CandidateIndex {
   struct alignas(64) Node {
     Row min_index, max_index;  // of the units below each child
     Row child;                 // >= 0: a node; < 0: ~ a unit's position in order_
-    Row tag;                   // 1 for a unit (0: a node), and the verdicts below << 16 (0: no child)
+    Row tag;                   // 1 for a unit (0: a node), | the verdicts below << 16 (0: no child)
     Row box[2 * kFieldCount];  // per row (in the order of fields_): the low bounds, then the high ones
-    int count(int c) const { return tag[c] & 0xffff; }
+    bool unit(int c) const { return tag[c] & 1; }
   };
   // While building: a binary hierarchy split at medians.
   struct BuildNode {
@@ -105,6 +101,10 @@ class CandidateIndex {
   void ChooseKeys();
   void SetBoxes(int id);
   void ChooseRows();
+  // Median splits keep the tree far shallower; a depth-first search
+  // holds at most three nodes per level on its stack.
+  static constexpr int kMaxDepth = 80;
+  static constexpr int kStack = 3 * kMaxDepth + 1;
   // A four-way node's children: build nodes or units.
   struct Slot {
     int build = -1;  // a build node, or
@@ -152,15 +152,14 @@ bool CandidateIndex::Any(const Cube& cube, int begin, int end, ActionMask action
   const KeyBox h = Key(cube);
   Probe q;
   if (!MakeProbe(h, &q)) return false;
-  // The depth is below 64 (median splits), and each node adds at most 3.
-  int stack[256];
+  int stack[kStack];
   int top = 0;
   stack[top++] = root_;
   while (top > 0) {
     const Node& n = nodes_[stack[--top]];
     for (unsigned m = Meeting(n, q, begin, end, actions); m; m &= m - 1) {
       int c = __builtin_ctz(m);
-      if (n.count(c) == 0) stack[top++] = n.child[c];
+      if (!n.unit(c)) stack[top++] = n.child[c];
       else if (found(order_[~n.child[c]])) return true;
     }
   }
@@ -174,7 +173,7 @@ int CandidateIndex::First(const Cube& cube, int begin, int end, ActionMask actio
   Probe q;
   if (!MakeProbe(h, &q)) return -1;
   int best = end;
-  int stack[256];
+  int stack[kStack];
   int top = 0;
   stack[top++] = root_;
   while (top > 0) {
@@ -183,10 +182,10 @@ int CandidateIndex::First(const Cube& cube, int begin, int end, ActionMask actio
     for (unsigned m = Meeting(n, q, begin, best, actions); m; m &= m - 1) order[count++] = __builtin_ctz(m);
     SortByMinIndex(n, order, count);
     for (int s = count; s-- > 0;)
-      if (n.count(order[s]) == 0) stack[top++] = n.child[order[s]];
+      if (!n.unit(order[s])) stack[top++] = n.child[order[s]];
     for (int s = 0; s < count; ++s) {
       int c = order[s];
-      if (n.count(c) == 0 || n.min_index[c] >= best) continue;
+      if (!n.unit(c) || n.min_index[c] >= best) continue;
       if (pred(n.min_index[c])) best = n.min_index[c];
     }
   }

@@ -2,7 +2,7 @@
 
 #include <map>
 
-#include "compiler/analysis/shadow_analysis.h"
+#include "compiler/analysis/candidate_index.h"
 
 namespace fwc::analysis {
 namespace {

@@ -1,14 +1,15 @@
 #include "compiler/analysis/shadow_analysis.h"
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <exception>
 #include <memory>
-#include <array>
-#include <optional>
 #include <set>
 #include <system_error>
 #include <thread>
+
+#include "compiler/analysis/candidate_index.h"
 
 namespace fwc::analysis {
 

@@ -13,8 +13,9 @@
 //    taking a packet not yet covered and adding the rule that decides it;
 //  - an earlier rule Ek decides part of R when some R∩Ek is not covered by
 //    the rules before Ek; a dead R decided partly by another verdict is
-//    shadowed, otherwise redundant; a live one is in conflict (only rules
-//    of another verdict are searched, and the search stops at the first);
+//    shadowed, otherwise redundant; a live one is in conflict with the
+//    first such Ek of another verdict (a search that only looks below the
+//    lowest one found so far);
 //  - a live R is redundant when no later rule of another verdict (nor the
 //    default) decides any part of what R decides.
 #pragma once
@@ -22,7 +23,6 @@
 #include <string>
 #include <vector>
 
-#include "compiler/analysis/candidate_index.h"
 #include "compiler/analysis/rule_space.h"
 
 namespace fwc::analysis {
