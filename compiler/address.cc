@@ -83,7 +83,10 @@ std::optional<ParsedAddress> ParseAddress(const std::string& text,
   if (slash != std::string::npos) {
     host = text.substr(0, slash);
     std::string len = text.substr(slash + 1);
-    if (len.empty() || len.size() > 3) {
+    // Checked by hand: std::stoi throws on text the parser's error
+    // recovery can leave here (fuzzer finding F12: "2001:db8::1/]64").
+    if (len.empty() || len.size() > 3 ||
+        !std::all_of(len.begin(), len.end(), [](char c) { return c >= '0' && c <= '9'; })) {
       *error = "'" + text + "' has an invalid prefix length";
       return std::nullopt;
     }
