@@ -60,11 +60,8 @@ class UnitAnalysis {
     // part of u.
     {
       Point at;
-      int j = index_.First(u.hull(), 0, i, OtherActions(u.action), [&](int j) {
-        ++stats_.candidates;
-        if (Exhausted()) r.incomplete = true;
-        return !r.incomplete && Decides(u, j, 0, j, &at);
-      });
+      int j = index_.First(u.hull(), 0, i, OtherActions(u.action),
+                           [&](int j) { return Candidate(u, j, &at, &r.incomplete); });
       if (r.incomplete) return r;
       if (j >= 0) r.conflict_with = j, r.conflict_point = std::make_unique<Point>(at);
     }
@@ -93,22 +90,16 @@ class UnitAnalysis {
     // A later unit x decides part of what u decides when some u∩x is
     // covered neither by u's earlier rules nor by the later ones before x.
     // Only later units of another verdict can make u matter.
-    bool matters = index_.Any(u.hull(), i + 1, n, OtherActions(u.action), [&](int x) {
-      ++stats_.candidates;
-      if (Exhausted()) return r.incomplete = true;
-      return Decides(u, x, 0, x, &w);
-    });
+    bool matters = index_.Any(u.hull(), i + 1, n, OtherActions(u.action),
+                              [&](int x) { return Candidate(u, x, &w, &r.incomplete) || r.incomplete; });
     if (matters) return r;
     r.to_default = AnyUncovered(u, 0, n, &w);
     r.later_redundant = !r.to_default || l_.default_action == u.action;
     if (!r.later_redundant) return r;
     // Redundant: name a few of the later rules that take its packets.
     for (int from = i + 1; r.later.size() < 4;) {
-      int x = index_.First(u.hull(), from, n, OnlyAction(u.action), [&](int x) {
-        ++stats_.candidates;
-        if (Exhausted()) r.incomplete = true;
-        return !r.incomplete && Decides(u, x, 0, x, &w);
-      });
+      int x = index_.First(u.hull(), from, n, OnlyAction(u.action),
+                           [&](int x) { return Candidate(u, x, &w, &r.incomplete); });
       if (r.incomplete) return r;
       if (x < 0) break;
       r.later.push_back(x);
@@ -211,6 +202,15 @@ class UnitAnalysis {
   // containing p; -1 if none.
   int FirstContaining(const Point& p, int end, int begin = 0) {
     return index_.FirstContaining(p, begin, end, self_);
+  }
+
+  // A candidate pair (u, e) of a search: whether e decides part of u,
+  // counted against the budget; false, with *incomplete set, once that has
+  // run out.
+  bool Candidate(const Unit& u, int e, Point* w, bool* incomplete) {
+    ++stats_.candidates;
+    if (Exhausted()) *incomplete = true;
+    return !*incomplete && Decides(u, e, 0, e, w);
   }
 
   // Whether unit e decides part of u: some u∩e covered by no unit in
