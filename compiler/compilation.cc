@@ -4,6 +4,10 @@
 #include <chrono>
 #include <thread>
 
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
+
 namespace fwc {
 
 analysis::AnalysisOptions Compilation::DefaultAnalysisOptions() {
@@ -77,9 +81,18 @@ bool Silenced(const PolicyRule& r, const std::string& code) {
 
 void Compilation::Analyze() {
   analysis::InterfaceIds ifaces;
-  auto lists = analysis::BuildRuleLists(model_, placed_, ifaces);
-  if (!keep_placed_) placed_ = std::vector<WorkRule>();
-  findings_ = analysis::AnalyzeShadows(lists, ifaces, &stats_, analysis_options_);
+  {
+    auto lists = analysis::BuildRuleLists(model_, placed_, ifaces);
+    if (!keep_placed_) placed_ = std::vector<WorkRule>();
+    findings_ = analysis::AnalyzeShadows(lists, ifaces, &stats_, analysis_options_);
+  }
+#ifdef __GLIBC__
+  // The analysis frees most of what it allocated (at 100k rules, ~100 MB),
+  // but glibc keeps it, and what the analysis threads freed stays in their
+  // own arenas, which the lowering and set merging do not reuse: give it
+  // back, or a 100k-rule compile peaks 60-100 MB higher.
+  malloc_trim(0);
+#endif
   if (stats_.stopped)
     diags_.Warning("analysis-incomplete", model_.policy_loc,
                    "the analysis used up its work budget; " + std::to_string(stats_.unanalysed_rules) +
