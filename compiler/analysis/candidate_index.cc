@@ -332,35 +332,12 @@ void CandidateIndex::Query(const Cube& cube, int begin, int end, std::vector<int
 }
 
 int CandidateIndex::FirstContaining(const Point& point, int begin, int end, int skip) const {
-  if (root_ < 0) return -1;
-  Probe q;
-  if (!MakeProbe(Key(point), &q)) return -1;
-  int best = end;  // units from best on need not be looked at
-  int stack[kStack];
-  int top = 0;
-  stack[top++] = root_;
-  while (top > 0) {
-    const Node& n = nodes_[stack[--top]];
-    // Units first, and the nodes pushed so that the one with the lowest
-    // first unit is seen first: what it finds bounds the others.
-    int order[4], count = 0;
-    for (unsigned m = Meeting(n, q, begin, best, kAnyAction); m; m &= m - 1) order[count++] = __builtin_ctz(m);
-    SortByMinIndex(n, order, count);
-    for (int s = count; s-- > 0;)
-      if (!n.unit(order[s])) stack[top++] = n.child[order[s]];
-    for (int s = 0; s < count; ++s) {
-      int c = order[s];
-      if (!n.unit(c)) continue;
-      int u = order_[~n.child[c]];
-      if (u >= best || u == skip) continue;
-      for (const auto& cube : list_.units[u].cubes())
-        if (CubeContains(cube, point)) {
-          best = u;
-          break;
-        }
-    }
-  }
-  return best < end ? best : -1;
+  return FirstMeeting(Key(point), begin, end, kAnyAction, [&](int u) {
+    if (u == skip) return false;
+    for (const auto& cube : list_.units[u].cubes())
+      if (CubeContains(cube, point)) return true;
+    return false;
+  });
 }
 
 }  // namespace fwc::analysis

@@ -120,6 +120,9 @@ class CandidateIndex {
   // False when the box misses what every unit shares in the fields no
   // unit varies in (then nothing meets it); otherwise fills the probe.
   bool MakeProbe(const KeyBox& h, Probe* probe) const;
+  // First for a key box: the same search serves boxes and points.
+  template <typename Pred>
+  int FirstMeeting(const KeyBox& h, int begin, int end, ActionMask actions, Pred&& pred) const;
   // Bit c set when child c of n may hold a unit in [begin, end) with one
   // of `actions` whose box meets the probe.
   unsigned Meeting(const Node& n, const Probe& q, int begin, int end, ActionMask actions) const {
@@ -168,25 +171,30 @@ bool CandidateIndex::Any(const Cube& cube, int begin, int end, ActionMask action
 
 template <typename Pred>
 int CandidateIndex::First(const Cube& cube, int begin, int end, ActionMask actions, Pred&& pred) const {
-  if (root_ < 0 || cube.Empty()) return -1;
-  const KeyBox h = Key(cube);
+  return cube.Empty() ? -1 : FirstMeeting(Key(cube), begin, end, actions, pred);
+}
+
+template <typename Pred>
+int CandidateIndex::FirstMeeting(const KeyBox& h, int begin, int end, ActionMask actions, Pred&& pred) const {
+  if (root_ < 0) return -1;
   Probe q;
   if (!MakeProbe(h, &q)) return -1;
-  int best = end;
+  int best = end;  // units from best on need not be looked at
   int stack[kStack];
   int top = 0;
   stack[top++] = root_;
   while (top > 0) {
     const Node& n = nodes_[stack[--top]];
+    // Units first, and the nodes pushed so that the one with the lowest
+    // first unit is seen first: what it finds bounds the others.
     int order[4], count = 0;
     for (unsigned m = Meeting(n, q, begin, best, actions); m; m &= m - 1) order[count++] = __builtin_ctz(m);
     SortByMinIndex(n, order, count);
     for (int s = count; s-- > 0;)
       if (!n.unit(order[s])) stack[top++] = n.child[order[s]];
     for (int s = 0; s < count; ++s) {
-      int c = order[s];
-      if (!n.unit(c) || n.min_index[c] >= best) continue;
-      if (pred(n.min_index[c])) best = n.min_index[c];
+      int c = order[s];  // a unit slot's lowest unit is the unit
+      if (n.unit(c) && n.min_index[c] < best && pred(n.min_index[c])) best = n.min_index[c];
     }
   }
   return best < end ? best : -1;
