@@ -287,19 +287,30 @@ std::unique_ptr<Compilation> Build(const std::string& text) {
   return c;
 }
 
+// Calls check(seed, compilation) for `cases` random policies that compile,
+// from seed seed0 on (with the seed and the policy as context for any
+// failure); returns how many it checked.
+template <typename Check>
+unsigned ForRandomPolicies(unsigned seed0, unsigned cases, const Check& check) {
+  unsigned checked = 0;
+  for (unsigned seed = seed0; checked < cases && seed < seed0 + cases * 4; ++seed) {
+    std::string text = Generator(seed).Policy();
+    auto c = Build(text);
+    if (!c) continue;
+    ++checked;
+    INFO("seed " << seed << "\n" << text);
+    check(seed, c);
+  }
+  return checked;
+}
+
 }  // namespace
 
 TEST_CASE("the analysis agrees with brute force on random small policies", "[analysis][crosscheck]") {
   const unsigned cases = EnvOr("FWC_CROSSCHECK_CASES", 1000);
   const unsigned seed0 = EnvOr("FWC_CROSSCHECK_SEED", 1);
-  unsigned checked = 0, findings = 0;
-  for (unsigned seed = seed0; checked < cases && seed < seed0 + cases * 4; ++seed) {
-    Generator gen(seed);
-    std::string text = gen.Policy();
-    auto c = Build(text);
-    if (!c) continue;
-    ++checked;
-    INFO("seed " << seed << "\n" << text);
+  unsigned findings = 0;
+  unsigned checked = ForRandomPolicies(seed0, cases, [&](unsigned, const std::unique_ptr<Compilation>& c) {
     const Model& m = c->model();
     auto lists = RefLists(c->placed());
 
@@ -375,7 +386,7 @@ TEST_CASE("the analysis agrees with brute force on random small policies", "[ana
         CHECK(f == nullptr);
       }
     }
-  }
+  });
   CHECK(checked >= cases / 2);
   CHECK(findings > checked / 4);  // the generator does produce interesting cases
 }
@@ -383,14 +394,7 @@ TEST_CASE("the analysis agrees with brute force on random small policies", "[ana
 TEST_CASE("fwc query agrees with brute force", "[analysis][crosscheck]") {
   const unsigned cases = EnvOr("FWC_CROSSCHECK_CASES", 1000) / 4;
   std::mt19937 rng(7);
-  unsigned checked = 0;
-  for (unsigned seed = 1000; checked < cases && seed < 1000 + cases * 4; ++seed) {
-    Generator gen(seed);
-    std::string text = gen.Policy();
-    auto c = Build(text);
-    if (!c) continue;
-    ++checked;
-    INFO("seed " << seed << "\n" << text);
+  unsigned checked = ForRandomPolicies(1000, cases, [&](unsigned, const std::unique_ptr<Compilation>& c) {
     const Model& m = c->model();
     auto lists = RefLists(c->placed());
     for (const auto& l : lists) {
@@ -423,7 +427,7 @@ TEST_CASE("fwc query agrees with brute force", "[analysis][crosscheck]") {
         CHECK(q->rule == (first < 0 ? nullptr : l.rules[first]->origin));
       }
     }
-  }
+  });
   CHECK(checked >= cases / 2);
 }
 
@@ -498,14 +502,8 @@ TEST_CASE("fwc diff agrees with brute force", "[analysis][crosscheck]") {
 
 TEST_CASE("shared out among threads, or checking dead rules the other way, the analysis finds the same", "[analysis][crosscheck]") {
   const unsigned cases = EnvOr("FWC_CROSSCHECK_CASES", 1000) / 4;
-  unsigned checked = 0, compared = 0;
-  for (unsigned seed = 9000; checked < cases && seed < 9000 + cases * 4; ++seed) {
-    Generator gen(seed);
-    std::string text = gen.Policy();
-    auto c = Build(text);
-    if (!c) continue;
-    ++checked;
-    INFO("seed " << seed << "\n" << text);
+  unsigned compared = 0;
+  unsigned checked = ForRandomPolicies(9000, cases, [&](unsigned seed, const std::unique_ptr<Compilation>& c) {
     analysis::InterfaceIds ifaces;
     auto lists = analysis::BuildRuleLists(c->model(), c->placed(), ifaces);
     analysis::AnalysisOptions one, many;
@@ -526,7 +524,7 @@ TEST_CASE("shared out among threads, or checking dead rules the other way, the a
       CHECK(a[i].example == b[i].example);
       ++compared;
     }
-  }
+  });
   CHECK(checked >= cases / 2);
   CHECK(compared > checked);  // there were findings to compare
 }
