@@ -40,20 +40,17 @@ class UnitAnalysis {
 
   bool Exhausted() const { return budget_ && stats_.candidates + stats_.coverage_tests > budget_; }
 
+  // Unit i, which has cubes (AnalyzeShadows marks the empty ones).
   UnitResult Run(int i) {
     UnitResult r;
     const Unit& u = l_.units[i];
-    if (u.cubes().empty()) {
-      r.empty = true;
-      return r;
-    }
     self_ = i;
     const int n = static_cast<int>(l_.units.size());
     Point w;
 
     int next_unit = kUnknown;  // the unit after u that decides live_witness_
     std::vector<int> deciders;
-    r.dead = !AnyUncovered(u, 0, i, &live_witness_, &next_unit, &deciders);
+    r.dead = !AnyUncovered(u, i, &live_witness_, &next_unit, &deciders);
 
     // Conflict (for a dead unit: whether it is shadowed rather than
     // redundant): the first earlier unit of another verdict that decides
@@ -83,7 +80,7 @@ class UnitAnalysis {
     // Usually not, and the packet the dead check found (in u, in no earlier
     // unit) shows it at once: see who decides it without u.
     {
-      int first_later = next_unit != kUnknown ? next_unit : FirstContaining(live_witness_, n, i + 1);
+      int first_later = next_unit != kUnknown ? next_unit : index_.FirstContaining(live_witness_, i + 1, n, self_);
       ast::Action without = first_later < 0 ? l_.default_action : l_.units[first_later].action;
       if (without != u.action) return r;
     }
@@ -93,7 +90,7 @@ class UnitAnalysis {
     bool matters = index_.Any(u.hull(), i + 1, n, OtherActions(u.action),
                               [&](int x) { return Candidate(u, x, &w, &r.incomplete) || r.incomplete; });
     if (matters) return r;
-    r.to_default = AnyUncovered(u, 0, n, &w);
+    r.to_default = AnyUncovered(u, n, &w);
     r.later_redundant = !r.to_default || l_.default_action == u.action;
     if (!r.later_redundant) return r;
     // Redundant: name a few of the later rules that take its packets.
@@ -109,11 +106,11 @@ class UnitAnalysis {
   }
 
  private:
-  // Boxes of the units in [begin, end), other than the one analysed, that
-  // meet x.
-  void BoxesMeeting(const Cube& x, int begin, int end, std::vector<const Cube*>& out) {
+  // Boxes of the units before end, other than the one analysed, that meet
+  // x.
+  void BoxesMeeting(const Cube& x, int end, std::vector<const Cube*>& out) {
     out.clear();
-    index_.Query(x, begin, end, units_);
+    index_.Query(x, 0, end, units_);
     for (int k : units_) {
       if (k == self_) continue;
       for (const auto& c : l_.units[k].cubes())
@@ -121,26 +118,26 @@ class UnitAnalysis {
     }
   }
 
-  bool Uncovered(const Cube& x, int begin, int end, Point* w) {
+  // Whether some packet of x lies in no unit before end.
+  bool Uncovered(const Cube& x, int end, Point* w) {
     ++stats_.coverage_tests;
-    BoxesMeeting(x, begin, end, boxes_);
+    BoxesMeeting(x, end, boxes_);
     return FindUncovered(x, boxes_, w);
   }
 
-  // Whether some packet of u lies in no unit of [begin, end). A few sample
+  // Whether some packet of u lies in no unit before end. A few sample
   // packets, each one stabbing query, answer most rules; the exact test
   // is for the rest.
   //
   // A sample's stab runs past end, to the first unit containing it: that
   // costs little more, and when the sample is the witness, *next_unit is
   // the unit that would decide it next (-1: none); kUnknown when the exact
-  // test found the witness. With deciders (begin 0 only), the exact test
-  // is a first-match decomposition, and when u is covered *deciders are
+  // test found the witness. With deciders, the exact test is a
+  // first-match decomposition, and when u is covered *deciders are
   // the units that decide its packets (empty if that grew too large and a
   // plain coverage test answered instead).
   static constexpr int kUnknown = -2;
-  bool AnyUncovered(const Unit& u, int begin, int end, Point* w, int* next_unit = nullptr,
-                    std::vector<int>* deciders = nullptr) {
+  bool AnyUncovered(const Unit& u, int end, Point* w, int* next_unit = nullptr, std::vector<int>* deciders = nullptr) {
     const int n = static_cast<int>(l_.units.size());
     for (const auto& c : u.cubes()) {
       Point lo, mid;
@@ -149,7 +146,7 @@ class UnitAnalysis {
         mid[f] = c.f[f].lo + (c.f[f].hi - c.f[f].lo) / 2;
       }
       for (const Point& p : {Sample(c, l_.hints), lo, mid}) {
-        int first = FirstContaining(p, n, begin);
+        int first = FirstContaining(p, n);
         if (first < 0 || first >= end) {
           *w = p;
           if (next_unit) *next_unit = first;
@@ -158,7 +155,7 @@ class UnitAnalysis {
       }
     }
     if (next_unit) *next_unit = kUnknown;
-    if (deciders && begin == 0) {
+    if (deciders) {
       switch (Decompose(u, end, w, deciders)) {
         case Decomposition::kCovered: return false;
         case Decomposition::kUncovered: return true;
@@ -166,7 +163,7 @@ class UnitAnalysis {
       }
     }
     for (const auto& c : u.cubes())
-      if (Uncovered(c, begin, end, w)) return true;
+      if (Uncovered(c, end, w)) return true;
     return false;
   }
 
@@ -198,11 +195,9 @@ class UnitAnalysis {
     return Decomposition::kCovered;
   }
 
-  // The first unit in [begin, end), other than the one analysed,
-  // containing p; -1 if none.
-  int FirstContaining(const Point& p, int end, int begin = 0) {
-    return index_.FirstContaining(p, begin, end, self_);
-  }
+  // The first unit before end, other than the one analysed, containing p;
+  // -1 if none.
+  int FirstContaining(const Point& p, int end) { return index_.FirstContaining(p, 0, end, self_); }
 
   // A candidate pair (u, e) of a search: whether e decides part of u,
   // counted against the budget; false, with *incomplete set, once that has
@@ -210,20 +205,19 @@ class UnitAnalysis {
   bool Candidate(const Unit& u, int e, Point* w, bool* incomplete) {
     ++stats_.candidates;
     if (Exhausted()) *incomplete = true;
-    return !*incomplete && Decides(u, e, 0, e, w);
+    return !*incomplete && Decides(u, e, w);
   }
 
-  // Whether unit e decides part of u: some u∩e covered by no unit in
-  // [begin, end) (the units before e). A natural sample of u∩e that no
-  // unit in the range contains proves it at once (and reads well as an
-  // example); the exact test settles the rest.
-  bool Decides(const Unit& u, int e, int begin, int end, Point* w) {
+  // Whether unit e decides part of u: some u∩e covered by no unit before
+  // e. A natural sample of u∩e that no unit before e contains proves it at
+  // once (and reads well as an example); the exact test settles the rest.
+  bool Decides(const Unit& u, int e, Point* w) {
     for (const auto& a : u.cubes())
       for (const auto& b : l_.units[e].cubes()) {
         Cube x = a.Intersect(b);
         if (x.Empty()) continue;
         Point nice = Sample(x, l_.hints);
-        if (FirstContaining(nice, end, begin) < 0) {
+        if (FirstContaining(nice, e) < 0) {
           *w = nice;
           return true;
         }
@@ -231,7 +225,7 @@ class UnitAnalysis {
     for (const auto& a : u.cubes())
       for (const auto& b : l_.units[e].cubes()) {
         Cube x = a.Intersect(b);
-        if (!x.Empty() && Uncovered(x, begin, end, w)) return true;
+        if (!x.Empty() && Uncovered(x, e, w)) return true;
       }
     return false;
   }
