@@ -19,11 +19,6 @@ int InterfaceIds::Find(const std::string& name) const {
 
 namespace {
 
-IntervalSet Addresses(const ir::AddrMatch& a, U128 max) {
-  if (!a.present) return IntervalSet::Range(0, max);
-  return a.negated ? a.set.Complement(max) : a.set;
-}
-
 IntervalSet PortsOrAll(const IntervalSet& s) { return s.empty() ? IntervalSet::Range(0, 65535) : s; }
 
 using Fields = std::array<IntervalSet, kFieldCount>;
@@ -55,27 +50,16 @@ Fields ServiceFields(const ir::ServiceMatch& s, const FieldLimits& lim) {
 
 }  // namespace
 
-std::vector<Cube> RuleCubes(const WorkRule& w, const FieldLimits& lim, InterfaceIds& ifaces) {
+namespace {
+
+// The cubes of w's interfaces and addresses times `service` (every
+// protocol and port when null). The address fields and the service fields
+// are disjoint, so this is the product of one interval list per field.
+// Most fields are one interval, taken as is: at 100k rules, building an
+// interval set per field was most of the time spent here.
+std::vector<Cube> MatchCubes(const WorkRule& w, const ir::ServiceMatch* service, const FieldLimits& lim,
+                             InterfaceIds& ifaces) {
   std::vector<Cube> out;
-  if (w.services_negated && !w.services.empty()) {
-    // Everything but the listed services.
-    Fields base = FullFields(lim);
-    if (!w.rule.iif.empty()) base[kIif] = IntervalSet::Range(ifaces.Id(w.rule.iif), ifaces.Id(w.rule.iif));
-    if (!w.rule.oif.empty()) base[kOif] = IntervalSet::Range(ifaces.Id(w.rule.oif), ifaces.Id(w.rule.oif));
-    base[kSrc] = Addresses(w.rule.src, lim.max[kSrc]);
-    base[kDst] = Addresses(w.rule.dst, lim.max[kDst]);
-    AddProduct(base, out);
-    for (const auto& s : w.services) {
-      std::vector<Cube> svc;
-      AddProduct(ServiceFields(s, lim), svc);
-      for (const auto& c : svc) SubtractAll(out, c);
-    }
-    return out;
-  }
-  // The address fields and the service fields are disjoint, so the rule
-  // is the product of one interval list per field. Most fields are one
-  // interval, taken as is: at 100k rules, building a set per field was
-  // most of the time spent here.
   Cube one = Cube::Full(lim);
   std::array<const std::vector<Interval>*, kFieldCount> many{};  // fields of several intervals
   IntervalSet complement[2], icmp;                                 // sets built here, when needed
@@ -91,14 +75,13 @@ std::vector<Cube> RuleCubes(const WorkRule& w, const FieldLimits& lim, Interface
       take(f, complement[f == kDst]);
     }
   }
-  if (w.rule.has_service) {
-    const ir::ServiceMatch& s = w.rule.service;
-    one.f[kProto].lo = one.f[kProto].hi = s.proto;
-    if (s.proto == kProtoTcp || s.proto == kProtoUdp) {
-      if (!s.sports.empty()) take(kSport, s.sports);
-      if (!s.dports.empty()) take(kDport, s.dports);
-    } else if ((s.proto == kProtoIcmp || s.proto == kProtoIcmpv6) && !s.icmp_types.empty()) {
-      icmp = ServiceFields(s, lim)[kIcmp];
+  if (service) {
+    one.f[kProto].lo = one.f[kProto].hi = service->proto;
+    if (service->proto == kProtoTcp || service->proto == kProtoUdp) {
+      if (!service->sports.empty()) take(kSport, service->sports);
+      if (!service->dports.empty()) take(kDport, service->dports);
+    } else if ((service->proto == kProtoIcmp || service->proto == kProtoIcmpv6) && !service->icmp_types.empty()) {
+      icmp = ServiceFields(*service, lim)[kIcmp];
       take(kIcmp, icmp);
     }
   }
@@ -114,6 +97,22 @@ std::vector<Cube> RuleCubes(const WorkRule& w, const FieldLimits& lim, Interface
     while (f >= 0 && (!many[f] || ++idx[f] == many[f]->size())) idx[f--] = 0;
     if (f < 0) return out;
   }
+}
+
+}  // namespace
+
+std::vector<Cube> RuleCubes(const WorkRule& w, const FieldLimits& lim, InterfaceIds& ifaces) {
+  if (w.services_negated && !w.services.empty()) {
+    // Everything but the listed services.
+    std::vector<Cube> out = MatchCubes(w, nullptr, lim, ifaces);
+    for (const auto& s : w.services) {
+      std::vector<Cube> svc;
+      AddProduct(ServiceFields(s, lim), svc);
+      for (const auto& c : svc) SubtractAll(out, c);
+    }
+    return out;
+  }
+  return MatchCubes(w, w.rule.has_service ? &w.rule.service : nullptr, lim, ifaces);
 }
 
 std::vector<RuleList> BuildRuleLists(const Model& m, const std::vector<WorkRule>& placed, InterfaceIds& ifaces) {
