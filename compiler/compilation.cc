@@ -90,7 +90,7 @@ void Compilation::Analyze() {
   // The analysis frees most of what it allocated (at 100k rules, ~100 MB),
   // but glibc keeps it, and what the analysis threads freed stays in their
   // own arenas, which the lowering and set merging do not reuse: give it
-  // back, or a 100k-rule compile peaks 60-100 MB higher.
+  // back, or a 100k-rule compile peaks ~115 MB higher (456 vs 340 MB).
   malloc_trim(0);
 #endif
   if (stats_.stopped)
