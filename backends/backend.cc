@@ -1,7 +1,10 @@
 #include "backends/backend.h"
 
+#include <algorithm>
+
 #include "backends/iptables/iptables_backend.h"
 #include "backends/nft/nft_backend.h"
+#include "compiler/utf8.h"
 
 namespace fwc {
 
@@ -13,22 +16,24 @@ std::unique_ptr<Backend> MakeBackend(const std::string& name) {
 
 std::vector<std::string> BackendNames() { return {"nft", "iptables"}; }
 
-std::string KernelComment(const std::string& s, size_t max_bytes) {
-  // Neither target escapes reliably inside a quoted comment, and the
-  // iptables output is a shell script: keep only plain printable text.
+std::string PlainText(std::string_view s, size_t max_bytes) {
+  // Neither target escapes reliably inside a quoted string, a '#' comment
+  // ends at a line break, and the iptables output is a shell script: keep
+  // only plain printable text.
   std::string out;
-  for (char c : s) {
-    unsigned char u = static_cast<unsigned char>(c);
-    if (c == '"') out += '\'';
-    else if (c == '\\') out += '/';
-    else if (u < 0x20 || u == 0x7f) out += ' ';
-    else out += c;
+  out.reserve(std::min(s.size(), max_bytes));
+  for (size_t i = 0; i < s.size();) {
+    size_t n = Utf8SequenceLength(s, i);
+    std::string_view piece = n ? s.substr(i, n) : std::string_view("?");
+    unsigned char c = static_cast<unsigned char>(s[i]);
+    if (n == 1 && c == '"') piece = "'";
+    else if (n == 1 && c == '\\') piece = "/";
+    else if (n == 1 && (c < 0x20 || c == 0x7f)) piece = " ";
+    if (out.size() + piece.size() > max_bytes) break;
+    out += piece;
+    i += n ? n : 1;
   }
-  if (out.size() <= max_bytes) return out;
-  size_t cut = max_bytes;
-  // Back up to the start of a UTF-8 sequence.
-  while (cut > 0 && (static_cast<unsigned char>(out[cut]) >> 6) == 2) --cut;
-  return out.substr(0, cut);
+  return out;
 }
 
 }  // namespace fwc

@@ -4,8 +4,10 @@
 // registry.cc.
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "compiler/ir.h"
@@ -27,9 +29,12 @@ class Backend {
 std::unique_ptr<Backend> MakeBackend(const std::string& name);
 std::vector<std::string> BackendNames();
 
-// Cuts s to at most max_bytes without splitting a UTF-8 sequence, and
-// replaces what neither target can carry safely in a quoted string: double
-// quotes, backslashes and control characters.
-std::string KernelComment(const std::string& s, size_t max_bytes);
+// Text that comes from outside fwc (a file name, a comment, a log prefix)
+// made plain, so that no target can read it as anything but text: double
+// quotes become ', backslashes /, control characters (line breaks
+// included) spaces and bytes that are not UTF-8 '?'; then it is cut to at
+// most max_bytes without splitting a UTF-8 sequence. Each backend has one
+// function that writes such text, and that function calls this one.
+std::string PlainText(std::string_view s, size_t max_bytes = SIZE_MAX);
 
 }  // namespace fwc

@@ -91,6 +91,14 @@ struct ObjectDecl {
   std::vector<SvcItem> services;  // service items; group service literals
 };
 
+// set NAME runtime [FAMILY]; its elements are not the policy's.
+struct RuntimeSet {
+  std::string name;
+  std::string family;  // "" (both), or as written: ipv4 / ipv6 expected
+  Loc loc;
+  Loc family_loc;
+};
+
 struct LogSpec {
   bool enabled = false;
   std::string prefix;
@@ -139,6 +147,7 @@ struct Policy {
 struct Unit {
   std::vector<Firewall> firewalls;
   std::vector<ObjectDecl> objects;
+  std::vector<RuntimeSet> runtime_sets;
   std::vector<Policy> policies;
 };
 

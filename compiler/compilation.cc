@@ -85,6 +85,15 @@ void Compilation::Analyze() {
     auto lists = analysis::BuildRuleLists(model_, placed_, ifaces);
     if (!keep_placed_) placed_ = std::vector<WorkRule>();
     findings_ = analysis::AnalyzeShadows(lists, ifaces, &stats_, analysis_options_);
+    // A rule is redundant "because later rules agree" only if that holds
+    // whatever the runtime sets hold.
+    if (!model_.runtime_sets.empty())
+      findings_.erase(std::remove_if(findings_.begin(), findings_.end(),
+                                     [&](const analysis::Finding& f) {
+                                       return f.kind == analysis::Finding::Kind::kRedundant && f.by_later &&
+                                              analysis::RuntimeCanOverturn(lists, f.rule);
+                                     }),
+                      findings_.end());
   }
 #ifdef __GLIBC__
   // The analysis frees most of what it allocated (at 100k rules, ~100 MB),

@@ -46,7 +46,7 @@ Diagnostic* Diagnostics::Report(const std::string& code, Severity default_severi
 const std::vector<std::string>& DiagnosticControl::ControllableCodes() {
   static const std::vector<std::string> codes = {
       "shadowed-rule", "redundant-rule", "conflicting-rule", "empty-rule",
-      "never-matches", "unused-define",  "no-interfaces", "analysis-incomplete"};
+      "never-matches", "unused-define",  "no-interfaces", "analysis-incomplete", "port-zero"};
   return codes;
 }
 
@@ -105,10 +105,26 @@ const char* SeverityName(Severity s) {
   return "error";
 }
 
+// A file name as a terminal shows it: control characters (a file name may
+// hold any byte but '/' and NUL) as \xNN instead of escape sequences.
+std::string PrintablePath(const std::string& path) {
+  std::string out;
+  for (unsigned char c : path) {
+    if (c >= 0x20 && c != 0x7f) {
+      out += static_cast<char>(c);
+      continue;
+    }
+    char buf[8];
+    std::snprintf(buf, sizeof buf, "\\x%02x", c);
+    out += buf;
+  }
+  return out;
+}
+
 // "file:line:col" or "fwc" for diagnostics without a location.
 std::string Where(const SourceManager& sm, const Loc& loc) {
   if (!loc.valid()) return "fwc";
-  return sm.path(loc.file) + ":" + std::to_string(loc.line) + ":" +
+  return PrintablePath(sm.path(loc.file)) + ":" + std::to_string(loc.line) + ":" +
          std::to_string(loc.col);
 }
 

@@ -29,6 +29,8 @@ enum class Tok : uint8_t {
   kRange,
   kGroup,
   kService,
+  kSet,
+  kRuntime,
   kPolicy,
   kDefault,
   kOption,
@@ -68,7 +70,8 @@ struct Keyword {
 constexpr Keyword kKeywords[] = {
     {"include", Tok::kInclude}, {"firewall", Tok::kFirewall}, {"interface", Tok::kInterface},
     {"host", Tok::kHost},       {"network", Tok::kNetwork},   {"range", Tok::kRange},
-    {"group", Tok::kGroup},     {"service", Tok::kService},   {"policy", Tok::kPolicy},
+    {"group", Tok::kGroup},     {"service", Tok::kService},   {"set", Tok::kSet},
+    {"runtime", Tok::kRuntime}, {"policy", Tok::kPolicy},
     {"default", Tok::kDefault}, {"option", Tok::kOption},     {"from", Tok::kFrom},
     {"to", Tok::kTo},           {"accept", Tok::kAccept},     {"drop", Tok::kDrop},
     {"reject", Tok::kReject},   {"in", Tok::kIn},             {"out", Tok::kOut},
@@ -335,6 +338,7 @@ class Parser {
       case Tok::kRange: return Ranges();
       case Tok::kGroup: return Group();
       case Tok::kService: return Service();
+      case Tok::kSet: return RuntimeSet();
       case Tok::kPolicy: return Policy();
       default: throw Rejected{};
     }
@@ -436,6 +440,23 @@ class Parser {
     while (Optional(Tok::kComma));
     Expect(Tok::kSemi);
     unit_.objects.push_back(std::move(d));
+  }
+
+  // setDecl : 'set' name 'runtime' family=name? ';'
+  void RuntimeSet() {
+    Take();
+    Token name = Expect(Tok::kId);
+    Expect(Tok::kRuntime);
+    ast::RuntimeSet set;
+    set.name = Text(name);
+    set.loc = At(name);
+    if (Is(Tok::kId)) {
+      Token family = Take();
+      set.family = Text(family);
+      set.family_loc = At(family);
+    }
+    Expect(Tok::kSemi);
+    unit_.runtime_sets.push_back(std::move(set));
   }
 
   // policyDecl : 'policy' name 'default' action '{' policyItem* '}' ';'?
@@ -744,13 +765,14 @@ bool ParseDirect(int file, std::string_view text, ast::Unit& unit, std::vector<I
   // Declarations go straight into unit (no copy of a large AST); a
   // rejected file's are taken out again.
   size_t firewalls = unit.firewalls.size(), objects = unit.objects.size();
-  size_t policies = unit.policies.size(), included = includes.size();
+  size_t sets = unit.runtime_sets.size(), policies = unit.policies.size(), included = includes.size();
   try {
     Parser(file, text, unit, includes).File();
     return true;
   } catch (const Rejected&) {
     Truncate(unit.firewalls, firewalls);
     Truncate(unit.objects, objects);
+    Truncate(unit.runtime_sets, sets);
     Truncate(unit.policies, policies);
     Truncate(includes, included);
     return false;

@@ -75,6 +75,7 @@ std::string Addresses(const AddressSet& s) {
 
 std::string Slot(const AddressSlot& s) {
   if (s.any) return "any";
+  if (!s.runtime_set.empty()) return std::string(s.negated ? "not " : "") + "runtime set " + s.runtime_set;
   std::string out = (s.negated ? "not " : "") + Addresses(s.set);
   if (!s.group.empty()) out += " (group " + s.group + ")";
   if (s.firewall) out += " (the firewall)";
@@ -140,6 +141,8 @@ std::string DumpAst(const ast::Unit& u) {
       }
     }
   }
+  for (const auto& r : u.runtime_sets)
+    o << "set " << r.name << " runtime" << (r.family.empty() ? "" : " " + r.family) << ";\n";
   for (const auto& p : u.policies) {
     o << "policy " << p.name << " default " << ast::ActionName(p.default_action) << " {\n";
     for (const auto& opt : p.options) o << "    option " << opt.name << " " << opt.value << ";\n";
@@ -173,6 +176,8 @@ std::string DumpModel(const Model& m, const SourceManager& sources) {
     o << "  interface " << i.name << " device " << i.device << " addresses " << Addresses(i.addresses)
       << " networks " << Addresses(i.networks) << "\n";
   o << "local destinations " << Addresses(m.local_destinations) << "\n";
+  for (const auto& r : m.runtime_sets)
+    o << "runtime set " << r.name << (r.v4 ? " ipv4" : "") << (r.v6 ? " ipv6" : "") << "\n";
   o << "policy " << m.policy_name << " default " << ast::ActionName(m.default_action)
     << " any-includes-firewall " << (m.any_includes_firewall ? "yes" : "no") << " stateful "
     << (m.stateful ? "yes" : "no") << "\n";

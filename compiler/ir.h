@@ -29,6 +29,9 @@ enum class CtState { kNone, kEstablishedRelated, kInvalid };
 struct AddrMatch {
   bool present = false;  // false: any address
   bool negated = false;
+  // set_name is a runtime set: its elements are unknown here (set is empty)
+  // and are not fwc's to change.
+  bool runtime = false;
   IntervalSet set;       // of the rule's family
   std::string set_name;  // a named set holding exactly `set`, if any
 };
@@ -79,6 +82,9 @@ struct Chain {
 struct NamedSet {
   std::string name;
   Family family = Family::kV4;
+  // Elements owned at runtime: declared empty, loaded as they are in the
+  // kernel (fwc apply), not compared (fwc verify).
+  bool runtime = false;
   IntervalSet elements;
 };
 

@@ -35,6 +35,7 @@ std::string Ports(const IntervalSet& s) {
 std::string Addr(const char* what, const AddrMatch& a, Family f) {
   if (!a.present) return "";
   std::string out = std::string(" ") + what + (a.negated ? " != " : " ");
+  if (a.runtime) return out + "@" + a.set_name + " (runtime)";
   if (!a.set_name.empty()) out += "@" + a.set_name + "=";
   std::string list;
   for (const auto& iv : a.set.intervals()) list += (list.empty() ? "" : ",") + FormatInterval(f, iv);
@@ -47,7 +48,7 @@ std::string Dump(const Ruleset& rs) {
   std::ostringstream o;
   o << "ruleset " << rs.source << " policy " << rs.policy_name << "\n";
   for (const auto& s : rs.sets) {
-    o << "set " << s.name << (s.family == Family::kV4 ? " ipv4 {" : " ipv6 {");
+    o << "set " << s.name << (s.family == Family::kV4 ? " ipv4 " : " ipv6 ") << (s.runtime ? "runtime {" : "{");
     std::string list;
     for (const auto& iv : s.elements.intervals()) list += (list.empty() ? "" : ",") + FormatInterval(s.family, iv);
     o << list << "}\n";

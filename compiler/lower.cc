@@ -15,9 +15,19 @@ ir::RuleFamily ToRuleFamily(Family f) {
   return f == Family::kV4 ? ir::RuleFamily::kV4 : ir::RuleFamily::kV6;
 }
 
+// The kernel sets of a runtime set, one per family.
+std::string RuntimeSetName(const std::string& set, Family f) { return set + (f == Family::kV4 ? "_v4" : "_v6"); }
+
 ir::AddrMatch ToAddrMatch(const AddressSlot& slot, Family f) {
   ir::AddrMatch m;
   if (slot.any) return m;
+  if (slot.runtime()) {
+    m.present = true;
+    m.negated = slot.negated;
+    m.runtime = true;
+    m.set_name = RuntimeSetName(slot.runtime_set, f);
+    return m;
+  }
   const IntervalSet& set = slot.set.of(f);
   if (slot.negated && set.empty()) return m;  // excludes nothing of f
   m.present = true;
@@ -194,7 +204,8 @@ struct Placement {
 };
 
 IntervalSet SlotSet(const ir::AddrMatch& a, Family f) {
-  if (!a.present) return IntervalSet::Range(0, FamilyMax(f));
+  // A runtime set may hold any address, the firewall's included.
+  if (!a.present || a.runtime) return IntervalSet::Range(0, FamilyMax(f));
   return a.negated ? a.set.Complement(FamilyMax(f)) : a.set;
 }
 
@@ -529,13 +540,18 @@ ir::Ruleset BuildRuleset(const Model& m, std::vector<LoweringRule> rules,
     rs.chains.push_back(std::move(c));
   }
 
-  // Named sets for groups, in name order.
+  // Named sets for groups, in name order, and every runtime set the policy
+  // declares, used or not: a script may fill it before a rule uses it.
   std::map<std::string, ir::NamedSet> sets;
   for (const auto& c : rs.chains)
     for (const auto& r : c.rules)
       for (const ir::AddrMatch* a : {&r.src, &r.dst})
-        if (a->present && !a->set_name.empty())
-          sets[a->set_name] = {a->set_name, r.family == ir::RuleFamily::kV6 ? Family::kV6 : Family::kV4, a->set};
+        if (a->present && !a->set_name.empty() && !a->runtime)
+          sets[a->set_name] = {a->set_name, r.family == ir::RuleFamily::kV6 ? Family::kV6 : Family::kV4, false, a->set};
+  for (const auto& r : m.runtime_sets)
+    for (Family f : {Family::kV4, Family::kV6})
+      if (f == Family::kV4 ? r.v4 : r.v6)
+        sets[RuntimeSetName(r.name, f)] = {RuntimeSetName(r.name, f), f, true, {}};
   for (auto& [_, s] : sets) rs.sets.push_back(std::move(s));
   return rs;
 }

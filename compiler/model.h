@@ -37,12 +37,17 @@ struct AddressSlot {
   bool any = true;
   bool negated = false;
   bool firewall = false;  // the slot is exactly the firewall object
+  // The slot is exactly a runtime set (runtime_set), of these families.
+  bool runtime_v4 = false, runtime_v6 = false;
   Loc loc;
-  AddressSet set;     // when !any
+  AddressSet set;     // when !any; empty for a runtime set, whose elements are unknown
   std::string group;  // the slot is exactly this named group (becomes a set)
+  std::string runtime_set;
 
+  bool runtime() const { return !runtime_set.empty(); }
   // Whether the slot can match a packet of family f at all.
   bool Allows(Family f) const {
+    if (runtime()) return f == Family::kV4 ? runtime_v4 : runtime_v6;
     return any || negated || !set.of(f).empty();
   }
   // The exact addresses of family f the slot matches.
@@ -82,6 +87,14 @@ struct PolicyRule {
   std::vector<std::string> nowarn;  // silenced diagnostic codes
 };
 
+// set NAME runtime: its kernel sets NAME_v4 and NAME_v6 (as declared) hold
+// what a script or fail2ban puts there; fwc apply keeps their elements.
+struct RuntimeSet {
+  std::string name;
+  bool v4 = true, v6 = true;
+  Loc loc;
+};
+
 struct FirewallInterface {
   std::string name;
   std::string device;
@@ -97,6 +110,7 @@ struct Model {
   // Destinations delivered to the firewall itself: its addresses, broadcast
   // and multicast.
   AddressSet local_destinations;
+  std::vector<RuntimeSet> runtime_sets;
 
   std::string policy_name;
   Loc policy_loc;

@@ -1,51 +1,86 @@
 #include "compiler/parser.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
 #include <climits>
 #include <cstdlib>
 #include <cstring>
-#include <fstream>
 #include <set>
-#include <sys/stat.h>
-#include <sstream>
 
 #include "FwcLexer.h"
 #include "FwcParser.h"
 #include "antlr4-runtime.h"
 #include "compiler/direct_parser.h"
+#include "compiler/utf8.h"
 
 namespace fwc {
 
 using fwcgrammar::FwcLexer;
 using fwcgrammar::FwcParser;
 
+namespace {
+
+const char* FileKind(mode_t mode) {
+  if (S_ISCHR(mode)) return "a character device";
+  if (S_ISBLK(mode)) return "a block device";
+  if (S_ISFIFO(mode)) return "a FIFO";
+  if (S_ISSOCK(mode)) return "a socket";
+  return "not a regular file";
+}
+
+}  // namespace
+
 std::optional<std::string> FileSystemLoader::Read(const std::string& path,
                                                   std::string* error) {
-  struct stat st;
-  if (stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
-    *error = std::strerror(EISDIR);
-    return std::nullopt;
-  }
-  std::ifstream in(path, std::ios::binary | std::ios::ate);
-  if (!in) {
+  // O_NONBLOCK: opening a FIFO must not wait for a writer; it is refused
+  // right after, as every file that is not a regular one.
+  int fd = open(path.c_str(), O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+  if (fd < 0) {
     *error = std::strerror(errno);
     return std::nullopt;
   }
-  // The ANTLR parser (which reads a file the direct parser rejects) holds
-  // a file many times over in memory; a policy is text a person wrote, so
-  // anything this large is a mistake.
-  auto size = in.tellg();
-  if (size > kMaxPolicyBytes) {
-    *error = "the file is larger than " + std::to_string(kMaxPolicyBytes >> 20) + " MiB";
+  struct stat st;
+  if (fstat(fd, &st) != 0) {
+    *error = std::strerror(errno);
+    close(fd);
     return std::nullopt;
   }
-  in.seekg(0);
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  if (in.bad()) {
-    *error = "read error";
+  if (!S_ISREG(st.st_mode)) {
+    *error = S_ISDIR(st.st_mode) ? std::strerror(EISDIR)
+                                 : std::string("it is ") + FileKind(st.st_mode) + ", not a policy file";
+    close(fd);
     return std::nullopt;
   }
-  return ss.str();
+  // The size a file claims is only a hint (a file in /proc claims 0, a
+  // file may grow while it is read): the limit is enforced on what is read.
+  // A policy is text a person wrote, so anything this large is a mistake.
+  std::string out;
+  out.reserve(std::min(static_cast<size_t>(std::max<off_t>(st.st_size, 0)), max_bytes_) + 1);
+  char buf[1 << 16];
+  for (;;) {
+    ssize_t n = read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      *error = std::strerror(errno);
+      close(fd);
+      return std::nullopt;
+    }
+    if (n == 0) break;
+    if (out.size() + static_cast<size_t>(n) > max_bytes_) {
+      *error = "the file is larger than " +
+               (max_bytes_ >= (1 << 20) ? std::to_string(max_bytes_ >> 20) + " MiB"
+                                        : std::to_string(max_bytes_) + " bytes");
+      close(fd);
+      return std::nullopt;
+    }
+    out.append(buf, static_cast<size_t>(n));
+  }
+  close(fd);
+  return out;
 }
 
 std::string FileSystemLoader::Canonical(const std::string& path) {
@@ -62,28 +97,9 @@ constexpr int kMaxIncludeDepth = 16;
 // ANTLR sees the text: its UTF-8 decoder throws on bad input.
 size_t FindInvalidUtf8(const std::string& s) {
   for (size_t i = 0; i < s.size();) {
-    unsigned char c = static_cast<unsigned char>(s[i]);
-    if (c == 0) return i;
-    if (c < 0x80) {
-      ++i;
-      continue;
-    }
-    int n;
-    uint32_t min;
-    if ((c >> 5) == 6) n = 1, min = 0x80;
-    else if ((c >> 4) == 14) n = 2, min = 0x800;
-    else if ((c >> 3) == 30) n = 3, min = 0x10000;
-    else return i;
-    if (i + n >= s.size()) return i;
-    uint32_t cp = c & (0x3fu >> n);
-    for (int k = 1; k <= n; ++k) {
-      unsigned char b = static_cast<unsigned char>(s[i + k]);
-      if ((b >> 6) != 2) return i;
-      cp = (cp << 6) | (b & 0x3fu);
-    }
-    // Overlong forms, surrogates and values past Unicode are invalid too.
-    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return i;
-    i += n + 1;
+    size_t n = s[i] == 0 ? 0 : Utf8SequenceLength(s, i);
+    if (n == 0) return i;
+    i += n;
   }
   return std::string::npos;
 }
@@ -219,6 +235,18 @@ class AstBuilder {
       ast::ObjectDecl d = Decl(ast::ObjectDecl::Kind::kService, c->name());
       for (auto* i : c->svcItem()) d.services.push_back(SvcItem(i));
       unit_.objects.push_back(std::move(d));
+    } else if (auto* c = st->setDecl()) {
+      auto names = c->name();
+      ast::RuntimeSet set;
+      if (!names.empty()) {
+        set.name = Text(names[0]);
+        set.loc = At(names[0]);
+      }
+      if (c->family) {
+        set.family = Text(c->family);
+        set.family_loc = At(c->family);
+      }
+      unit_.runtime_sets.push_back(std::move(set));
     } else if (auto* c = st->policyDecl()) {
       Policy(c);
     }
@@ -560,7 +588,7 @@ void FollowIncludes(int file, const std::vector<IncludeRef>& includes, IncludeSt
     auto content = state.loader.Read(path, &err);
     if (!content) {
       state.diags.Error("include-not-found", loc, "cannot read included file '" + path + "': " + err,
-                        "the path is relative to the including file's directory");
+                        "include a policy file; a relative path is relative to the including file's directory");
       continue;
     }
     int child = state.sources.Add(path, std::move(*content));

@@ -5,7 +5,6 @@
 // SourceLoader so tests can parse from memory.
 #pragma once
 
-#include <ios>
 #include <optional>
 #include <string>
 
@@ -26,12 +25,19 @@ class SourceLoader {
   virtual std::string Canonical(const std::string& path) { return path; }
 };
 
+// Reads regular files only, and at most max_bytes of each: a device
+// (/dev/zero), a FIFO or a socket named as a policy or an include is an
+// error at once, not an endless read or a wait.
 class FileSystemLoader : public SourceLoader {
  public:
-  static constexpr std::streamoff kMaxPolicyBytes = 16 << 20;
+  static constexpr size_t kMaxPolicyBytes = 16 << 20;
+  explicit FileSystemLoader(size_t max_bytes = kMaxPolicyBytes) : max_bytes_(max_bytes) {}
   std::optional<std::string> Read(const std::string& path,
                                   std::string* error) override;
   std::string Canonical(const std::string& path) override;
+
+ private:
+  size_t max_bytes_;
 };
 
 // Which parser reads a file. kDirectFirst: the hand-written parser of

@@ -47,10 +47,11 @@ const char* KindName(ast::ObjectDecl::Kind k) {
 
 // What a name stands for once resolved.
 struct Value {
-  enum class Kind { kInvalid, kAddress, kService };
+  enum class Kind { kInvalid, kAddress, kService, kRuntimeSet };
   Kind kind = Kind::kInvalid;
   AddressSet addresses;
   std::vector<ServiceAtom> services;
+  const RuntimeSet* runtime = nullptr;  // kRuntimeSet
 };
 
 // "IPv4 only", "IPv6 only" or "" for both, to explain family errors.
@@ -76,6 +77,7 @@ class Resolver {
     Model m;
     IndexNames();
     Firewall(m);
+    RuntimeSets(m);
     for (Named* n : in_order_) Resolve(*n);
     Policy(m);
     return m;
@@ -86,6 +88,8 @@ class Resolver {
 
   void IndexNames() {
     for (const auto& fw : unit_.firewalls) Declare(fw.name, fw.loc, "firewall");
+    for (const auto& r : unit_.runtime_sets)
+      if (Declare(r.name, r.loc, "set")) runtime_decls_.push_back(&r);
     for (const auto& d : unit_.objects)
       if (Declare(d.name, d.loc, KindName(d.kind))) {
         Named& n = decls_[d.name];
@@ -205,12 +209,47 @@ class Resolver {
                      "without its addresses fwc cannot tell traffic to the firewall from traffic through it");
   }
 
+  // --- runtime sets --------------------------------------------------------
+
+  // ipset names have at most 31 bytes, and the kernel sets are NAME_v4 and
+  // NAME_v6.
+  static constexpr size_t kMaxSetName = 28;
+
+  void RuntimeSets(Model& m) {
+    m.runtime_sets.reserve(runtime_decls_.size());  // runtime_values_ points into it
+    for (const ast::RuntimeSet* decl : runtime_decls_) {
+      const ast::RuntimeSet& r = *decl;
+      RuntimeSet set{r.name, true, true, r.loc};
+      bool ok = true;
+      if (r.name.size() > kMaxSetName) {
+        diags_.Error("bad-set-name", r.loc,
+                     "set name '" + r.name + "' is longer than " + std::to_string(kMaxSetName) + " characters",
+                     "its kernel sets are " + r.name + "_v4 and _v6, and ipset names have at most 31");
+        ok = false;
+      }
+      if (r.family == "ipv4") set.v6 = false;
+      else if (r.family == "ipv6") set.v4 = false;
+      else if (!r.family.empty()) {
+        diags_.Error("bad-set-family", r.family_loc, "unknown address family '" + r.family + "'",
+                     "write 'set " + r.name + " runtime ipv4;', '... ipv6;', or nothing for both families");
+        ok = false;
+      }
+      if (!ok) continue;
+      m.runtime_sets.push_back(set);
+      Value v;
+      v.kind = Value::Kind::kRuntimeSet;
+      v.runtime = &m.runtime_sets.back();
+      runtime_values_[r.name] = v;
+    }
+  }
+
   // --- objects -----------------------------------------------------------
 
   // Resolves a declared name, memoised; reports cycles. Returns nullptr for
   // unknown names (the caller reports them with its own context).
   const Value* Object(const std::string& name) {
     if (!unit_.firewalls.empty() && name == unit_.firewalls[0].name) return &firewall_value_;
+    if (auto r = runtime_values_.find(name); r != runtime_values_.end()) return &r->second;
     auto d = decls_.find(name);
     return d == decls_.end() ? nullptr : Resolve(d->second);
   }
@@ -296,6 +335,12 @@ class Resolver {
       }
       if (m->kind == Value::Kind::kInvalid) {
         ok = false;  // reported where it is declared
+        continue;
+      }
+      if (m->kind == Value::Kind::kRuntimeSet) {
+        diags_.Error("runtime-set-in-group", a.loc, "runtime set '" + a.text + "' cannot be a group member",
+                     "its elements are not known when the policy is compiled; use it on its own in a rule");
+        ok = false;
         continue;
       }
       if (m->kind == Value::Kind::kAddress) {
@@ -424,6 +469,9 @@ class Resolver {
                      "write the lower port first: " + std::to_string(p.hi) + "-" + std::to_string(p.lo));
         ok = false;
       } else {
+        if (p.hi == 0)
+          diags_.Warning("port-zero", p.loc, "port 0 is reserved: no TCP or UDP connection uses it",
+                         "to match any port leave the port out (e.g. 'tcp'); for a range write e.g. 0-1023");
         out.Add(p.lo, p.hi);
       }
     }
@@ -577,6 +625,17 @@ class Resolver {
             ok = false;
           } else if (v->kind == Value::Kind::kInvalid) {
             ok = false;
+          } else if (v->kind == Value::Kind::kRuntimeSet) {
+            if (s.items.size() != 1) {
+              diags_.Error("runtime-set-in-list", item.loc,
+                           "runtime set '" + item.text + "' must stand alone in its address slot",
+                           "write one rule for the set and another for the other addresses");
+              ok = false;
+              break;
+            }
+            slot.runtime_set = item.text;
+            slot.runtime_v4 = v->runtime->v4;
+            slot.runtime_v6 = v->runtime->v6;
           } else {
             slot.set.AddAll(v->addresses);
             slot.firewall = s.items.size() == 1 && !s.negated && v == &firewall_value_;
@@ -728,6 +787,14 @@ class Resolver {
                    "shorten the prefix (the kernel's LOG target limit)");
       ok = false;
     }
+    // nft reads '$' in a log prefix as the start of a variable and has no
+    // way to escape it; the other targets would take it, but a policy
+    // compiles the same for every target.
+    if (l.prefix.find('$') != std::string::npos) {
+      diags_.Error("bad-log-prefix", l.prefix_loc, "a log prefix cannot contain '$'",
+                   "nft reads '$' in a log prefix as a variable; leave it out (e.g. \"cost USD5\")");
+      ok = false;
+    }
     if (!l.rate_unit.empty()) {
       static const std::vector<std::string> units = {"second", "minute", "hour", "day"};
       if (std::find(units.begin(), units.end(), l.rate_unit) == units.end()) {
@@ -756,6 +823,8 @@ class Resolver {
   std::vector<std::string> stack_;
   std::vector<FirewallInterface> model_interfaces_;
   Value firewall_value_;
+  std::vector<const ast::RuntimeSet*> runtime_decls_;  // as declared, duplicates left out
+  std::map<std::string, Value> runtime_values_;
   Value cycle_;  // kInvalid: what a name resolves to while it is resolved
 };
 

@@ -11,6 +11,7 @@ statement   : includeStmt
             | rangeDecl
             | groupDecl
             | serviceDecl
+            | setDecl
             | policyDecl
             ;
 
@@ -27,6 +28,9 @@ addrRange   : ADDR '-' ADDR ;
 groupDecl   : 'group' name '{' (groupMember (',' groupMember)*)? ','? '}' ';'? ;
 groupMember : addrItem | svcSpec ;
 serviceDecl : 'service' name svcItem (',' svcItem)* ';' ;
+// A set of addresses whose elements are owned at runtime (a blocklist fed
+// by fail2ban or a script); the optional name is its family, ipv4 or ipv6.
+setDecl     : 'set' name 'runtime' family=name? ';' ;
 
 policyDecl  : 'policy' name 'default' action '{' policyItem* '}' ';'? ;
 policyItem  : optionStmt | ruleDecl ;

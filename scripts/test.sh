@@ -3,7 +3,8 @@
 #  1. a release build and every test: unit, golden, CLI, and (as root) the
 #     kernel tests in network namespaces, nmap suite included;
 #  2. a build with AddressSanitizer + UndefinedBehaviorSanitizer running the
-#     unit and CLI tests.
+#     whole suite again, kernel tests included (apply, confirm, rollback and
+#     the watchdog run under the sanitizers too).
 set -eu
 cd "$(dirname "$0")/.."
 scripts/deps.sh
@@ -14,14 +15,15 @@ cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DFWC_BUILD_TESTS=ON >/dev/null
 cmake --build build -j"$jobs"
 ctest --test-dir build --output-on-failure -j"$jobs"
 
-echo "== AddressSanitizer + UndefinedBehaviorSanitizer build, unit and CLI tests"
+echo "== AddressSanitizer + UndefinedBehaviorSanitizer build, full suite"
 cmake -S . -B build-sanitize -DCMAKE_BUILD_TYPE=Debug -DFWC_SANITIZE=ON -DFWC_BUILD_TESTS=ON >/dev/null
 cmake --build build-sanitize -j"$jobs"
 # The brute-force cross-checks run 1000 random policies in the release
-# build; under the sanitizers a sample keeps the run short.
-FWC_CROSSCHECK_CASES=120 \
+# build, and the kernel differential suite 150; under the sanitizers a
+# sample of each keeps the run short.
+FWC_CROSSCHECK_CASES=120 FWC_FIDELITY_CASES=40 FWC_UNTRUSTED_CASES=60 \
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-  ctest --test-dir build-sanitize --output-on-failure -j"$jobs" -L 'unit|cli'
+  ctest --test-dir build-sanitize --output-on-failure -j"$jobs"
 
 # ---- fuzzing (tests/fuzz/) -------------------------------------------------
 # A short libFuzzer pass over the parser and the whole front end, 30 s per

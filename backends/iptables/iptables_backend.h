@@ -2,7 +2,8 @@
 // filter tables with iptables-restore / ip6tables-restore. Both rule sets
 // are checked with --test before either is loaded, so a rejected policy
 // leaves the running rules alone. It replaces the whole filter table of each
-// family; nat, mangle and raw are not touched.
+// family; nat, mangle and raw are not touched. Runtime sets are ipsets,
+// created when missing and otherwise left as they are.
 #pragma once
 
 #include "backends/backend.h"
@@ -15,12 +16,23 @@ class IptablesBackend : public Backend {
   // multiport takes at most 15 ports; a range counts as two.
   static constexpr int kMultiportSlots = 15;
 
+  // Everything in the script that comes from outside fwc (file and policy
+  // names, comments, log prefixes, interface names) is written through
+  // this one function: plain text without line breaks, quotes or
+  // backslashes, so it can neither end the here-document that holds the
+  // rules nor a quoted iptables-restore argument, and a '#' comment holds
+  // it as it is.
+  static std::string Text(std::string_view s, size_t max_bytes = SIZE_MAX) { return PlainText(s, max_bytes); }
+
   LoweringCaps caps() const override { return {/*negated_address_sets=*/false}; }
   std::string Emit(const ir::Ruleset& rs) const override;
   unsigned file_mode() const override { return 0755; }
 
   // The iptables-restore input for one family (exposed for tests).
   std::string RestoreFile(const ir::Ruleset& rs, Family f) const;
+  // The commands that create the ipsets of the runtime sets (if missing),
+  // which must exist before the rules that name them are loaded or tested.
+  static std::vector<std::vector<std::string>> IpsetCommands(const ir::Ruleset& rs);
 };
 
 }  // namespace fwc

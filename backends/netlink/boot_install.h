@@ -3,6 +3,7 @@
 // compiled at boot; the previous artifact is kept next to the current one.
 #pragma once
 
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -30,14 +31,39 @@ std::string ArtifactName(const std::string& target, bool previous = false);
 // The unit file for an installed artifact of this target.
 std::string UnitText(const Artifact& a, const std::string& nft_path);
 
+// systemd, as install and uninstall need it: behind an interface so that
+// what they do to a running unit is tested without one.
+class ServiceManager {
+ public:
+  virtual ~ServiceManager() = default;
+  virtual bool IsActive(const std::string& unit) = 0;
+  // systemctl ARGS; returns whether it succeeded, its output in *output.
+  virtual bool Systemctl(const std::vector<std::string>& args, std::string* output) = 0;
+};
+
+// The system's systemd, or nullptr where systemd is not PID 1.
+std::unique_ptr<ServiceManager> OpenSystemd();
+
 // Writes the artifact (the one it replaces becomes the previous one), the
 // unit and the link that enables it. Appends what it did to *log. Throws
 // std::runtime_error on I/O errors (before the unit is touched, the
 // current artifact stays as it was).
 void Install(const InstallLayout& layout, const Artifact& a, const std::string& nft_path, std::vector<std::string>* log);
 
-// Removes everything Install wrote. Returns false when nothing was
-// installed.
-bool Uninstall(const InstallLayout& layout, std::vector<std::string>* log);
+// After Install, with systemd running: has it read the new unit, and says
+// (in *log) how the new artifact gets loaded now. A unit that is already
+// active keeps the rules it loaded until it is restarted; `start` would do
+// nothing.
+void AfterInstall(ServiceManager& systemd, const Artifact& a, const std::string& policy, std::vector<std::string>* log);
+
+// Removes everything Install wrote. With systemd (non-null), an active
+// unit is stopped first, which removes the rules it loaded (its ExecStop),
+// and systemd forgets it afterwards, instead of keeping a unit that is
+// "not-found" but "active".
+struct UninstallResult {
+  bool removed = false;  // false: nothing was installed
+  bool stopped = false;  // the unit was active and has been stopped
+};
+UninstallResult Uninstall(const InstallLayout& layout, ServiceManager* systemd, std::vector<std::string>* log);
 
 }  // namespace fwc::netlink

@@ -463,6 +463,7 @@ struct SetSpec {
   bool interval = false;
   bool map = false;
   bool counter = false;  // a named set declared with counters
+  std::string comment;   // a named set's comment (nft's NFTNL_UDATA_SET_COMMENT)
   std::string origin;
 };
 
@@ -525,6 +526,7 @@ SetPtr MakeSet(const SetSpec& spec, uint32_t id, size_t anon_size) {
     }
     nftnl_udata_put_u32(u.buf, NFTNL_UDATA_SET_DATA_INTERVAL, 0);
   }
+  if (!spec.comment.empty()) nftnl_udata_put_strz(u.buf, NFTNL_UDATA_SET_COMMENT, spec.comment.c_str());
   nftnl_set_set_data(s.get(), NFTNL_SET_USERDATA, nftnl_udata_buf_data(u.buf), nftnl_udata_buf_len(u.buf));
   if (spec.counter) nftnl_set_set_data(s.get(), NFTNL_SET_EXPR, NewExpr("counter").release(), 0);
   return s;
@@ -742,6 +744,10 @@ class Builder {
     spec.key = {Address(g.family, true)};
     spec.interval = true;
     spec.origin = "set " + g.name;
+    if (g.runtime) {
+      spec.comment = NftBackend::kRuntimeSetComment;
+      image_.runtime_sets.push_back(g.name);
+    }
     std::vector<Elem> elems;
     for (const auto& iv : g.elements.intervals()) {
       Elem e;
@@ -943,7 +949,7 @@ class Builder {
     if (r.log.enabled) {
       ExprPtr e = NewExpr("log");
       if (!r.log.prefix.empty())
-        nftnl_expr_set_str(e.get(), NFTNL_EXPR_LOG_PREFIX, KernelComment(r.log.prefix, SIZE_MAX).c_str());
+        nftnl_expr_set_str(e.get(), NFTNL_EXPR_LOG_PREFIX, NftBackend::Text(r.log.prefix).c_str());
       b.Statement(std::move(e));
     }
     switch (r.verdict) {
@@ -1019,7 +1025,7 @@ class Builder {
       }
     }
     b.Finish(rule.get());
-    std::string comment = KernelComment(m.base.comment, NftBackend::kMaxComment);
+    std::string comment = NftBackend::Text(m.base.comment, NftBackend::kMaxComment);
     Udata u;
     nftnl_udata_put_strz(u.buf, NFTNL_UDATA_RULE_COMMENT, comment.c_str());
     nftnl_rule_set_data(rule.get(), NFTNL_RULE_USERDATA, nftnl_udata_buf_data(u.buf), nftnl_udata_buf_len(u.buf));

@@ -11,6 +11,8 @@
 #include <map>
 #include <set>
 
+#include "backends/nft/nft_backend.h"
+
 namespace fwc::netlink {
 namespace {
 
@@ -162,27 +164,77 @@ double Since(Clock::time_point& t) {
 }
 }  // namespace
 
+namespace {
+
+const nftnl_set* FindNamedSet(const TableImage& image, const std::string& name) {
+  for (const auto& s : image.sets)
+    if (!IsAnonymous(s.get()) && name == Str(nftnl_set_get_str(s.get(), NFTNL_SET_NAME))) return s.get();
+  return nullptr;
+}
+
+// The messages that give each runtime set of `image` the elements it holds
+// in the loaded table, when the loaded set has the same key and flags (a
+// set that changed type starts empty).
+void AddRuntimeElements(const TableImage& image, const TableImage& loaded, Batch& b, LoadResult& result) {
+  MessageWriter w;
+  for (const auto& name : image.runtime_sets) {
+    const nftnl_set* now = FindNamedSet(loaded, name);
+    const nftnl_set* next = FindNamedSet(image, name);
+    if (!now || !next) continue;
+    auto same = [&](uint16_t attr) {
+      return nftnl_set_is_set(now, attr) == nftnl_set_is_set(next, attr) &&
+             (!nftnl_set_is_set(now, attr) || nftnl_set_get_u32(now, attr) == nftnl_set_get_u32(next, attr));
+    };
+    size_t n = 0;
+    nftnl_set_elem_foreach(const_cast<nftnl_set*>(now), [](nftnl_set_elem*, void* d) {
+      ++*static_cast<size_t*>(d);
+      return 0;
+    }, &n);
+    if (n == 0) continue;
+    if (!same(NFTNL_SET_KEY_TYPE) || !same(NFTNL_SET_KEY_LEN) || !same(NFTNL_SET_FLAGS)) {
+      result.notes.push_back("runtime set " + name + " changed its type: its " + std::to_string(n) +
+                             " kernel elements are not kept");
+      continue;
+    }
+    for (auto& m : ElementMessages(w, now, kFamily, NLM_F_CREATE)) b.Add(std::move(m), "the elements of runtime set " + name);
+    result.notes.push_back("runtime set " + name + ": kept its " + std::to_string(n) + " kernel elements");
+  }
+}
+
+}  // namespace
+
 LoadResult Replace(NetlinkTransport& t, const TableImage& image, const ReplaceOptions& options) {
   LoadResult result;
   auto clock = Clock::now();
-  Batch b = ReplaceBatch(image);
-  result.messages = b.size();
-  result.bytes = b.bytes();
+  const Batch base = ReplaceBatch(image);
+  result.messages = base.size();
+  result.bytes = base.bytes();
   result.build_ms = Since(clock);
   const uint32_t seq0 = 1;
   for (int attempt = 1; attempt <= options.max_attempts; ++attempt) {
     result.attempts = attempt;
     // The batch only needs the generation it replaces; what is loaded is
-    // read (consistently with that generation) only when someone asks.
+    // read (consistently with that generation) only when someone asks, or
+    // when runtime sets keep what the loaded table holds in them.
     Loaded current;
-    if (options.before_send) {
+    bool runtime = !image.runtime_sets.empty();
+    if (options.before_send || runtime) {
       current = ReadTable(t);
-      if (!options.before_send(current)) return result;
+      if (options.before_send && !options.before_send(current)) return result;
     } else {
       current.genid = t.Generation();
     }
     result.genid_before = current.genid;
     result.read_ms += Since(clock);
+    Batch with_elements;
+    if (runtime) {
+      with_elements = base;
+      result.notes.clear();
+      AddRuntimeElements(image, current.image, with_elements, result);
+      result.messages = with_elements.size();
+      result.bytes = with_elements.bytes();
+    }
+    const Batch& b = runtime ? with_elements : base;
     std::string framed = b.Frame(seq0, current.genid, options.commit);
     result.build_ms += Since(clock);
     BatchReply reply = t.SendBatch(framed, b.size());
@@ -274,7 +326,7 @@ std::string Display(const std::string& line) {
 }  // namespace
 
 std::vector<std::string> Differences(const TableImage& from, const TableImage& to, size_t max_lines) {
-  std::vector<std::string> a = CanonicalLines(from), b = CanonicalLines(to), out;
+  std::vector<std::string> a = CanonicalLines(from, to.runtime_sets), b = CanonicalLines(to, to.runtime_sets), out;
   if (a == b) return out;
   if (!from.present) return {"+ table inet fwc (" + Summary(to) + ")"};
   if (!to.present) return {"- table inet fwc (" + Summary(from) + ")"};
@@ -348,6 +400,45 @@ std::string KeyTypeName(uint32_t t) {
   return out;
 }
 
+// The addresses of a set of IPv4 or IPv6 addresses as the kernel holds
+// them: interval sets as boundaries (a start, then an end flagged
+// INTERVAL_END one past the last address), plain sets as single keys.
+std::vector<std::string> AddressElements(const nftnl_set* s) {
+  uint32_t len = nftnl_set_get_u32(s, NFTNL_SET_KEY_LEN);
+  if (len != 4 && len != 16) return {};
+  Family f = len == 4 ? Family::kV4 : Family::kV6;
+  std::vector<std::pair<U128, bool>> keys;  // value, is an end
+  nftnl_set_elem_foreach(const_cast<nftnl_set*>(s), [](nftnl_set_elem* e, void* d) {
+    uint32_t n = 0;
+    const auto* k = static_cast<const unsigned char*>(nftnl_set_elem_get(e, NFTNL_SET_ELEM_KEY, &n));
+    U128 v = 0;
+    for (uint32_t i = 0; k && i < n; ++i) v = (v << 8) | k[i];
+    bool end = nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_FLAGS) &&
+               (nftnl_set_elem_get_u32(e, NFTNL_SET_ELEM_FLAGS) & NFT_SET_ELEM_INTERVAL_END);
+    static_cast<std::vector<std::pair<U128, bool>>*>(d)->emplace_back(v, end);
+    return 0;
+  }, &keys);
+  // At one value, an end (of the interval before) comes before a start.
+  std::sort(keys.begin(), keys.end(), [](const auto& a, const auto& b) {
+    return a.first != b.first ? a.first < b.first : a.second > b.second;
+  });
+  bool interval = nftnl_set_get_u32(s, NFTNL_SET_FLAGS) & NFT_SET_INTERVAL;
+  IntervalSet set;
+  for (size_t i = 0; i < keys.size(); ++i) {
+    if (keys[i].second) continue;
+    if (!interval) {
+      set.Add(keys[i].first, keys[i].first);
+      continue;
+    }
+    U128 hi = FamilyMax(f);  // an open interval reaches the top
+    if (i + 1 < keys.size() && keys[i + 1].second) hi = keys[i + 1].first - 1;
+    set.Add(keys[i].first, hi);
+  }
+  std::vector<std::string> out;
+  for (const auto& iv : set.intervals()) out.push_back(FormatInterval(f, iv));
+  return out;
+}
+
 const char* HookName(uint32_t h) {
   switch (h) {
     case NF_INET_PRE_ROUTING: return "prerouting";
@@ -372,10 +463,19 @@ std::vector<std::string> Describe(const TableImage& image) {
       return 0;
     }, &n);
     uint32_t flags = nftnl_set_get_u32(s.get(), NFTNL_SET_FLAGS);
+    bool runtime = SetComment(s.get()) == NftBackend::kRuntimeSetComment;
     out.push_back(std::string(flags & NFT_SET_MAP ? "map " : "set ") + Str(nftnl_set_get_str(s.get(), NFTNL_SET_NAME)) +
                   ": " + KeyTypeName(nftnl_set_get_u32(s.get(), NFTNL_SET_KEY_TYPE)) +
                   (flags & NFT_SET_MAP ? " : verdict" : "") + (flags & NFT_SET_INTERVAL ? ", intervals" : "") + ", " +
-                  std::to_string(n) + " kernel elements");
+                  std::to_string(n) + " kernel elements" + (runtime ? " (runtime set: owned by whoever fills it)" : ""));
+    if (runtime) {
+      std::vector<std::string> elements = AddressElements(s.get());
+      for (size_t i = 0; i < elements.size(); i += 8) {
+        std::string line = "      ";
+        for (size_t j = i; j < elements.size() && j < i + 8; ++j) line += elements[j] + (j + 1 < elements.size() ? ", " : "");
+        out.push_back(line);
+      }
+    }
   }
   for (const auto& c : image.chains) {
     std::string name = Str(nftnl_chain_get_str(c.get(), NFTNL_CHAIN_NAME));

@@ -46,6 +46,7 @@ struct LoadResult {
   uint32_t genid_before = 0;   // the generation the batch replaced
   uint32_t genid_after = 0;
   int attempts = 0;            // 1 unless the ruleset changed underneath
+  std::vector<std::string> notes;  // what became of the runtime sets' elements
   size_t messages = 0, bytes = 0;  // the batch
   // Milliseconds: serializing the batch, reading what is loaded, the
   // kernel's handling of the batch (sendmsg), and the checks after it.
@@ -62,8 +63,10 @@ struct ReplaceOptions {
 };
 
 // Sends the batch guarded by the current generation id (read first, with
-// the table itself when before_send wants it), and retries when the kernel
-// answers that the ruleset changed in between.
+// the table itself when before_send wants it, or when the image has runtime
+// sets: their elements in the loaded table go into the batch, so a script's
+// additions survive), and retries when the kernel answers that the ruleset
+// changed in between.
 LoadResult Replace(NetlinkTransport& t, const TableImage& image, const ReplaceOptions& options = {});
 
 // A saved image made ready to be sent again: handles dropped (anonymous
@@ -71,7 +74,8 @@ LoadResult Replace(NetlinkTransport& t, const TableImage& image, const ReplaceOp
 TableImage PrepareRestore(TableImage saved);
 
 // What would change: one line per difference between two canonical forms
-// (empty when they are equal), with the rules' comments.
+// (empty when they are equal), with the rules' comments. The elements of
+// the runtime sets of `to` are not compared.
 std::vector<std::string> Differences(const TableImage& from, const TableImage& to, size_t max_lines = 40);
 
 // Counts for a summary ("3 chains, 41 rules, 4 sets with 120 elements").

@@ -2,10 +2,15 @@
 
 #include <arpa/inet.h>
 #include <ifaddrs.h>
+#include <libmnl/libmnl.h>
+#include <linux/rtnetlink.h>
+#include <net/if.h>
 #include <netinet/in.h>
+#include <unistd.h>
 
-#include <algorithm>
+#include <cerrno>
 #include <cstring>
+#include <ctime>
 #include <sstream>
 
 #include "compiler/protocols.h"
@@ -26,87 +31,95 @@ std::optional<std::pair<Family, U128>> ParseIp(std::string s) {
   return std::make_pair(Family::kV6, v);
 }
 
-bool InSet(const IntervalSet& s, U128 v) {
-  for (const auto& iv : s.intervals())
-    if (iv.lo <= v && v <= iv.hi) return true;
-  return false;
+std::string Bytes(Family f, U128 addr) {
+  size_t n = f == Family::kV4 ? 4 : 16;
+  std::string out(n, '\0');
+  for (size_t i = 0; i < n; ++i) out[n - 1 - i] = static_cast<char>(static_cast<unsigned>(addr >> (8 * i)) & 0xff);
+  return out;
 }
 
-class Evaluator {
+class KernelHostNetwork : public HostNetwork {
  public:
-  Evaluator(const ir::Ruleset& rs, const Packet& p) : rs_(rs), p_(p) {}
+  std::string InterfaceHolding(Family f, U128 addr) override {
+    ifaddrs* list = nullptr;
+    if (getifaddrs(&list) != 0) return "";
+    std::string want = Bytes(f, addr), found;
+    for (ifaddrs* i = list; i && found.empty(); i = i->ifa_next) {
+      if (!i->ifa_addr) continue;
+      if (f == Family::kV4 && i->ifa_addr->sa_family == AF_INET) {
+        const auto* a = &reinterpret_cast<sockaddr_in*>(i->ifa_addr)->sin_addr;
+        if (std::memcmp(a, want.data(), 4) == 0) found = i->ifa_name;
+      } else if (f == Family::kV6 && i->ifa_addr->sa_family == AF_INET6) {
+        const auto* a = reinterpret_cast<sockaddr_in6*>(i->ifa_addr)->sin6_addr.s6_addr;
+        if (std::memcmp(a, want.data(), 16) == 0) found = i->ifa_name;
+      }
+    }
+    freeifaddrs(list);
+    return found;
+  }
 
-  // nullopt: the chain ended without a verdict (return to the caller).
-  std::optional<Verdict> Chain(const ir::Chain& c, int depth) {
-    if (depth > 16) return Verdict{false, "a jump loop"};
-    for (const auto& r : c.rules) {
-      if (!Matches(r)) continue;
-      switch (r.verdict) {
-        case ir::Verdict::kContinue: continue;
-        case ir::Verdict::kAccept: return Verdict{true, r.comment};
-        case ir::Verdict::kDrop:
-        case ir::Verdict::kRejectTcpReset:
-        case ir::Verdict::kRejectIcmp: return Verdict{false, r.comment};
-        case ir::Verdict::kReturn: return std::nullopt;
-        case ir::Verdict::kJump: {
-          for (const auto& target : rs_.chains)
-            if (target.name == r.target)
-              if (auto v = Chain(target, depth + 1)) return v;
-          continue;
+  // RTM_GETROUTE for addr: what `ip route get ADDR` asks.
+  std::string RouteDevice(Family f, U128 addr) override {
+    mnl_socket* nl = mnl_socket_open(NETLINK_ROUTE);
+    if (!nl) return "";
+    std::string dev;
+    if (mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) == 0) {
+      char buf[MNL_SOCKET_BUFFER_SIZE];
+      nlmsghdr* nlh = mnl_nlmsg_put_header(buf);
+      nlh->nlmsg_type = RTM_GETROUTE;
+      nlh->nlmsg_flags = NLM_F_REQUEST;
+      nlh->nlmsg_seq = static_cast<uint32_t>(time(nullptr));
+      auto* rtm = static_cast<rtmsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(rtmsg)));
+      rtm->rtm_family = f == Family::kV4 ? AF_INET : AF_INET6;
+      rtm->rtm_dst_len = f == Family::kV4 ? 32 : 128;
+      std::string dst = Bytes(f, addr);
+      mnl_attr_put(nlh, RTA_DST, dst.size(), dst.data());
+      if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) >= 0) {
+        ssize_t n = mnl_socket_recvfrom(nl, buf, sizeof buf);
+        if (n > 0) {
+          uint32_t oif = 0;
+          mnl_cb_run(buf, static_cast<size_t>(n), nlh->nlmsg_seq, mnl_socket_get_portid(nl), RouteReply, &oif);
+          char name[IF_NAMESIZE];
+          if (oif && if_indextoname(oif, name)) dev = name;
         }
       }
     }
-    return std::nullopt;
+    mnl_socket_close(nl);
+    return dev;
   }
 
  private:
-  bool Address(const ir::AddrMatch& a, U128 v) const {
-    if (!a.present) return true;
-    bool in = false;
-    if (!a.set_name.empty()) {
-      for (const auto& s : rs_.sets)
-        if (s.name == a.set_name) in = InSet(s.elements, v);
-    } else {
-      in = InSet(a.set, v);
-    }
-    return in != a.negated;
+  static int RouteReply(const nlmsghdr* nlh, void* data) {
+    if (nlh->nlmsg_type != RTM_NEWROUTE) return MNL_CB_OK;
+    mnl_attr_parse(nlh, sizeof(rtmsg), [](const nlattr* a, void* d) {
+      if (mnl_attr_get_type(a) == RTA_OIF && mnl_attr_validate(a, MNL_TYPE_U32) >= 0)
+        *static_cast<uint32_t*>(d) = mnl_attr_get_u32(a);
+      return MNL_CB_OK;
+    }, data);
+    return MNL_CB_OK;
   }
-
-  bool Matches(const ir::Rule& r) const {
-    if (r.family == ir::RuleFamily::kV4 && p_.family != Family::kV4) return false;
-    if (r.family == ir::RuleFamily::kV6 && p_.family != Family::kV6) return false;
-    if (!r.iif.empty() && r.iif != p_.iif) return false;
-    if (!r.oif.empty() && r.oif != p_.oif) return false;
-    if (!Address(r.src, p_.saddr) || !Address(r.dst, p_.daddr)) return false;
-    if (r.has_service) {
-      const ir::ServiceMatch& s = r.service;
-      if (s.proto != p_.proto) return false;
-      if (!s.sports.empty() && !InSet(s.sports, static_cast<U128>(p_.sport))) return false;
-      if (!s.dports.empty() && !InSet(s.dports, static_cast<U128>(p_.dport))) return false;
-      if (!s.icmp_types.empty()) return false;  // the guard only looks at TCP
-    }
-    if (r.ct == ir::CtState::kEstablishedRelated && !p_.established) return false;
-    if (r.ct == ir::CtState::kInvalid) return false;
-    return true;
-  }
-
-  const ir::Ruleset& rs_;
-  const Packet& p_;
 };
 
-const char* HookName(ir::Hook h) {
-  return h == ir::Hook::kInput ? "input" : h == ir::Hook::kOutput ? "output" : "forward";
+// "rule crm.fw:23" or "the policy default (drop)": what decided.
+std::string Decider(const analysis::QueryResult& r, const SourceManager& sources) {
+  if (r.rule) {
+    std::string out = "rule " + sources.display_name(r.rule->loc.file) + ":" + std::to_string(r.rule->loc.line);
+    if (!r.rule->comment.empty()) out += " \"" + r.rule->comment + "\"";
+    return out;
+  }
+  if (!r.builtin.empty()) return "fwc's built-in " + r.builtin + " rule";
+  return std::string("the policy default (") + ast::ActionName(r.verdict) + ") of chain " + r.chain;
 }
 
 }  // namespace
 
 std::optional<SshConnection> ParseSshConnection(const std::string& value) {
   std::istringstream in(value);
-  std::string client, server;
+  std::string client, server, rest;
   int cport = -1, sport = -1;
-  if (!(in >> client >> cport >> server >> sport)) return std::nullopt;
+  if (!(in >> client >> cport >> server >> sport) || (in >> rest)) return std::nullopt;
   auto c = ParseIp(client), s = ParseIp(server);
-  if (!c || !s || c->first != s->first || cport < 0 || cport > 65535 || sport < 0 || sport > 65535)
+  if (!c || !s || c->first != s->first || cport < 0 || cport > 65535 || sport < 1 || sport > 65535)
     return std::nullopt;
   SshConnection out;
   out.family = c->first;
@@ -119,79 +132,64 @@ std::optional<SshConnection> ParseSshConnection(const std::string& value) {
   return out;
 }
 
-Verdict Evaluate(const ir::Ruleset& rs, ir::Hook hook, const Packet& p) {
-  for (const auto& c : rs.chains) {
-    if (c.hook != hook) continue;
-    Evaluator e(rs, p);
-    if (auto v = e.Chain(c, 0)) return *v;
-    bool accept = c.policy == ir::Verdict::kAccept;
-    return Verdict{accept, std::string("the policy of chain ") + HookName(hook) + " (" + (accept ? "accept" : "drop") +
-                               ": no rule accepts it)"};
-  }
-  return Verdict{true, "no " + std::string(HookName(hook)) + " chain"};
-}
+std::unique_ptr<HostNetwork> OpenHostNetwork() { return std::make_unique<KernelHostNetwork>(); }
 
-GuardResult CheckSsh(const ir::Ruleset& rs, const SshConnection& c, const std::string& local_iface) {
+GuardResult CheckSsh(const analysis::QueryEngine& engine, const SourceManager& sources, const SshConnection& c,
+                     HostNetwork& host) {
   GuardResult g;
-  if (local_iface.empty()) {
+  if (host.InterfaceHolding(c.family, c.server).empty()) {
     g.note = "the SSH server address " + FormatAddress(c.family, c.server) +
              " is not an address of this machine (network namespace); the SSH check does not apply";
     return g;
   }
   g.applies = true;
-  Packet in;
+  // The client's packets arrive where the route back to it leaves, as
+  // reverse-path filtering expects; that is the interface the rules see.
+  std::string dev = host.RouteDevice(c.family, c.client);
+  g.note = "SSH check: " + c.text + (dev.empty() ? ", no route to the client" : " via " + dev);
+  analysis::PacketSpec in;
   in.family = c.family;
-  in.iif = local_iface;
-  in.saddr = c.client;
-  in.daddr = c.server;
-  in.sport = c.client_port;
-  in.dport = c.server_port;
-  Packet out = in;
+  in.proto = kProtoTcp;
+  in.src = c.client;
+  in.dst = c.server;
+  in.sport = static_cast<unsigned>(c.client_port);
+  in.dport = static_cast<unsigned>(c.server_port);
+  in.iif = dev;
+  in.chain = "input";  // the server address is this machine's, declared in the policy or not
+  in.kernel_devices = true;
+  analysis::PacketSpec out = in;
   out.iif.clear();
-  out.oif = local_iface;
-  std::swap(out.saddr, out.daddr);
+  out.oif = dev;
+  out.chain = "output";
+  std::swap(out.src, out.dst);
   std::swap(out.sport, out.dport);
   struct Case {
     const char* what;
-    ir::Hook hook;
-    Packet p;
+    analysis::PacketSpec p;
     bool established;
   };
   Case cases[] = {
-      {"this session's packets to the server", ir::Hook::kInput, in, true},
-      {"this session's packets from the server", ir::Hook::kOutput, out, true},
-      {"a new SSH connection from this client", ir::Hook::kInput, in, false},
-      {"the server's answers to a new SSH connection", ir::Hook::kOutput, out, true},
+      {"this session's packets to the server", in, true},
+      {"this session's packets from the server", out, true},
+      {"a new SSH connection from this client", in, false},
+      {"the server's answers to a new SSH connection", out, true},
   };
   for (auto& k : cases) {
     k.p.established = k.established;
-    Verdict v = Evaluate(rs, k.hook, k.p);
-    if (v.accepted) continue;
+    std::string err;
+    auto r = engine.Query(k.p, &err);
+    if (!r) {
+      g.safe = false;
+      g.problems.push_back(std::string(k.what) + ": " + err);
+      continue;
+    }
+    if (r->verdict == ast::Action::kAccept) continue;
     g.safe = false;
-    g.problems.push_back(std::string(k.what) + " (" + c.text + " via " + local_iface + ") would be dropped by " +
-                         (v.by.rfind("the policy", 0) == 0 ? v.by : "rule \"" + v.by + "\""));
+    g.problems.push_back(std::string(k.what) + " (" + c.text + (dev.empty() ? "" : " via " + dev) + ") would be " +
+                         (r->verdict == ast::Action::kReject ? "rejected" : "dropped") + " by " +
+                         Decider(*r, sources));
   }
   return g;
-}
-
-std::string InterfaceOf(Family f, U128 addr) {
-  ifaddrs* list = nullptr;
-  if (getifaddrs(&list) != 0) return "";
-  std::string found;
-  for (ifaddrs* i = list; i && found.empty(); i = i->ifa_next) {
-    if (!i->ifa_addr) continue;
-    if (f == Family::kV4 && i->ifa_addr->sa_family == AF_INET) {
-      U128 v = ntohl(reinterpret_cast<sockaddr_in*>(i->ifa_addr)->sin_addr.s_addr);
-      if (v == addr) found = i->ifa_name;
-    } else if (f == Family::kV6 && i->ifa_addr->sa_family == AF_INET6) {
-      const auto* a = reinterpret_cast<sockaddr_in6*>(i->ifa_addr)->sin6_addr.s6_addr;
-      U128 v = 0;
-      for (int k = 0; k < 16; ++k) v = (v << 8) | a[k];
-      if (v == addr) found = i->ifa_name;
-    }
-  }
-  freeifaddrs(list);
-  return found;
 }
 
 }  // namespace fwc::netlink

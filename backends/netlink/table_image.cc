@@ -67,7 +67,7 @@ class Renderer {
  public:
   explicit Renderer(const TableImage& image) : image_(image) {}
 
-  std::string Set(const nftnl_set* s, bool with_name) {
+  std::string Set(const nftnl_set* s, bool with_name, bool with_elements = true) {
     std::string out;
     if (with_name) out += std::string("set ") + Str(nftnl_set_get_str(s, NFTNL_SET_NAME)) + " ";
     out += "flags 0x" + HexU32(nftnl_set_get_u32(s, NFTNL_SET_FLAGS));
@@ -114,6 +114,7 @@ class Renderer {
       return 0;
     }, &acc);
     std::vector<std::string>& elems = acc.elems;
+    if (!with_elements) return out + " elements not compared";
     std::sort(elems.begin(), elems.end());
     out += " elements {";
     for (size_t i = 0; i < elems.size(); ++i) out += (i ? ", " : " ") + elems[i];
@@ -245,21 +246,38 @@ const nftnl_set* TableImage::FindSet(const std::string& name, const uint32_t* id
   return nullptr;
 }
 
-std::string RuleComment(const nftnl_rule* rule) {
-  if (!nftnl_rule_is_set(rule, NFTNL_RULE_USERDATA)) return "";
-  uint32_t len = 0;
-  const auto* p = static_cast<const unsigned char*>(nftnl_rule_get_data(rule, NFTNL_RULE_USERDATA, &len));
+namespace {
+
+// The string attribute `type` of nftnl userdata (a TLV list), "" if none.
+std::string UdataString(const void* data, uint32_t len, uint8_t type) {
+  const auto* p = static_cast<const unsigned char*>(data);
   for (uint32_t off = 0; off + 2 <= len;) {
-    uint8_t type = p[off], l = p[off + 1];
+    uint8_t t = p[off], l = p[off + 1];
     if (off + 2 + l > len) break;
-    if (type == NFTNL_UDATA_RULE_COMMENT && l > 0)
+    if (t == type && l > 0)
       return std::string(reinterpret_cast<const char*>(p + off + 2), strnlen(reinterpret_cast<const char*>(p + off + 2), l));
     off += 2 + l;
   }
   return "";
 }
 
-std::vector<std::string> CanonicalLines(const TableImage& image) {
+}  // namespace
+
+std::string RuleComment(const nftnl_rule* rule) {
+  if (!nftnl_rule_is_set(rule, NFTNL_RULE_USERDATA)) return "";
+  uint32_t len = 0;
+  const void* d = nftnl_rule_get_data(rule, NFTNL_RULE_USERDATA, &len);
+  return UdataString(d, len, NFTNL_UDATA_RULE_COMMENT);
+}
+
+std::string SetComment(const nftnl_set* set) {
+  if (!nftnl_set_is_set(set, NFTNL_SET_USERDATA)) return "";
+  uint32_t len = 0;
+  const void* d = nftnl_set_get_data(set, NFTNL_SET_USERDATA, &len);
+  return UdataString(d, len, NFTNL_UDATA_SET_COMMENT);
+}
+
+std::vector<std::string> CanonicalLines(const TableImage& image, const std::vector<std::string>& without_elements) {
   std::vector<std::string> out;
   if (!image.present) return out;
   Renderer r(image);
@@ -273,8 +291,12 @@ std::vector<std::string> CanonicalLines(const TableImage& image) {
     t += " udata " + Hex(d, len);
   }
   out.push_back(t);
-  for (const auto& s : image.sets)
-    if (!IsAnonymous(s.get())) out.push_back(r.Set(s.get(), true));
+  for (const auto& s : image.sets) {
+    if (IsAnonymous(s.get())) continue;
+    std::string name = Str(nftnl_set_get_str(s.get(), NFTNL_SET_NAME));
+    bool elements = std::find(without_elements.begin(), without_elements.end(), name) == without_elements.end();
+    out.push_back(r.Set(s.get(), true, elements));
+  }
   for (const auto& o : image.objects) {
     char buf[4096];
     buf[0] = 0;

@@ -27,6 +27,10 @@ struct TableImage {
   // "set webs_v4"); parallel to rules / sets, empty for kernel images.
   std::vector<std::string> rule_origins;
   std::vector<std::string> set_origins;
+  // The named sets whose elements are owned at runtime: an apply carries
+  // over what the kernel holds in them, a comparison leaves them out. Known
+  // for images fwc builds; for kernel images, IsRuntimeSet tells.
+  std::vector<std::string> runtime_sets;
 
   size_t RuleCount() const { return rules.size(); }
   // The set a lookup or dynset expression refers to: by id when the
@@ -56,10 +60,14 @@ TableImage DecodeSnapshot(const std::string& data, uint16_t family, const std::s
 // that depends only on what the kernel enforces: no handles, no counter
 // values, no generated names of anonymous sets (their content is written
 // where they are used). Two images with equal lines are the same ruleset.
-std::vector<std::string> CanonicalLines(const TableImage& image);
+// The elements of the sets named in `without_elements` are left out (the
+// runtime sets of a policy, when a loaded table is compared with it).
+std::vector<std::string> CanonicalLines(const TableImage& image, const std::vector<std::string>& without_elements = {});
 std::string Canonical(const TableImage& image);
 
 // The comment of a rule (NFTNL_UDATA_RULE_COMMENT), "" if none.
 std::string RuleComment(const nftnl_rule* rule);
+// The comment of a set (NFTNL_UDATA_SET_COMMENT), "" if none.
+std::string SetComment(const nftnl_set* set);
 
 }  // namespace fwc::netlink

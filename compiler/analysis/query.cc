@@ -64,7 +64,7 @@ std::optional<PacketSpec> ParsePacket(const std::string& text, std::string* erro
   PacketSpec p;
   size_t arrow = std::find(w.begin(), w.end(), "->") - w.begin();
   if (w.size() < 4 || arrow != 2) {
-    *error = "write a packet as 'PROTO SRC[:PORT] -> DST[:PORT] [type T [code C]] [in IFACE] [out IFACE] [chain C]'";
+    *error = "write a packet as 'PROTO SRC[:PORT] -> DST[:PORT] [type T [code C]] [in IFACE] [out IFACE] [chain C] [established]'";
     return std::nullopt;
   }
   const std::string& proto = w[0];
@@ -96,33 +96,38 @@ std::optional<PacketSpec> ParsePacket(const std::string& text, std::string* erro
     *error = "icmpv6 needs IPv6 addresses";
     return std::nullopt;
   }
-  for (size_t i = 4; i < w.size(); i += 2) {
-    if (i + 1 >= w.size()) {
-      *error = "'" + w[i] + "' needs a value";
+  for (size_t i = 4; i < w.size();) {
+    const std::string& key = w[i++];
+    if (key == "established") {  // the one word without a value
+      p.established = true;
+      continue;
+    }
+    if (i >= w.size()) {
+      *error = "'" + key + "' needs a value";
       return std::nullopt;
     }
-    const std::string& v = w[i + 1];
-    if (w[i] == "in") p.iif = v;
-    else if (w[i] == "out") p.oif = v;
-    else if (w[i] == "chain") {
+    const std::string& v = w[i++];
+    if (key == "in") p.iif = v;
+    else if (key == "out") p.oif = v;
+    else if (key == "chain") {
       if (v != "input" && v != "forward" && v != "output") {
         *error = "bad chain '" + v + "': input, forward or output";
         return std::nullopt;
       }
       p.chain = v;
     }
-    else if ((w[i] == "type" || w[i] == "code") && (p.proto == kProtoIcmp || p.proto == kProtoIcmpv6)) {
+    else if ((key == "type" || key == "code") && (p.proto == kProtoIcmp || p.proto == kProtoIcmpv6)) {
       Family f = p.proto == kProtoIcmp ? Family::kV4 : Family::kV6;
       int value = -1;
       if (!v.empty() && v.size() <= 3 && v.find_first_not_of("0123456789") == std::string::npos) value = std::stoi(v);
-      else if (w[i] == "type" && IcmpTypeByName(f, v)) value = *IcmpTypeByName(f, v);
+      else if (key == "type" && IcmpTypeByName(f, v)) value = *IcmpTypeByName(f, v);
       if (value < 0 || value > 255) {
-        *error = "bad ICMP " + w[i] + " '" + v + "'";
+        *error = "bad ICMP " + key + " '" + v + "'";
         return std::nullopt;
       }
-      (w[i] == "type" ? p.icmp_type : p.icmp_code) = value;
+      (key == "type" ? p.icmp_type : p.icmp_code) = value;
     } else {
-      *error = "unexpected '" + w[i] + "'";
+      *error = "unexpected '" + key + "'";
       return std::nullopt;
     }
   }
@@ -152,8 +157,8 @@ std::optional<QueryResult> QueryEngine::Query(const PacketSpec& p, std::string* 
         *out = i.device;
         return true;
       }
-    if (name == "lo") {
-      *out = "lo";
+    if (name == "lo" || p.kernel_devices) {
+      *out = name;
       return true;
     }
     *error = "the firewall has no interface '" + name + "'";
@@ -201,20 +206,38 @@ std::optional<QueryResult> QueryEngine::Query(const PacketSpec& p, std::string* 
     r.builtin = "loopback";
     return r;
   }
+  if (p.established && m.stateful) {
+    r.verdict = ast::Action::kAccept;
+    r.builtin = "replies and related traffic";
+    return r;
+  }
   if (r.chain != "forward" && p.proto == kProtoIcmpv6 && p.icmp_type >= 133 && p.icmp_type <= 136) {
     r.verdict = ast::Action::kAccept;
     r.builtin = "IPv6 neighbour discovery";
     return r;
   }
+  auto contains = [&](const Unit& u) {
+    return std::any_of(u.cubes().begin(), u.cubes().end(), [&](const Cube& c) { return CubeContains(c, pt); });
+  };
+  auto decide = [&](const Unit& u) {
+    r.verdict = u.action;
+    r.rule = u.origin;
+    return r;
+  };
   for (const auto& l : lists_) {
     if (l.chain != r.chain || l.family != f) continue;
-    for (const auto& u : l.units)
-      for (const auto& c : u.cubes())
-        if (CubeContains(c, pt)) {
-          r.verdict = u.action;
-          r.rule = u.origin;
-          return r;
-        }
+    size_t next_runtime = 0;
+    for (size_t i = 0; i <= l.units.size(); ++i) {
+      // The rules over runtime sets that come before unit i, as if their
+      // sets were empty.
+      for (; next_runtime < l.runtime.size() && l.runtime[next_runtime].before <= i; ++next_runtime) {
+        const RuntimeUnit& rt = l.runtime[next_runtime];
+        if (!contains(rt.unit)) continue;
+        r.runtime_rules.push_back(rt.unit.origin);
+        if (rt.when_empty) return decide(rt.unit);
+      }
+      if (i < l.units.size() && contains(l.units[i])) return decide(l.units[i]);
+    }
   }
   r.verdict = m.default_action;
   return r;

@@ -3,13 +3,14 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "compiler/analysis/rule_space.h"
 
 namespace fwc::analysis {
 
 // A packet as written on the command line:
-//   PROTO SRC[:SPORT] -> DST[:DPORT] [type T [code C]] [in IFACE] [out IFACE] [chain C]
+//   PROTO SRC[:SPORT] -> DST[:DPORT] [type T [code C]] [in IFACE] [out IFACE] [chain C] [established]
 // with IPv6 addresses in brackets when a port follows ("[2001:db8::1]:80").
 struct PacketSpec {
   Family family = Family::kV4;
@@ -23,6 +24,12 @@ struct PacketSpec {
   // reject rule sends from the firewall with the rejected packet's
   // destination as its source, which passes the output chain.
   std::string chain;
+  // Part of a connection conntrack already knows (a reply, or a later
+  // packet of an accepted connection) rather than its first packet.
+  bool established = false;
+  // iif and oif are the kernel's device names (as a route lookup gives
+  // them), not necessarily interfaces the policy declares.
+  bool kernel_devices = false;
 };
 
 // Parses a packet; on failure returns nullopt with *error saying why.
@@ -35,13 +42,18 @@ struct QueryResult {
   bool guessed_iif = false, guessed_oif = false;
   ast::Action verdict = ast::Action::kDrop;
   const PolicyRule* rule = nullptr;  // nullptr: the default, or a built-in rule
-  std::string builtin;               // "loopback", "neighbour discovery"
+  std::string builtin;               // "loopback", "replies and related traffic", ...
   std::string packet;                // normalised text of the packet
+  // The answer assumes that the runtime sets hold none of the packet's
+  // addresses; these rules over runtime sets, up to the one that decides,
+  // would match it otherwise (or, negated, would not).
+  std::vector<const PolicyRule*> runtime_rules;
 };
 
-// Decides packets as the compiled rules would for the first packet of a
-// connection. Interfaces not given are guessed from the firewall's attached
-// networks. The rule lists are built once, so that many packets (fwc query
+// Decides packets as the compiled rules would: the first packet of a
+// connection unless the spec says it is established. Interfaces not given
+// are guessed from the firewall's attached networks. This is the one packet
+// evaluator: fwc query and the SSH guard of fwc apply both decide with it. The rule lists are built once, so that many packets (fwc query
 // --packets) cost one evaluation each.
 class QueryEngine {
  public:

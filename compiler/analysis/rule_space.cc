@@ -67,7 +67,7 @@ std::vector<Cube> MatchCubes(const WorkRule& w, const ir::ServiceMatch* service,
   if (!w.rule.oif.empty()) one.f[kOif].lo = one.f[kOif].hi = ifaces.Id(w.rule.oif);
   auto take = [&](Field f, const IntervalSet& set) { many[f] = &set.intervals(); };
   for (auto [f, a] : {std::pair{kSrc, &w.rule.src}, std::pair{kDst, &w.rule.dst}}) {
-    if (!a->present) continue;
+    if (!a->present || a->runtime) continue;  // a runtime set may hold any address
     if (!a->negated) {
       take(f, a->set);
     } else {
@@ -147,11 +147,28 @@ std::vector<RuleList> BuildRuleLists(const Model& m, const std::vector<WorkRule>
         u.origin = w.origin;
         u.action = w.origin->action;
         u.set_cubes(RuleCubes(w, l.limits, ifaces));
-        l.units.push_back(std::move(u));
+        if (w.rule.src.runtime || w.rule.dst.runtime) {
+          bool when_empty = (!w.rule.src.runtime || w.rule.src.negated) && (!w.rule.dst.runtime || w.rule.dst.negated);
+          l.runtime.push_back({l.units.size(), std::move(u), when_empty});
+        } else {
+          l.units.push_back(std::move(u));
+        }
       }
       lists.push_back(std::move(l));
     }
   return lists;
+}
+
+bool RuntimeCanOverturn(const std::vector<RuleList>& lists, const PolicyRule* rule) {
+  for (const auto& l : lists) {
+    if (l.runtime.empty()) continue;
+    for (size_t i = 0; i < l.units.size(); ++i) {
+      if (l.units[i].origin != rule) continue;
+      for (const auto& r : l.runtime)
+        if (r.before > i && r.unit.action != rule->action && r.unit.hull().Intersects(l.units[i].hull())) return true;
+    }
+  }
+  return false;
 }
 
 namespace {

@@ -54,6 +54,19 @@ class Unit {
   std::shared_ptr<const Cube> hull_;  // shared: units are copied with their lists
 };
 
+// A rule over a runtime set: it matches an unknown part of its cubes (they
+// are computed with the set as any address). It is not among the units:
+// what the analysis proves must hold whatever the set holds, so it neither
+// covers nor decides anything there; findings that it could overturn are
+// dropped afterwards (RuntimeCanOverturn).
+struct RuntimeUnit {
+  size_t before = 0;  // the index of the first unit after it
+  Unit unit;
+  // It matches while its sets are empty: every runtime set it names is
+  // negated ("from not blocklist").
+  bool when_empty = false;
+};
+
 struct RuleList {
   std::string chain;  // input, forward, output
   Family family = Family::kV4;
@@ -61,11 +74,18 @@ struct RuleList {
   ast::Action default_action = ast::Action::kDrop;
   SampleHints hints;  // the firewall's addresses where the chain implies them
   std::vector<Unit> units;
+  std::vector<RuntimeUnit> runtime;
 };
 
 // The six lists (3 chains x 2 families) of a placed policy. Interface ids
 // are assigned in ifaces, which a diff shares between two policies.
 std::vector<RuleList> BuildRuleLists(const Model& m, const std::vector<WorkRule>& placed, InterfaceIds& ifaces);
+
+// Whether some rule over a runtime set after `rule` in a list could decide
+// part of what `rule` matches, if its set held the right addresses: then a
+// finding that rests on what the later rules decide (redundant because of
+// them) does not hold for every content of the set.
+bool RuntimeCanOverturn(const std::vector<RuleList>& lists, const PolicyRule* rule);
 
 // The cubes one placed rule matches (lim says which family's addresses).
 std::vector<Cube> RuleCubes(const WorkRule& w, const FieldLimits& lim, InterfaceIds& ifaces);

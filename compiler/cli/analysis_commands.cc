@@ -30,7 +30,9 @@ struct QueryArgs {
 std::string RuleWord(const Compilation& c, const analysis::QueryResult& r) {
   if (r.rule) return c.sources().display_name(r.rule->loc.file) + ":" + std::to_string(r.rule->loc.line);
   if (r.builtin.empty()) return "default";
-  return r.builtin == "loopback" ? "builtin:loopback" : "builtin:neighbour-discovery";
+  if (r.builtin == "loopback") return "builtin:loopback";
+  if (r.builtin == "replies and related traffic") return "builtin:established";
+  return "builtin:neighbour-discovery";
 }
 
 // --packets: one packet per line in, one "key=value ..." line out, so that
@@ -66,7 +68,12 @@ int RunQueryBatch(const QueryArgs& a, const Compilation& c) {
     }
     out += std::string("verdict=") + ast::ActionName(r->verdict) + " chain=" + r->chain +
            " family=" + (r->family == Family::kV4 ? "ipv4" : "ipv6") + " in=" + (r->iif.empty() ? "-" : r->iif) +
-           " out=" + (r->oif.empty() ? "-" : r->oif) + " rule=" + RuleWord(c, *r) + "\n";
+           " out=" + (r->oif.empty() ? "-" : r->oif) + " rule=" + RuleWord(c, *r);
+    // Rules over runtime sets the answer depends on (it assumes the sets empty).
+    for (size_t i = 0; i < r->runtime_rules.size(); ++i)
+      out += (i ? "," : " runtime=") + c.sources().display_name(r->runtime_rules[i]->loc.file) + ":" +
+             std::to_string(r->runtime_rules[i]->loc.line);
+    out += "\n";
     std::cout << out;
   }
   std::cout.flush();
@@ -116,7 +123,12 @@ int RunQuery(const QueryArgs& a, const Registry& registry) {
   else
     std::cout << "rule:    the policy default (" << c.sources().display_name(c.model().policy_loc.file) << ":"
               << c.model().policy_loc.line << ")\n";
-  std::cout << "(as the first packet of a connection; replies to accepted connections pass by the stateful rule)\n";
+  if (!r->runtime_rules.empty()) {
+    std::cout << "(assuming the runtime sets hold none of its addresses; these rules depend on them:)\n";
+    for (const PolicyRule* rt : r->runtime_rules) std::cout << "runtime: " << RuleText(c, rt) << "\n";
+  }
+  if (!packet->established)
+    std::cout << "(as the first packet of a connection; replies to accepted connections pass by the stateful rule)\n";
   return kExitOk;
 }
 
@@ -141,6 +153,9 @@ int RunDiff(const DiffArgs& a, const Registry& registry) {
   old_lists = analysis::BuildRuleLists(old_c.model(), old_c.placed(), ifaces);
   new_lists = analysis::BuildRuleLists(new_c.model(), new_c.placed(), ifaces);
   auto result = analysis::SemanticDiff(old_lists, new_lists, ifaces);
+  if (!old_c.model().runtime_sets.empty() || !new_c.model().runtime_sets.empty())
+    std::cerr << "fwc: note: rules over runtime sets are left out of the comparison: what they match is known "
+                 "only at runtime\n";
   if (result.incomplete) {
     std::cerr << "fwc: error: the policies are too fragmented to compare exactly\n";
     return kExitUsage;

@@ -29,6 +29,7 @@
 #include "backends/netlink/safe_apply.h"
 #include "backends/netlink/ssh_guard.h"
 #include "backends/nft/nft_backend.h"
+#include "compiler/analysis/query.h"
 #include "compiler/cli/cli.h"
 
 namespace fwc::cli {
@@ -63,8 +64,6 @@ std::string FindNft() {
   return "";
 }
 
-bool SystemdRunning() { return access("/run/systemd/system", F_OK) == 0; }
-
 struct ApplyArgs {
   PolicyArgs policy;
   bool dry_run = false;
@@ -75,6 +74,8 @@ struct ApplyArgs {
 };
 
 struct Compiled {
+  // The checked policy: the SSH guard decides packets with its placed rules.
+  std::unique_ptr<Compilation> compilation = std::make_unique<Compilation>();
   ir::Ruleset rs;
   nl::TableImage image;
   double image_ms = 0;  // of the compile: turning the IR into libnftnl objects
@@ -83,7 +84,7 @@ struct Compiled {
 // Compiles POLICY (every check `fwc compile` runs) into the image of table
 // inet fwc. Returns kExitOk, or the exit status of the failure.
 int Build(const PolicyArgs& args, const Registry& registry, Compiled* out) {
-  Compilation c;
+  Compilation& c = *out->compilation;
   if (int rc = LoadPolicy(args, registry, c); rc != kExitOk) return rc;
   out->rs = c.Lower(NftBackend().caps());
   auto start = Clock::now();
@@ -116,20 +117,22 @@ void PrintRejections(const nl::LoadResult& r) {
 }
 
 // The SSH lockout guard. Returns false (with the reason printed) when the
-// new rules would drop the SSH connection fwc runs over.
-bool SshGuard(const ir::Ruleset& rs, bool verbose) {
+// new rules would drop the SSH connection fwc runs over, or when that
+// connection cannot be told from SSH_CONNECTION.
+bool SshGuard(const Compilation& c, bool verbose) {
   const char* env = std::getenv("SSH_CONNECTION");
   if (!env || !*env) return true;
   auto conn = nl::ParseSshConnection(env);
   if (!conn) {
-    std::cerr << "fwc: warning: cannot parse SSH_CONNECTION='" << env << "'; the SSH check is skipped\n";
-    return true;
+    std::cerr << "fwc: refusing to apply: SSH_CONNECTION='" << PlainText(env)
+              << "' is not 'CLIENT PORT SERVER PORT', so fwc cannot check that the new rules keep this SSH "
+                 "session\nfwc: nothing was changed; apply with --force to skip the check\n";
+    return false;
   }
-  nl::GuardResult g = nl::CheckSsh(rs, *conn, nl::InterfaceOf(conn->family, conn->server));
-  if (!g.applies) {
-    if (verbose) std::cerr << "fwc: " << g.note << "\n";
-    return true;
-  }
+  auto host = nl::OpenHostNetwork();
+  analysis::QueryEngine engine(c.model(), c.placed());
+  nl::GuardResult g = nl::CheckSsh(engine, c.sources(), *conn, *host);
+  if (verbose) std::cerr << "fwc: " << g.note << "\n";
   if (g.safe) return true;
   std::cerr << "fwc: refusing to apply: the new rules would cut you off:\n";
   for (const auto& p : g.problems) std::cerr << "fwc:   " << p << "\n";
@@ -293,8 +296,9 @@ int ApplyConfirmed(const ApplyArgs& a, const Compiled& c, nl::NetlinkTransport& 
     std::cerr << "fwc: nothing was applied; the rules in force are those of before\n";
     return kExitNotApplied;
   }
-  std::cout << "fwc: applied " << a.policy.policy << " (" << nl::Summary(c.image) << ")\n"
-            << "fwc: run `fwc confirm` within " << a.confirm
+  std::cout << "fwc: applied " << a.policy.policy << " (" << nl::Summary(c.image) << ")\n";
+  for (const auto& n : r.notes) std::cout << "fwc: " << n << "\n";
+  std::cout << "fwc: run `fwc confirm` within " << a.confirm
             << " s (from a new SSH session, to prove you can still get in), or the previous rules come back\n";
   std::cout.flush();
   if (a.no_wait) return kExitOk;
@@ -306,7 +310,7 @@ int Apply(const ApplyArgs& a, const Registry& registry) {
   Compiled c;
   if (int rc = Build(a.policy, registry, &c); rc != kExitOk) return rc;
   auto t1 = Clock::now();
-  if (!a.force && !a.dry_run && !SshGuard(c.rs, a.verbose)) return kExitNotApplied;
+  if (!a.force && !a.dry_run && !SshGuard(*c.compilation, a.verbose)) return kExitNotApplied;
   try {
     auto t = nl::OpenKernelTransport();
     if (a.dry_run) return DryRun(c, *t, a.policy.policy);
@@ -343,6 +347,7 @@ int Apply(const ApplyArgs& a, const Registry& registry) {
       return kExitNotApplied;
     }
     std::cout << "fwc: applied " << a.policy.policy << " (" << nl::Summary(c.image) << ")\n";
+    for (const auto& n : r.notes) std::cout << "fwc: " << n << "\n";
     return kExitOk;
   } catch (const std::exception& e) {
     std::cerr << "fwc: error: " << e.what() << "\n";
@@ -479,6 +484,14 @@ struct InstallArgs {
 int ValidateForBoot(const InstallArgs& a, const ir::Ruleset& rs, const std::string& content, const std::string& nft) {
   if (a.target == "iptables") {
     IptablesBackend b;
+    // The rules can be tested only once their ipsets exist.
+    for (const auto& argv : IptablesBackend::IpsetCommands(rs)) {
+      std::string out;
+      if (nl::RunProgram(argv, "", &out) != 0) {
+        std::cerr << "fwc: cannot create the ipset " << argv[3] << " of a runtime set:\n" << out;
+        return kExitNotApplied;
+      }
+    }
     for (Family f : {Family::kV4, Family::kV6}) {
       std::string tool = f == Family::kV4 ? "iptables-restore" : "ip6tables-restore", out;
       int rc = nl::RunProgram({tool, "--test"}, b.RestoreFile(rs, f), &out);
@@ -537,9 +550,11 @@ int Install(const InstallArgs& a, const Registry& registry) {
     std::vector<std::string> log;
     nl::Install(layout, art, nft, &log);
     for (const auto& l : log) std::cout << "fwc: " << l << "\n";
-    if (a.root.empty() && SystemdRunning()) nl::RunProgram({"systemctl", "daemon-reload"});
-    std::cout << "fwc: installed: fwc.service loads it at boot, before the network comes up; "
-                 "`systemctl start fwc.service` (or `fwc apply`) loads it now\n";
+    std::cout << "fwc: installed: fwc.service loads it at boot, before the network comes up\n";
+    log.clear();
+    std::unique_ptr<nl::ServiceManager> systemd = a.root.empty() ? nl::OpenSystemd() : nullptr;
+    if (systemd) nl::AfterInstall(*systemd, art, a.policy.policy, &log);
+    for (const auto& l : log) std::cout << "fwc: " << l << "\n";
     return kExitOk;
   } catch (const std::exception& e) {
     std::cerr << "fwc: error: " << e.what() << "\n";
@@ -550,14 +565,15 @@ int Install(const InstallArgs& a, const Registry& registry) {
 int Uninstall(const std::string& root) {
   try {
     std::vector<std::string> log;
-    bool any = nl::Uninstall(nl::InstallLayout{root}, &log);
+    std::unique_ptr<nl::ServiceManager> systemd = root.empty() ? nl::OpenSystemd() : nullptr;
+    nl::UninstallResult r = nl::Uninstall(nl::InstallLayout{root}, systemd.get(), &log);
     for (const auto& l : log) std::cout << "fwc: " << l << "\n";
-    if (!any) {
+    if (!r.removed) {
       std::cerr << "fwc: nothing to uninstall\n";
       return kExitPolicy;
     }
-    if (root.empty() && SystemdRunning()) nl::RunProgram({"systemctl", "daemon-reload"});
-    std::cout << "fwc: uninstalled; the rules loaded now stay (`nft delete table inet fwc` removes them)\n";
+    std::cout << (r.stopped ? "fwc: uninstalled\n"
+                            : "fwc: uninstalled; the rules loaded now stay (`nft delete table inet fwc` removes them)\n");
     return kExitOk;
   } catch (const std::exception& e) {
     std::cerr << "fwc: error: " << e.what() << "\n";

@@ -2,17 +2,28 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <cerrno>
 #include <cstring>
 #include <iostream>
 
+#include "backends/backend.h"
 #include "compiler/cli/cli.h"
 
 namespace fwc::cli {
 
 void PolicyArgs::AddTo(CLI::App* sub) {
   sub->add_option("POLICY", policy, "policy file")->required();
-  sub->add_option("-D,--define", defines, "enable rules marked 'if NAME' (repeatable)")->type_name("NAME");
+  // A define is a name as the policy writes it after 'if'; anything else
+  // could only be a mistake (and would travel into the boot unit's header).
+  CLI::Validator is_name(
+      [](std::string& v) -> std::string {
+        bool ok = !v.empty() && (std::isalpha(static_cast<unsigned char>(v[0])) || v[0] == '_');
+        for (char ch : v) ok = ok && (std::isalnum(static_cast<unsigned char>(ch)) || ch == '_' || ch == '-');
+        return ok ? "" : "'" + PlainText(v) + "' is not a name (letters, digits, '_' and '-', starting with a letter or '_')";
+      },
+      "NAME");
+  sub->add_option("-D,--define", defines, "enable rules marked 'if NAME' (repeatable)")->type_name("NAME")->check(is_name);
   sub->add_option("--diagnostics-format", diagnostics_format, "text, json or sarif")
       ->check(CLI::IsMember({"text", "json", "sarif"}))
       ->capture_default_str();

@@ -299,19 +299,76 @@ EOF
 export SSH_CONNECTION="10.1.1.50 50123 10.1.1.1 22"
 in_ns "$fwc" apply "$crm" >"$work/out" 2>&1
 check "SSH guard: refuses a policy whose default drops the SSH connection (exit 3)" 3 $? "$work/out"
-grep -q "the policy of chain input" "$work/out"; result "SSH guard: says the default policy drops it" $? "$work/out"
+grep -q "the policy default (drop) of chain input" "$work/out"; result "SSH guard: says the default policy drops it" $? "$work/out"
 in_ns nft list table inet fwc >/dev/null 2>&1
 check "SSH guard: nothing was applied" 1 $?
 in_ns "$fwc" apply "$work/ssh-drop.fw" >"$work/out" 2>&1
 check "SSH guard: refuses a policy with a rule that drops SSH (exit 3)" 3 $? "$work/out"
-grep -q 'rule "ssh-drop.fw:4 no SSH at all"' "$work/out"; result "SSH guard: names the rule" $? "$work/out"
+grep -q 'rule ssh-drop.fw:4 "no SSH at all"' "$work/out"; result "SSH guard: names the rule" $? "$work/out"
 in_ns "$fwc" apply "$work/ssh-ok.fw" >"$work/out" 2>&1
 check "SSH guard: lets a policy that allows the session through (exit 0)" 0 $? "$work/out"
 in_ns "$fwc" apply --force "$crm" >"$work/out" 2>&1
 check "SSH guard: --force applies anyway (exit 0)" 0 $? "$work/out"
 SSH_CONNECTION="192.0.2.7 50123 192.0.2.1 22" in_ns "$fwc" apply "$crm" >"$work/out" 2>&1
 check "SSH guard: a connection that does not end here is not checked (exit 0)" 0 $? "$work/out"
+SSH_CONNECTION="10.1.1.50 50123" in_ns "$fwc" apply "$work/ssh-ok.fw" >"$work/out" 2>&1
+check "SSH guard: a malformed SSH_CONNECTION refuses (exit 3)" 3 $? "$work/out"
+grep -q "apply with --force" "$work/out"; result "SSH guard: and says how to override it" $? "$work/out"
+SSH_CONNECTION="10.1.1.50 50123" in_ns "$fwc" apply --force "$work/ssh-ok.fw" >"$work/out" 2>&1
+check "SSH guard: --force overrides a malformed SSH_CONNECTION (exit 0)" 0 $? "$work/out"
 unset SSH_CONNECTION
+
+# The connection arrives where the route to the client leaves (eth1), not on
+# the interface that holds the server address (eth2): issue 12's reproducer.
+# A real client in a namespace of its own shows what the kernel does.
+new_ns
+client=fwcapply-$$-client
+ip netns add "$client" && namespaces="$namespaces $client"
+in_ns ip link add eth1 type veth peer name c0
+in_ns ip link add eth2 type veth peer name d0
+in_ns ip link set c0 netns "$client"
+in_ns ip addr add 10.1.1.1/24 dev eth1
+in_ns ip addr add 10.1.2.1/24 dev eth2
+in_ns ip link set eth1 up
+in_ns ip link set eth2 up
+in_ns ip link set d0 up
+ip netns exec "$client" ip link set lo up
+ip netns exec "$client" ip link set c0 up
+ip netns exec "$client" ip addr add 10.1.1.50/24 dev c0
+ip netns exec "$client" ip route add default via 10.1.1.1
+cat >"$work/ssh-dmz.fw" <<'EOF'
+firewall fw {
+    interface outside eth1 10.1.1.1/24;
+    interface dmz eth2 10.1.2.1/24;
+}
+network clients 10.1.1.0/24;
+policy p default drop {
+    accept tcp 22 from clients to fw in dmz comment "SSH from the dmz only";
+}
+EOF
+sed 's/in dmz comment "SSH from the dmz only"/in outside comment "SSH from the outside"/' "$work/ssh-dmz.fw" >"$work/ssh-out.fw"
+in_ns python3 "$src/tests/e2e/listen.py" --name fw --tcp 22 --ready "$work/ready" &
+listener=$!
+for _ in $(seq 50); do [ -s "$work/ready" ] && break; sleep 0.1; done
+export SSH_CONNECTION="10.1.1.50 40000 10.1.2.1 22"
+in_ns "$fwc" query "$work/ssh-dmz.fw" 'tcp 10.1.1.50:40000 -> 10.1.2.1:22' >"$work/q" 2>&1
+grep -q "^verdict: drop" "$work/q"; result "SSH guard reproducer: fwc query says the packet is dropped" $? "$work/q"
+in_ns "$fwc" apply "$work/ssh-dmz.fw" >"$work/out" 2>&1
+check "SSH guard: refuses a rule for the wrong interface (exit 3)" 3 $? "$work/out"
+grep -q "via eth1" "$work/out"; result "SSH guard: names the interface the packets arrive on" $? "$work/out"
+in_ns nft list table inet fwc >/dev/null 2>&1
+check "SSH guard: nothing was applied" 1 $?
+in_ns "$fwc" apply --force "$work/ssh-dmz.fw" >"$work/out" 2>&1
+check "SSH guard: --force applies it anyway (exit 0)" 0 $? "$work/out"
+ip netns exec "$client" python3 "$src/tests/e2e/probe.py" tcp --port 22 --timeout 1 10.1.2.1 >"$work/probe" 2>&1
+grep -q "^10.1.2.1 fail" "$work/probe"; result "SSH guard: the kernel does drop that connection, as the guard said" $? "$work/probe"
+in_ns "$fwc" apply "$work/ssh-out.fw" >"$work/out" 2>&1
+check "SSH guard: lets the rule for the right interface through (exit 0)" 0 $? "$work/out"
+ip netns exec "$client" python3 "$src/tests/e2e/probe.py" tcp --port 22 --timeout 2 10.1.2.1 >"$work/probe" 2>&1
+grep -q "^10.1.2.1 banner fwc-e2e fw 22" "$work/probe"; result "SSH guard: and the kernel lets it in" $? "$work/probe"
+unset SSH_CONNECTION
+kill "$listener" 2>/dev/null
+wait "$listener" 2>/dev/null
 
 echo "$pass passed, $fail failed"
 [ "$fail" = 0 ]

@@ -103,6 +103,8 @@ inline std::string ExactAst(const ast::Unit& u) {
     for (const auto& a : d.addrs) out += "  " + Addr(a) + "\n";
     for (const auto& s : d.services) out += "  " + Svc(s) + "\n";
   }
+  for (const auto& r : u.runtime_sets)
+    out += "set " + Str(r.name) + At(r.loc) + " runtime " + Str(r.family) + At(r.family_loc) + "\n";
   for (const auto& p : u.policies) {
     out += "policy " + Str(p.name) + At(p.loc) + " default " + ast::ActionName(p.default_action) + "\n";
     for (const auto& o : p.options)

@@ -300,3 +300,58 @@ TEST_CASE("past its work budget the analysis stops and says so, without wrong fi
   CHECK(last->kind == Kind::kShadowed);
   CHECK(last->covering.size() == 40);
 }
+
+TEST_CASE("rules over runtime sets: findings hold whatever the sets hold", "[analysis]") {
+  // A rule over a runtime set is never empty, never a cover, and a later
+  // one of another verdict keeps an earlier rule from being "redundant".
+  Result r = Compile(Policy("set bl runtime;",
+                            "  drop from bl to any;\n"
+                            "  accept tcp 22 from any to fw;\n"
+                            "  drop tcp 22 from bl to fw;\n"
+                            "  accept tcp 22 from 10.0.0.0/8 to fw;\n"),
+                     "nft");
+  INFO(r.Rendered());
+  REQUIRE(r.ok);
+  CHECK_FALSE(r.Find("empty-rule"));
+  CHECK_FALSE(At(r, 7));  // the runtime rules get no finding
+  CHECK_FALSE(At(r, 9));
+  // Line 10 is inside line 8 (same verdict, earlier): redundant whatever bl holds.
+  const auto* f = At(r, 10);
+  REQUIRE(f);
+  CHECK(f->kind == Kind::kRedundant);
+  CHECK_FALSE(f->by_later);
+
+  // Default accept: "accept ssh" looks redundant by the default, but a
+  // later drop over the runtime set may take its packets once it is gone.
+  Result later = Compile(Policy("set bl runtime;",
+                                "  accept tcp 22 from any to fw;\n"
+                                "  drop from bl to any;\n",
+                                "accept"),
+                         "nft");
+  INFO(later.Rendered());
+  REQUIRE(later.ok);
+  CHECK_FALSE(At(later, 7));
+  // Without the runtime rule it is redundant: the check above is the set's doing.
+  Result without = Compile(Policy("set bl runtime;", "  accept tcp 22 from any to fw;\n", "accept"), "nft");
+  REQUIRE(At(without, 7));
+  CHECK(At(without, 7)->by_later);
+}
+
+TEST_CASE("fwc query answers as if the runtime sets were empty, and names the rules that depend on them",
+          "[analysis]") {
+  Result r = Compile(Policy("set bl runtime;",
+                            "  drop from bl to any;\n"
+                            "  accept tcp 80 from not bl to any in outside;\n"));
+  REQUIRE(r.ok);
+  std::string err;
+  auto p = analysis::ParsePacket("tcp 10.1.1.5:4000 -> 10.1.2.2:80", &err);
+  REQUIRE(p);
+  auto q = analysis::Query(r.c->model(), r.c->placed(), *p, &err);
+  REQUIRE(q);
+  CHECK(q->verdict == ast::Action::kAccept);
+  REQUIRE(q->rule);
+  CHECK(q->rule->loc.line == 8);
+  REQUIRE(q->runtime_rules.size() == 2);
+  CHECK(q->runtime_rules[0]->loc.line == 7);
+  CHECK(q->runtime_rules[1]->loc.line == 8);
+}

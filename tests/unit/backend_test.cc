@@ -9,12 +9,12 @@ using namespace fwc::test;
 
 TEST_CASE("kernel comments are capped per target without splitting UTF-8", "[backend]") {
   std::string longc(300, 'x');
-  CHECK(KernelComment(longc, 128).size() == 128);
+  CHECK(PlainText(longc, 128).size() == 128);
   std::string accents;
   for (int i = 0; i < 100; ++i) accents += "\xc3\xa9";  // 'é', 2 bytes each
-  std::string cut = KernelComment(accents, 127);
+  std::string cut = PlainText(accents, 127);
   CHECK(cut.size() == 126);
-  CHECK(KernelComment("say \"hi\"", 128) == "say 'hi'");
+  CHECK(PlainText("say \"hi\"", 128) == "say 'hi'");
 
   Result r = Compile(Policy("", "  accept from any to any comment \"" + std::string(200, 'c') + "\";\n"));
   REQUIRE(r.ok);

@@ -106,6 +106,23 @@ std::vector<Case> Cases() {
       {"invalid UTF-8", Policy("host h 10.0.0.1; # caf\xe9", ""), "invalid-encoding", 5, 23,
        "invalid UTF-8 byte 0xe9", ""},
       {"NUL byte", Policy(std::string("host h 10.0.0.1;\0", 17), ""), "invalid-encoding", 5, 17, "NUL byte", ""},
+      {"'$' in a log prefix", Policy("", "  accept from any to any log prefix \"cost $5\";\n"), "bad-log-prefix", 7, 37,
+       "cannot contain '$'", "as a variable"},
+      {"runtime set of an unknown family", Policy("set s runtime ipv5;", ""), "bad-set-family", 5, 15,
+       "unknown address family 'ipv5'", "ipv4"},
+      {"runtime set name too long", Policy("set abcdefghijklmnopqrstuvwxyz123 runtime;", ""), "bad-set-name", 5, 5,
+       "longer than 28", "ipset"},
+      {"runtime set in a group", Policy("set s runtime;\ngroup g { s }", ""), "runtime-set-in-group", 6, 11,
+       "cannot be a group member", "not known"},
+      {"runtime set in a list", Policy("set s runtime;\nhost h 10.0.0.1;", "  drop from { s, h } to any;\n"),
+       "runtime-set-in-list", 8, 15, "must stand alone", "one rule for the set"},
+      {"runtime set as a service", Policy("set s runtime;", "  accept s from any to any;\n"), "type-mismatch", 7, 10,
+       "is an address", ""},
+      {"runtime set of one family with addresses of the other",
+       Policy("set s runtime ipv4;\nhost h 2001:db8::1;", "  drop from s to h;\n"), "family-mismatch", 8, 3,
+       "no address family in common", "IPv4 only"},
+      {"runtime set declared twice", Policy("set s runtime;\nset s runtime ipv6;", ""), "duplicate-name", 6, 5,
+       "set 's' is already defined", ""},
   };
 }
 

@@ -97,6 +97,7 @@ const std::vector<std::string> kVocabulary = {
     "include", "firewall", "interface", "host", "network", "range", "group", "service", "policy", "default",
     "option", "from", "to", "accept", "drop", "reject", "in", "out", "log", "counter", "comment", "disabled",
     "if", "not", "nowarn", "prefix", "rate", "any", "tcp", "udp", "sport", "icmp", "icmpv6", "proto", "code",
+    "set", "runtime", "set s runtime;", "set s runtime ipv4;",
     ";", "{", "}", ",", "-", "/", ":", "::", ".", "10.0.0.1", "10.0.0.0/8", "10.0", "10.", "1.2.3.4-1.2.3.9",
     "::1", "2001:db8::1/64", "abc:", "fe80::1%eth0", "dead:beef", "1-2", "80", "65536", "007",
     "99999999999999999999999", "a-b", "_x", "x_1-", "tcp-80", "in-x", "icmpv6x", "\"s\"", "\"a\\\"b\"",
@@ -249,8 +250,13 @@ class Generator {
   }
 
   void Statement() {
-    switch (Below(9)) {
+    switch (Below(10)) {
       case 0: T("include"); T(IncludePath()); T(";"); break;
+      case 6:
+        T("set"); T(Name()); T("runtime");
+        if (OneIn(2)) T(OneIn(2) ? "ipv4" : Name());
+        T(";");
+        break;
       case 1: Firewall(); break;
       case 2: T(OneIn(2) ? "host" : "network"); T(Name()); List([&] { T(Addr()); }, 3, false); T(";"); break;
       case 3: T("range"); T(Name()); List([&] { Range(); }, 2, false); T(";"); break;
@@ -486,6 +492,10 @@ TEST_CASE("the direct parser reads the lexer's corner cases as ANTLR does", "[pa
   // ASTs are compared.
   const std::vector<std::pair<std::string, bool>> cases = {
       {"range r 10.0.0.1-10.0.0.5;", true},                     // ADDR '-' ADDR
+      {"set s runtime; set t runtime ipv6;", true},
+      {"set s runtime ipv4 ipv6;", false},
+      {"set s;", false},
+      {"set runtime runtime;", false},                            // a keyword is not a name
       {"range r 10.0.0.1 -10.0.0.5, ::1-::2;", true},
       {"service s tcp 1-2, udp { 1 -2, 3- 4, }, tcp sport 5;", true},
       {"host h ::1, abc:, :, ::, 1.2.3.4:80, .:, 1::/64;", true},  // V6 is loose

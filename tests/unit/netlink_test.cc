@@ -136,6 +136,31 @@ class FakeKernel : public NetlinkTransport {
   bool present() const { return state_.present; }
   const TableImage& state() const { return state_; }
 
+  // What a script does to a runtime set (nft add element inet fwc SET {
+  // ADDR }): an interval set's start and end, committed at once.
+  void AddAddress(const std::string& set, Family f, U128 addr) {
+    SetPtr s = NewSet();
+    nftnl_set_set_str(s.get(), NFTNL_SET_TABLE, kTableName);
+    nftnl_set_set_str(s.get(), NFTNL_SET_NAME, set.c_str());
+    size_t len = f == Family::kV4 ? 4 : 16;
+    for (U128 v : {addr, addr + 1}) {
+      std::string key(len, '\0');
+      for (size_t i = 0; i < len; ++i) key[len - 1 - i] = static_cast<char>(static_cast<unsigned>(v >> (8 * i)) & 0xff);
+      nftnl_set_elem* e = nftnl_set_elem_alloc();
+      nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY, key.data(), static_cast<uint32_t>(len));
+      if (v != addr) nftnl_set_elem_set_u32(e, NFTNL_SET_ELEM_FLAGS, NFT_SET_ELEM_INTERVAL_END);
+      nftnl_set_elem_add(s.get(), e);
+    }
+    MessageWriter w;
+    for (auto& m : ElementMessages(w, s.get(), kFamily, NLM_F_CREATE)) {
+      Msg msg;
+      msg.type = NFT_MSG_NEWSETELEM;
+      msg.bytes = m;
+      REQUIRE(Apply(state_, msg) == 0);
+    }
+    ++genid;
+  }
+
  private:
   using Model = TableImage;
 
@@ -432,7 +457,7 @@ TEST_CASE("rules match interface names, comments are capped and kept as rule use
   }
   CHECK(iifname);
   auto comments = RuleComments(image);
-  CHECK(std::find(comments.begin(), comments.end(), KernelComment("test.fw:12 " + longc, 128)) != comments.end());
+  CHECK(std::find(comments.begin(), comments.end(), PlainText("test.fw:12 " + longc, 128)) != comments.end());
 }
 
 TEST_CASE("adjacent constant header fields load together, as nft does", "[netlink]") {
@@ -528,6 +553,32 @@ TEST_CASE("a pending apply is rolled back once, under its token", "[netlink]") {
   CHECK(system(cleanup.c_str()) == 0);
 }
 
+// The machine as the guard sees it: addresses held by interfaces, and the
+// interface of the route to each client.
+class FakeHost : public HostNetwork {
+ public:
+  std::map<std::string, std::string> local;   // address -> interface
+  std::map<std::string, std::string> routes;  // address -> interface
+  std::string InterfaceHolding(Family f, U128 addr) override { return Lookup(local, f, addr); }
+  std::string RouteDevice(Family f, U128 addr) override { return Lookup(routes, f, addr); }
+
+ private:
+  static std::string Lookup(const std::map<std::string, std::string>& m, Family f, U128 addr) {
+    auto it = m.find(FormatAddress(f, addr));
+    return it == m.end() ? "" : it->second;
+  }
+};
+
+// The guard's verdict on a policy: compiled, then checked against the
+// connection with the query engine.
+GuardResult Guard(const std::string& policy, const SshConnection& c, HostNetwork& host) {
+  Result r = Compile(policy);
+  INFO(r.Rendered());
+  REQUIRE(r.ok);
+  analysis::QueryEngine engine(r.c->model(), r.c->placed());
+  return CheckSsh(engine, r.c->sources(), c, host);
+}
+
 TEST_CASE("the SSH guard finds the rule that drops the session", "[netlink]") {
   auto c = ParseSshConnection("10.1.1.50 50000 10.1.1.1 22");
   REQUIRE(c);
@@ -538,34 +589,106 @@ TEST_CASE("the SSH guard finds the rule that drops the session", "[netlink]") {
   CHECK(mapped->family == Family::kV4);
   CHECK_FALSE(ParseSshConnection("nonsense"));
   CHECK_FALSE(ParseSshConnection("10.1.1.50 50000 2001:db8::1 22"));
+  CHECK_FALSE(ParseSshConnection("10.1.1.50 50000 10.1.1.1 22 extra"));
+  CHECK_FALSE(ParseSshConnection("10.1.1.50 50000 10.1.1.1 0"));
+
+  FakeHost host;
+  host.local = {{"10.1.1.1", "eth1"}, {"10.1.2.1", "eth2"}};
+  host.routes = {{"10.1.1.50", "eth1"}};
 
   // No rule for SSH: the default drops a new connection (the stateful
   // rules keep the current one).
-  GuardResult g = CheckSsh(Lowered(Policy(kPolicy, kRules)), *c, "eth1");
+  GuardResult g = Guard(Policy(kPolicy, kRules), *c, host);
   CHECK(g.applies);
   CHECK_FALSE(g.safe);
   REQUIRE(g.problems.size() == 1);
   CHECK(g.problems[0].find("a new SSH connection") != std::string::npos);
-  CHECK(g.problems[0].find("the policy of chain input") != std::string::npos);
+  CHECK(g.problems[0].find("the policy default (drop) of chain input") != std::string::npos);
 
   // An explicit rule is named.
-  g = CheckSsh(Lowered(Policy(kPolicy, "  drop ssh from any to fw in outside comment \"no ssh\";\n")), *c, "eth1");
+  g = Guard(Policy(kPolicy, "  drop ssh from any to fw in outside comment \"no ssh\";\n"), *c, host);
   CHECK_FALSE(g.safe);
-  CHECK(g.problems[0].find("test.fw:12 no ssh") != std::string::npos);
+  CHECK(g.problems[0].find("rule test.fw:12 \"no ssh\"") != std::string::npos);
 
   // Allowed: safe.
-  g = CheckSsh(Lowered(Policy(kPolicy, "  accept ssh from clients to fw in outside;\n")), *c, "eth1");
+  g = Guard(Policy(kPolicy, "  accept ssh from clients to fw in outside;\n"), *c, host);
   CHECK(g.safe);
   // Allowed on another interface only: not safe.
-  g = CheckSsh(Lowered(Policy(kPolicy, "  accept ssh from clients to fw in dmz;\n")), *c, "eth1");
+  g = Guard(Policy(kPolicy, "  accept ssh from clients to fw in dmz;\n"), *c, host);
   CHECK_FALSE(g.safe);
   // Stateless: the session's own replies need a rule too.
-  g = CheckSsh(Lowered(Policy(kPolicy, "  option stateful no;\n  accept ssh from clients to fw;\n")), *c, "eth1");
+  g = Guard(Policy(kPolicy, "  option stateful no;\n  accept ssh from clients to fw;\n"), *c, host);
   CHECK_FALSE(g.safe);
   // Not an address of this machine: the guard does not apply.
-  g = CheckSsh(Lowered(Policy(kPolicy, kRules)), *c, "");
+  host.local.clear();
+  g = Guard(Policy(kPolicy, kRules), *c, host);
   CHECK_FALSE(g.applies);
   CHECK(g.safe);
+}
+
+TEST_CASE("the SSH guard sees the packets on the interface of the route to the client", "[netlink]") {
+  // Issue 12's reproducer: the client 10.1.1.50 connects to the dmz
+  // address 10.1.2.1; its packets arrive on eth1 (the route back to it),
+  // not on eth2, which holds the address. A rule for SSH "in dmz" does not
+  // let them in, and the guard must say so, as fwc query does.
+  auto c = ParseSshConnection("10.1.1.50 40000 10.1.2.1 22");
+  REQUIRE(c);
+  FakeHost host;
+  host.local = {{"10.1.1.1", "eth1"}, {"10.1.2.1", "eth2"}};
+  host.routes = {{"10.1.1.50", "eth1"}};
+  std::string dmz_only = Policy(kPolicy, "  accept ssh from clients to fw in dmz;\n");
+  GuardResult g = Guard(dmz_only, *c, host);
+  CHECK(g.applies);
+  CHECK_FALSE(g.safe);
+  REQUIRE_FALSE(g.problems.empty());
+  CHECK(g.problems[0].find("via eth1") != std::string::npos);
+
+  Result r = Compile(dmz_only);
+  REQUIRE(r.ok);
+  std::string err;
+  auto packet = analysis::ParsePacket("tcp 10.1.1.50:40000 -> 10.1.2.1:22", &err);
+  REQUIRE(packet);
+  auto q = analysis::Query(r.c->model(), r.c->placed(), *packet, &err);
+  REQUIRE(q);
+  CHECK(q->iif == "eth1");
+  CHECK(q->verdict == ast::Action::kDrop);
+
+  // Allowed where the packets do arrive: safe.
+  CHECK(Guard(Policy(kPolicy, "  accept ssh from clients to fw in outside;\n"), *c, host).safe);
+  // A route through an interface the policy does not declare: its rules
+  // for declared interfaces cannot match there.
+  host.routes = {{"10.1.1.50", "wg0"}};
+  CHECK_FALSE(Guard(Policy(kPolicy, "  accept ssh from clients to fw in outside;\n"), *c, host).safe);
+  CHECK(Guard(Policy(kPolicy, "  accept ssh from clients to fw;\n"), *c, host).safe);
+}
+
+TEST_CASE("a runtime set keeps what the kernel holds in it across applies, and verify leaves it out", "[netlink]") {
+  FakeKernel k;
+  std::string first = Policy(std::string(kPolicy) + "set blocklist runtime;\n", "  drop from blocklist to any;\n");
+  std::string second = Policy(std::string(kPolicy) + "set blocklist runtime;\n",
+                              "  drop from blocklist to any;\n  accept http from any to lb;\n");
+  TableImage image = BuildImage(Lowered(first));
+  CHECK(image.runtime_sets == std::vector<std::string>{"blocklist_v4", "blocklist_v6"});
+  REQUIRE(Replace(k, image).ok);
+  // A script (fail2ban) adds addresses; the next apply keeps them.
+  k.AddAddress("blocklist_v4", Family::kV4, 0xc0000207);  // 192.0.2.7
+  k.AddAddress("blocklist_v6", Family::kV6, (U128{0x20010db8} << 96) | 0x99);
+  LoadResult r = Replace(k, BuildImage(Lowered(second)));
+  REQUIRE(r.ok);
+  CHECK(std::find(r.notes.begin(), r.notes.end(), "runtime set blocklist_v4: kept its 2 kernel elements") != r.notes.end());
+  std::string shown;
+  for (const auto& l : Describe(k.state())) shown += l + "\n";
+  INFO(shown);
+  CHECK(shown.find("set blocklist_v4: ipv4_addr, intervals, 2 kernel elements (runtime set") != std::string::npos);
+  CHECK(shown.find("      192.0.2.7\n") != std::string::npos);
+  CHECK(shown.find("      2001:db8::99\n") != std::string::npos);
+  // verify: the loaded table is exactly the policy, whatever the set holds.
+  CHECK(Differences(ReadTable(k).image, BuildImage(Lowered(second))).empty());
+  // Without the runtime sets left out, the elements would be a difference.
+  CHECK(CanonicalLines(ReadTable(k).image) != CanonicalLines(BuildImage(Lowered(second))));
+  // A policy without the set: the set goes, with its elements.
+  REQUIRE(Replace(k, BuildImage(Lowered(Policy(kPolicy, kRules)))).ok);
+  CHECK(Canonical(k.state()).find("blocklist") == std::string::npos);
 }
 
 TEST_CASE("install stores the artifact, keeps the previous one and enables a boot unit", "[netlink]") {
@@ -607,10 +730,81 @@ TEST_CASE("install stores the artifact, keeps the previous one and enables a boo
   CHECK(unit.find("ExecStart=/bin/sh /var/lib/fwc/ruleset.sh\n") != std::string::npos);
 
   log.clear();
-  CHECK(Uninstall(layout, &log));
+  CHECK(Uninstall(layout, nullptr, &log).removed);
   CHECK(stat(layout.Path("/etc/systemd/system/fwc.service").c_str(), &st) != 0);
   CHECK(stat(lib.c_str(), &st) != 0);
-  CHECK_FALSE(Uninstall(layout, &log));
+  CHECK_FALSE(Uninstall(layout, nullptr, &log).removed);
+  std::string cleanup = std::string("rm -rf ") + tmpl;
+  CHECK(system(cleanup.c_str()) == 0);
+}
+
+// systemd as install and uninstall see it: whether fwc.service is active,
+// and every systemctl call, in order.
+class FakeSystemd : public ServiceManager {
+ public:
+  bool active = false;
+  std::vector<std::string> calls;
+  bool IsActive(const std::string& unit) override {
+    calls.push_back("is-active " + unit);
+    return active;
+  }
+  bool Systemctl(const std::vector<std::string>& args, std::string*) override {
+    std::string call;
+    for (const auto& a : args) call += (call.empty() ? "" : " ") + a;
+    calls.push_back(call);
+    if (call == "stop fwc.service") active = false;
+    return true;
+  }
+};
+
+TEST_CASE("install says how to load the new rules, and uninstall stops the unit", "[netlink]") {
+  std::vector<std::string> log;
+  FakeSystemd systemd;
+  Artifact nft{"nft", "", "/etc/fwc/crm.fw", {}};
+  Artifact ipt{"iptables", "", "/etc/fwc/crm.fw", {}};
+
+  // Not active yet: start loads it.
+  AfterInstall(systemd, nft, "crm.fw", &log);
+  REQUIRE(log.size() == 1);
+  CHECK(log[0] == "`systemctl start fwc.service` (or `fwc apply crm.fw`) loads it now");
+  CHECK(systemd.calls.front() == "daemon-reload");
+  // Active: start would do nothing; restart is the verb.
+  systemd.active = true;
+  log.clear();
+  AfterInstall(systemd, nft, "crm.fw", &log);
+  REQUIRE(log.size() == 1);
+  CHECK(log[0].find("`systemctl restart fwc.service` (or `fwc apply crm.fw`) loads the new ones now") !=
+        std::string::npos);
+  CHECK(log[0].find("systemctl start") == std::string::npos);
+  // iptables: fwc apply would load an nft table on top; not suggested.
+  log.clear();
+  AfterInstall(systemd, ipt, "crm.fw", &log);
+  REQUIRE(log.size() == 1);
+  CHECK(log[0].find("fwc apply") == std::string::npos);
+  CHECK(log[0].find("`systemctl restart fwc.service`") != std::string::npos);
+
+  // Uninstall stops the active unit before removing it, then reloads.
+  char tmpl[] = "/tmp/fwc-root-XXXXXX";
+  REQUIRE(mkdtemp(tmpl));
+  InstallLayout layout{tmpl};
+  Install(layout, nft, "/usr/sbin/nft", &log);
+  systemd.calls.clear();
+  log.clear();
+  UninstallResult r = Uninstall(layout, &systemd, &log);
+  CHECK(r.removed);
+  CHECK(r.stopped);
+  REQUIRE(systemd.calls.size() >= 3);
+  CHECK(systemd.calls[0] == "is-active fwc.service");
+  CHECK(systemd.calls[1] == "stop fwc.service");
+  CHECK(std::find(systemd.calls.begin(), systemd.calls.end(), "daemon-reload") != systemd.calls.end());
+  CHECK_FALSE(systemd.active);
+  // Installed but not running: nothing to stop.
+  Install(layout, nft, "/usr/sbin/nft", &log);
+  systemd.calls.clear();
+  r = Uninstall(layout, &systemd, &log);
+  CHECK(r.removed);
+  CHECK_FALSE(r.stopped);
+  CHECK(std::find(systemd.calls.begin(), systemd.calls.end(), "stop fwc.service") == systemd.calls.end());
   std::string cleanup = std::string("rm -rf ") + tmpl;
   CHECK(system(cleanup.c_str()) == 0);
 }
