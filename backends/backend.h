@@ -1,7 +1,7 @@
 // One small interface for every output format. A backend turns the IR into
 // text and declares what it can express natively (LoweringCaps), so lowering
 // can do the rest. Adding a backend means a folder here and one line in
-// registry.cc.
+// registry.cc (registry.h).
 #pragma once
 
 #include <cstdint>
@@ -10,8 +10,8 @@
 #include <string_view>
 #include <vector>
 
-#include "compiler/ir.h"
-#include "compiler/lower.h"
+#include "compiler/ir/ir.h"
+#include "compiler/ir/caps.h"
 
 namespace fwc {
 
@@ -24,10 +24,6 @@ class Backend {
   // File mode for `-o`: scripts are executable.
   virtual unsigned file_mode() const { return 0644; }
 };
-
-// nullptr for an unknown name.
-std::unique_ptr<Backend> MakeBackend(const std::string& name);
-std::vector<std::string> BackendNames();
 
 // Text that comes from outside fwc (a file name, a comment, a log prefix)
 // made plain, so that no target can read it as anything but text: double

@@ -1,5 +1,7 @@
 #include "compiler/compilation.h"
 
+#include "compiler/semantics/resolver.h"
+
 #include <algorithm>
 #include <chrono>
 #include <thread>
@@ -83,7 +85,7 @@ void Compilation::Analyze() {
   analysis::InterfaceIds ifaces;
   {
     auto lists = analysis::BuildRuleLists(model_, placed_, ifaces);
-    if (!keep_placed_) placed_ = std::vector<WorkRule>();
+    if (!keep_placed_) placed_ = std::vector<PlacedRule>();
     findings_ = analysis::AnalyzeShadows(lists, ifaces, &stats_, analysis_options_);
     // A rule is redundant "because later rules agree" only if that holds
     // whatever the runtime sets hold.

@@ -8,12 +8,14 @@
 #include <vector>
 
 #include "compiler/analysis/shadow_analysis.h"
-#include "compiler/ast.h"
-#include "compiler/diagnostics.h"
-#include "compiler/ir.h"
-#include "compiler/lower.h"
-#include "compiler/model.h"
-#include "compiler/parser.h"
+#include "compiler/syntax/ast.h"
+#include "compiler/base/diagnostics.h"
+#include "compiler/ir/ir.h"
+#include "compiler/ir/caps.h"
+#include "compiler/lowering/lower.h"
+#include "compiler/placement/place.h"
+#include "compiler/semantics/model.h"
+#include "compiler/syntax/parser.h"
 
 namespace fwc {
 
@@ -50,7 +52,7 @@ class Compilation {
 
   const ast::Unit& unit() const { return unit_; }  // empty unless set_keep_ast(true)
   const Model& model() const { return model_; }
-  const std::vector<WorkRule>& placed() const { return placed_; }
+  const std::vector<PlacedRule>& placed() const { return placed_; }
   const std::vector<analysis::Finding>& findings() const { return findings_; }
   const analysis::AnalysisStats& analysis_stats() const { return stats_; }
   // Milliseconds spent per stage, in order, for --timing.
@@ -71,7 +73,7 @@ class Compilation {
   ast::Unit unit_;
   Model model_;
   std::set<std::string> defines_;
-  std::vector<WorkRule> placed_;
+  std::vector<PlacedRule> placed_;
   std::vector<analysis::Finding> findings_;
   analysis::AnalysisStats stats_;
   std::vector<std::pair<std::string, double>> timings_;

@@ -28,6 +28,8 @@ git clone -q "$top" "$root/src"
 echo "fresh-machine-check: $(git -C "$root/src" log --oneline -1) in a minbase rootfs"
 unshare --mount --propagation private sh -eu -c '
   root=$1
+  # ip netns exec remounts / as a slave: / must be a mount point in the chroot.
+  mount --bind "$root" "$root"
   mount --bind /proc "$root/proc"
   mount --bind /sys "$root/sys"
   mount --bind /dev "$root/dev"

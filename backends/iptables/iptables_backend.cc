@@ -2,7 +2,7 @@
 
 #include <sstream>
 
-#include "compiler/protocols.h"
+#include "compiler/base/protocols.h"
 
 namespace fwc {
 namespace {

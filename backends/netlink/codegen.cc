@@ -14,7 +14,7 @@
 #include "backends/netlink/netlink_backend.h"
 #include "backends/nft/nft_backend.h"
 #include "backends/nft/set_merge.h"
-#include "compiler/protocols.h"
+#include "compiler/base/protocols.h"
 
 namespace fwc::netlink {
 namespace {

@@ -6,7 +6,7 @@
 #pragma once
 
 #include "backends/netlink/table_image.h"
-#include "compiler/ir.h"
+#include "compiler/ir/ir.h"
 
 namespace fwc::netlink {
 

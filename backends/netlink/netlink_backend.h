@@ -11,7 +11,7 @@
 #include "backends/netlink/nl_message.h"
 #include "backends/netlink/table_image.h"
 #include "backends/netlink/transport.h"
-#include "compiler/ir.h"
+#include "compiler/ir/ir.h"
 
 namespace fwc::netlink {
 

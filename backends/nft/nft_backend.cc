@@ -4,7 +4,7 @@
 
 #include "backends/nft/set_merge.h"
 
-#include "compiler/protocols.h"
+#include "compiler/base/protocols.h"
 
 namespace fwc {
 namespace {
@@ -308,15 +308,6 @@ void NamedSet(std::ostringstream& o, const nft::MergedRuleset& ms, const nft::Me
   o << "\t\t}\n\t}\n\n";
 }
 
-const char* HookName(ir::Hook h) {
-  switch (h) {
-    case ir::Hook::kInput: return "input";
-    case ir::Hook::kForward: return "forward";
-    case ir::Hook::kOutput: return "output";
-    case ir::Hook::kNone: break;
-  }
-  return "";
-}
 
 }  // namespace
 
@@ -365,7 +356,7 @@ std::string NftBackend::Emit(const nft::MergedRuleset& ms) {
     const auto& c = *chains[i];
     o << "\tchain " << c.name << " {\n";
     if (c.hook != ir::Hook::kNone)
-      o << "\t\ttype filter hook " << HookName(c.hook) << " priority filter; policy "
+      o << "\t\ttype filter hook " << ir::HookName(c.hook) << " priority filter; policy "
         << (c.policy == ir::Verdict::kAccept ? "accept" : "drop") << ";\n";
     for (const auto& r : c.rules) o << "\t\t" << MergedRuleText(ms, r) << "\n";
     o << "\t}\n" << (i + 1 < chains.size() ? "\n" : "");

@@ -6,7 +6,7 @@
 #include <memory_resource>
 #include <unordered_map>
 
-#include "compiler/protocols.h"
+#include "compiler/base/protocols.h"
 
 namespace fwc::nft {
 namespace {

@@ -40,7 +40,7 @@
 #include <string>
 #include <vector>
 
-#include "compiler/ir.h"
+#include "compiler/ir/ir.h"
 
 namespace fwc::nft {
 

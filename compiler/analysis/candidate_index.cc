@@ -4,7 +4,7 @@
 #include <climits>
 #include <stdexcept>
 
-#include "compiler/protocols.h"
+#include "compiler/base/protocols.h"
 
 namespace fwc::analysis {
 

@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "compiler/protocols.h"
+#include "compiler/base/protocols.h"
 
 namespace fwc::analysis {
 

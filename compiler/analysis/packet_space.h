@@ -14,7 +14,7 @@
 #include <string>
 #include <vector>
 
-#include "compiler/address.h"
+#include "compiler/base/address.h"
 
 namespace fwc::analysis {
 

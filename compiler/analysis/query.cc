@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <sstream>
 
-#include "compiler/protocols.h"
+#include "compiler/base/protocols.h"
 
 namespace fwc::analysis {
 namespace {
@@ -110,11 +110,12 @@ std::optional<PacketSpec> ParsePacket(const std::string& text, std::string* erro
     if (key == "in") p.iif = v;
     else if (key == "out") p.oif = v;
     else if (key == "chain") {
-      if (v != "input" && v != "forward" && v != "output") {
+      p.chain = v == "input" ? ir::Hook::kInput : v == "forward" ? ir::Hook::kForward
+                : v == "output" ? ir::Hook::kOutput : ir::Hook::kNone;
+      if (p.chain == ir::Hook::kNone) {
         *error = "bad chain '" + v + "': input, forward or output";
         return std::nullopt;
       }
-      p.chain = v;
     }
     else if ((key == "type" || key == "code") && (p.proto == kProtoIcmp || p.proto == kProtoIcmpv6)) {
       Family f = p.proto == kProtoIcmp ? Family::kV4 : Family::kV6;
@@ -136,11 +137,11 @@ std::optional<PacketSpec> ParsePacket(const std::string& text, std::string* erro
   return p;
 }
 
-QueryEngine::QueryEngine(const Model& m, const std::vector<WorkRule>& placed) : m_(m) {
+QueryEngine::QueryEngine(const Model& m, const std::vector<PlacedRule>& placed) : m_(m) {
   lists_ = BuildRuleLists(m, placed, ifaces_);
 }
 
-std::optional<QueryResult> Query(const Model& m, const std::vector<WorkRule>& placed, const PacketSpec& p,
+std::optional<QueryResult> Query(const Model& m, const std::vector<PlacedRule>& placed, const PacketSpec& p,
                                  std::string* error) {
   return QueryEngine(m, placed).Query(p, error);
 }
@@ -169,24 +170,25 @@ std::optional<QueryResult> QueryEngine::Query(const PacketSpec& p, std::string* 
 
   bool to_fw = m.local_destinations.of(f).Intersects(IntervalSet::Range(p.dst, p.dst));
   bool from_fw = m.firewall_addresses.of(f).Intersects(IntervalSet::Range(p.src, p.src));
-  r.chain = !p.chain.empty() ? p.chain : from_fw ? "output" : to_fw ? "input" : "forward";
+  using ir::Hook;
+  r.chain = p.chain != Hook::kNone ? p.chain : from_fw ? Hook::kOutput : to_fw ? Hook::kInput : Hook::kForward;
   // Guess the interfaces the packet would use from the attached networks.
-  if (r.chain != "output" && r.iif.empty())
+  if (r.chain != Hook::kOutput && r.iif.empty())
     for (const auto& i : m.interfaces)
       if (InNetworks(i, f, p.src)) {
         r.iif = i.device;
         r.guessed_iif = true;
         break;
       }
-  if (r.chain != "input" && r.oif.empty())
+  if (r.chain != Hook::kInput && r.oif.empty())
     for (const auto& i : m.interfaces)
       if (InNetworks(i, f, p.dst)) {
         r.oif = i.device;
         r.guessed_oif = true;
         break;
       }
-  if (r.chain == "input") r.oif.clear();
-  if (r.chain == "output") r.iif.clear();
+  if (r.chain == Hook::kInput) r.oif.clear();
+  if (r.chain == Hook::kOutput) r.iif.clear();
 
   Point pt{};
   pt[kIif] = r.iif.empty() ? 0 : ifaces.Find(r.iif);
@@ -201,7 +203,7 @@ std::optional<QueryResult> QueryEngine::Query(const PacketSpec& p, std::string* 
   r.packet = FormatPoint(pt, f, ifaces);
 
   // fwc's own rules come first in every base chain.
-  if ((r.chain == "input" && r.iif == "lo") || (r.chain == "output" && r.oif == "lo")) {
+  if ((r.chain == Hook::kInput && r.iif == "lo") || (r.chain == Hook::kOutput && r.oif == "lo")) {
     r.verdict = ast::Action::kAccept;
     r.builtin = "loopback";
     return r;
@@ -211,7 +213,7 @@ std::optional<QueryResult> QueryEngine::Query(const PacketSpec& p, std::string* 
     r.builtin = "replies and related traffic";
     return r;
   }
-  if (r.chain != "forward" && p.proto == kProtoIcmpv6 && p.icmp_type >= 133 && p.icmp_type <= 136) {
+  if (r.chain != Hook::kForward && p.proto == kProtoIcmpv6 && p.icmp_type >= 133 && p.icmp_type <= 136) {
     r.verdict = ast::Action::kAccept;
     r.builtin = "IPv6 neighbour discovery";
     return r;
@@ -225,7 +227,7 @@ std::optional<QueryResult> QueryEngine::Query(const PacketSpec& p, std::string* 
     return r;
   };
   for (const auto& l : lists_) {
-    if (l.chain != r.chain || l.family != f) continue;
+    if (l.hook != r.chain || l.family != f) continue;
     size_t next_runtime = 0;
     for (size_t i = 0; i <= l.units.size(); ++i) {
       // The rules over runtime sets that come before unit i, as if their

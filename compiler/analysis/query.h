@@ -19,11 +19,11 @@ struct PacketSpec {
   unsigned sport = 40000, dport = 0;
   int icmp_type = -1, icmp_code = 0;
   std::string iif, oif;  // as written: logical or device names
-  // Empty: the chain follows from the addresses. Set for a packet whose
+  // kNone: the chain follows from the addresses. Set for a packet whose
   // addresses do not say where the kernel sees it, e.g. the TCP reset a
   // reject rule sends from the firewall with the rejected packet's
   // destination as its source, which passes the output chain.
-  std::string chain;
+  ir::Hook chain = ir::Hook::kNone;
   // Part of a connection conntrack already knows (a reply, or a later
   // packet of an accepted connection) rather than its first packet.
   bool established = false;
@@ -36,7 +36,7 @@ struct PacketSpec {
 std::optional<PacketSpec> ParsePacket(const std::string& text, std::string* error);
 
 struct QueryResult {
-  std::string chain;
+  ir::Hook chain = ir::Hook::kNone;
   Family family = Family::kV4;
   std::string iif, oif;  // devices used, after guessing
   bool guessed_iif = false, guessed_oif = false;
@@ -58,7 +58,7 @@ struct QueryResult {
 class QueryEngine {
  public:
   // m and placed must outlive the engine.
-  QueryEngine(const Model& m, const std::vector<WorkRule>& placed);
+  QueryEngine(const Model& m, const std::vector<PlacedRule>& placed);
   // Returns nullopt with *error for an unknown interface name.
   std::optional<QueryResult> Query(const PacketSpec& p, std::string* error) const;
 
@@ -69,7 +69,7 @@ class QueryEngine {
 };
 
 // One packet: QueryEngine(m, placed).Query(p, error).
-std::optional<QueryResult> Query(const Model& m, const std::vector<WorkRule>& placed, const PacketSpec& p,
+std::optional<QueryResult> Query(const Model& m, const std::vector<PlacedRule>& placed, const PacketSpec& p,
                                  std::string* error);
 
 }  // namespace fwc::analysis

@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "compiler/protocols.h"
+#include "compiler/base/protocols.h"
 
 namespace fwc::analysis {
 
@@ -57,7 +57,7 @@ namespace {
 // are disjoint, so this is the product of one interval list per field.
 // Most fields are one interval, taken as is: at 100k rules, building an
 // interval set per field was most of the time spent here.
-std::vector<Cube> MatchCubes(const WorkRule& w, const ir::ServiceMatch* service, const FieldLimits& lim,
+std::vector<Cube> MatchCubes(const PlacedRule& w, const ir::ServiceMatch* service, const FieldLimits& lim,
                              InterfaceIds& ifaces) {
   std::vector<Cube> out;
   Cube one = Cube::Full(lim);
@@ -101,7 +101,7 @@ std::vector<Cube> MatchCubes(const WorkRule& w, const ir::ServiceMatch* service,
 
 }  // namespace
 
-std::vector<Cube> RuleCubes(const WorkRule& w, const FieldLimits& lim, InterfaceIds& ifaces) {
+std::vector<Cube> RuleCubes(const PlacedRule& w, const FieldLimits& lim, InterfaceIds& ifaces) {
   if (w.services_negated && !w.services.empty()) {
     // Everything but the listed services.
     std::vector<Cube> out = MatchCubes(w, nullptr, lim, ifaces);
@@ -115,7 +115,7 @@ std::vector<Cube> RuleCubes(const WorkRule& w, const FieldLimits& lim, Interface
   return MatchCubes(w, w.rule.has_service ? &w.rule.service : nullptr, lim, ifaces);
 }
 
-std::vector<RuleList> BuildRuleLists(const Model& m, const std::vector<WorkRule>& placed, InterfaceIds& ifaces) {
+std::vector<RuleList> BuildRuleLists(const Model& m, const std::vector<PlacedRule>& placed, InterfaceIds& ifaces) {
   // Ids first, so every list's limits know the final count.
   for (const auto& i : m.interfaces) ifaces.Id(i.device);
   for (const auto& w : placed) {
@@ -123,19 +123,19 @@ std::vector<RuleList> BuildRuleLists(const Model& m, const std::vector<WorkRule>
     if (!w.rule.oif.empty()) ifaces.Id(w.rule.oif);
   }
   std::vector<RuleList> lists;
-  for (const char* chain : {"input", "forward", "output"})
+  for (ir::Hook hook : {ir::Hook::kInput, ir::Hook::kForward, ir::Hook::kOutput})
     for (Family f : {Family::kV4, Family::kV6}) {
       RuleList l;
-      l.chain = chain;
+      l.hook = hook;
       l.family = f;
       l.limits = FieldLimits::For(f, ifaces.count());
       l.default_action = m.default_action;
       std::vector<U128> own;
       for (const auto& iv : m.firewall_addresses.of(f).intervals()) own.push_back(iv.lo);
-      if (l.chain == "input") l.hints.dst = own;
-      if (l.chain == "output") l.hints.src = own;
-      auto belongs = [&](const WorkRule& w) {
-        return w.chain == chain && w.origin && !(w.rule.family == ir::RuleFamily::kV4 && f != Family::kV4) &&
+      if (hook == ir::Hook::kInput) l.hints.dst = own;
+      if (hook == ir::Hook::kOutput) l.hints.src = own;
+      auto belongs = [&](const PlacedRule& w) {
+        return w.hook == hook && w.origin && !(w.rule.family == ir::RuleFamily::kV4 && f != Family::kV4) &&
                !(w.rule.family == ir::RuleFamily::kV6 && f != Family::kV6);
       };
       // Counted first: growing the list by doubling would, at 100k rules,

@@ -10,8 +10,8 @@
 #include <vector>
 
 #include "compiler/analysis/packet_space.h"
-#include "compiler/lower.h"
-#include "compiler/model.h"
+#include "compiler/placement/place.h"
+#include "compiler/semantics/model.h"
 
 namespace fwc::analysis {
 
@@ -68,7 +68,7 @@ struct RuntimeUnit {
 };
 
 struct RuleList {
-  std::string chain;  // input, forward, output
+  ir::Hook hook = ir::Hook::kNone;  // input, forward or output
   Family family = Family::kV4;
   FieldLimits limits;
   ast::Action default_action = ast::Action::kDrop;
@@ -79,7 +79,7 @@ struct RuleList {
 
 // The six lists (3 chains x 2 families) of a placed policy. Interface ids
 // are assigned in ifaces, which a diff shares between two policies.
-std::vector<RuleList> BuildRuleLists(const Model& m, const std::vector<WorkRule>& placed, InterfaceIds& ifaces);
+std::vector<RuleList> BuildRuleLists(const Model& m, const std::vector<PlacedRule>& placed, InterfaceIds& ifaces);
 
 // Whether some rule over a runtime set after `rule` in a list could decide
 // part of what `rule` matches, if its set held the right addresses: then a
@@ -88,7 +88,7 @@ std::vector<RuleList> BuildRuleLists(const Model& m, const std::vector<WorkRule>
 bool RuntimeCanOverturn(const std::vector<RuleList>& lists, const PolicyRule* rule);
 
 // The cubes one placed rule matches (lim says which family's addresses).
-std::vector<Cube> RuleCubes(const WorkRule& w, const FieldLimits& lim, InterfaceIds& ifaces);
+std::vector<Cube> RuleCubes(const PlacedRule& w, const FieldLimits& lim, InterfaceIds& ifaces);
 
 // "tcp 10.1.1.11:40000 -> 10.1.2.2:80 in eth1", the syntax fwc query reads.
 std::string FormatPoint(const Point& p, Family f, const InterfaceIds& ifaces);

@@ -65,7 +65,7 @@ DiffResult SemanticDiff(const std::vector<RuleList>& old_lists, const std::vecto
       auto it = seen.find(key);
       if (it == seen.end()) {
         Difference d;
-        d.chain = ol.chain;
+        d.hook = ol.hook;
         d.family = ol.family;
         d.before = before;
         d.after = after;

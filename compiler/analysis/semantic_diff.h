@@ -12,7 +12,7 @@
 namespace fwc::analysis {
 
 struct Difference {
-  std::string chain;
+  ir::Hook hook = ir::Hook::kNone;
   Family family = Family::kV4;
   ast::Action before = ast::Action::kDrop, after = ast::Action::kDrop;
   const PolicyRule* old_rule = nullptr;  // nullptr: the old default

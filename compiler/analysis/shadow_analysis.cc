@@ -418,7 +418,7 @@ std::vector<Finding> AnalyzeShadows(const std::vector<RuleList>& lists, const In
       f.kind = Finding::Kind::kConflict;
       f.other = conflict->list->units[conflict->result->conflict_with].origin;
       f.example = FormatPoint(*conflict->result->conflict_point, conflict->list->family, ifaces) + " (" +
-                  conflict->list->chain + ")";
+                  ir::HookName(conflict->list->hook) + ")";
     } else {
       continue;
     }

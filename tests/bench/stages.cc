@@ -18,11 +18,11 @@
 #include <functional>
 #include <string>
 
-#include "backends/backend.h"
+#include "backends/registry.h"
 #include "backends/nft/nft_backend.h"
 #include "backends/nft/set_merge.h"
 #include "compiler/compilation.h"
-#include "compiler/parser.h"
+#include "compiler/syntax/parser.h"
 
 using namespace fwc;
 

@@ -19,7 +19,7 @@
 #include <cstdlib>
 #include <memory>
 
-#include "backends/backend.h"
+#include "backends/registry.h"
 #include "compiler/compilation.h"
 #include "tests/fuzz/fuzz_support.h"
 

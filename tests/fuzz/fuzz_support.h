@@ -21,9 +21,9 @@
 #include <string>
 #include <vector>
 
-#include "compiler/diagnostics.h"
-#include "compiler/parser.h"
-#include "compiler/source.h"
+#include "compiler/base/diagnostics.h"
+#include "compiler/syntax/parser.h"
+#include "compiler/base/source.h"
 
 namespace fwc::fuzz {
 

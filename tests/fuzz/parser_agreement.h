@@ -13,10 +13,10 @@
 #include <string>
 #include <vector>
 
-#include "compiler/ast.h"
-#include "compiler/diagnostics.h"
-#include "compiler/direct_parser.h"
-#include "compiler/parser.h"
+#include "compiler/syntax/ast.h"
+#include "compiler/base/diagnostics.h"
+#include "compiler/syntax/direct_parser.h"
+#include "compiler/syntax/parser.h"
 
 namespace fwc::test {
 

@@ -10,7 +10,8 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "compiler/dump.h"
+#include "compiler/semantics/model_dump.h"
+#include "compiler/syntax/ast_dump.h"
 #include "tests/fuzz/fuzz_support.h"
 #include "tests/fuzz/parser_agreement.h"
 

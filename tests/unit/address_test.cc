@@ -1,6 +1,6 @@
 #include <catch2/catch.hpp>
 
-#include "compiler/address.h"
+#include "compiler/base/address.h"
 
 using namespace fwc;
 

@@ -16,7 +16,7 @@
 
 #include "compiler/analysis/query.h"
 #include "compiler/analysis/semantic_diff.h"
-#include "compiler/protocols.h"
+#include "compiler/base/protocols.h"
 #include "support.h"
 
 using namespace fwc;
@@ -55,7 +55,7 @@ bool ServiceMatches(const ir::ServiceMatch& s, const Pkt& p) {
   return true;
 }
 
-bool Matches(const WorkRule& w, const Pkt& p) {
+bool Matches(const PlacedRule& w, const Pkt& p) {
   if (!w.rule.iif.empty() && w.rule.iif != p.iif) return false;
   if (!w.rule.oif.empty() && w.rule.oif != p.oif) return false;
   if (!AddrMatches(w.rule.src, p.src) || !AddrMatches(w.rule.dst, p.dst)) return false;
@@ -69,21 +69,21 @@ bool Matches(const WorkRule& w, const Pkt& p) {
 
 // One chain and family: its rules in order, as the analysis sees them.
 struct RefList {
-  std::string chain;
+  ir::Hook chain;
   Family family;
-  std::vector<const WorkRule*> rules;
+  std::vector<const PlacedRule*> rules;
   std::vector<struct Pkt> domain;  // filled by RefLists
 };
 
 std::vector<Pkt> Domain(const RefList& l);
 
-std::vector<RefList> RefLists(const std::vector<WorkRule>& placed) {
+std::vector<RefList> RefLists(const std::vector<PlacedRule>& placed) {
   std::vector<RefList> out;
-  for (const char* chain : {"input", "forward", "output"})
+  for (ir::Hook chain : {ir::Hook::kInput, ir::Hook::kForward, ir::Hook::kOutput})
     for (Family f : {Family::kV4, Family::kV6}) {
       RefList l{chain, f, {}, {}};
       for (const auto& w : placed) {
-        if (w.chain != chain || !w.origin) continue;
+        if (w.hook != chain || !w.origin) continue;
         if (w.rule.family == ir::RuleFamily::kV4 && f != Family::kV4) continue;
         if (w.rule.family == ir::RuleFamily::kV6 && f != Family::kV6) continue;
         l.rules.push_back(&w);
@@ -103,8 +103,8 @@ std::vector<Pkt> Domain(const RefList& l) {
   for (int i = 0; i < 8; ++i) addrs.push_back(l.family == Family::kV4 ? V4(i) : V6(i));
   addrs.push_back(l.family == Family::kV4 ? V4(100) : V6(100));
   std::vector<std::string> ins = {"", "eth1", "eth2"}, outs = ins;
-  if (l.chain == "input") outs = {""};
-  if (l.chain == "output") ins = {""};
+  if (l.chain == ir::Hook::kInput) outs = {""};
+  if (l.chain == ir::Hook::kOutput) ins = {""};
   std::vector<Pkt> services;
   for (int proto : {kProtoTcp, kProtoUdp})
     for (unsigned sport : {1u, 2u, 1000u})
@@ -147,7 +147,7 @@ std::vector<Pkt> Domain(const RefList& l) {
 }
 
 // Index of the first rule matching p, or -1 for the default.
-int FirstMatch(const RefList& l, const Pkt& p, const WorkRule* skip = nullptr) {
+int FirstMatch(const RefList& l, const Pkt& p, const PlacedRule* skip = nullptr) {
   for (size_t i = 0; i < l.rules.size(); ++i)
     if (l.rules[i]->origin != (skip ? skip->origin : nullptr) && Matches(*l.rules[i], p)) return static_cast<int>(i);
   return -1;
@@ -414,8 +414,8 @@ TEST_CASE("fwc query agrees with brute force", "[analysis][crosscheck]") {
         spec.icmp_type = (p.proto == kProtoIcmp || p.proto == kProtoIcmpv6) ? p.type : -1;
         spec.icmp_code = p.code;
         // An interface left out would be guessed from the routes.
-        if (p.iif.empty() && l.chain != "output") continue;
-        if (p.oif.empty() && l.chain != "input") continue;
+        if (p.iif.empty() && l.chain != ir::Hook::kOutput) continue;
+        if (p.oif.empty() && l.chain != ir::Hook::kInput) continue;
         spec.iif = p.iif;
         spec.oif = p.oif;
         std::string err;
@@ -479,7 +479,7 @@ TEST_CASE("fwc diff agrees with brute force", "[analysis][crosscheck]") {
     // Every reported example really changes verdict.
     for (const auto& d : diff.differences) {
       size_t li = 0;
-      while (ra[li].chain != d.chain || ra[li].family != d.family) ++li;
+      while (ra[li].chain != d.hook || ra[li].family != d.family) ++li;
       analysis::Point pt = analysis::Sample(d.region.front());
       Pkt p;
       p.iif = pt[analysis::kIif] ? ifaces.Name(static_cast<int>(pt[analysis::kIif])) : "";

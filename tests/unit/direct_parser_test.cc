@@ -16,8 +16,8 @@
 #include <random>
 #include <sstream>
 
-#include "compiler/direct_parser.h"
-#include "compiler/parser.h"
+#include "compiler/syntax/direct_parser.h"
+#include "compiler/syntax/parser.h"
 #include "tests/fuzz/fuzz_support.h"
 #include "tests/fuzz/parser_agreement.h"
 

@@ -2,7 +2,8 @@
 // guarantee: family separation, first-match order, conditions.
 #include <catch2/catch.hpp>
 
-#include "compiler/protocols.h"
+#include "compiler/base/protocols.h"
+#include "compiler/lowering/lower.h"
 #include "support.h"
 
 using namespace fwc;
@@ -49,11 +50,19 @@ TEST_CASE("GroupServices: a port-less atom widens its group to any port", "[lowe
   CHECK(m[0].dports.empty());
 }
 
-TEST_CASE("SplitServices gives each protocol its own rule, in order", "[lowering]") {
-  WorkRule w;
-  w.chain = "forward";
+// A lowering processor on its own, rules in, rules out.
+template <typename Processor, typename... Args>
+std::vector<LoweringRule> Run(std::vector<LoweringRule> rules, Args... args) {
+  Processor p(args...);
+  return RunProcessor(p, std::move(rules));
+}
+
+TEST_CASE("SplitServices gives each protocol its own rule, in order", "[placement]") {
+  PlacedRule w;
+  w.hook = ir::Hook::kForward;
   w.services = GroupServices({Tcp(80, 80), Icmp(kProtoIcmp, 8)}, Family::kV4);
-  auto out = SplitServices({w});
+  std::vector<PlacedRule> out;
+  SplitServices(w, out);
   REQUIRE(out.size() == 2);
   CHECK(out[0].rule.service.proto == kProtoTcp);
   CHECK(out[1].rule.service.proto == kProtoIcmp);
@@ -61,19 +70,20 @@ TEST_CASE("SplitServices gives each protocol its own rule, in order", "[lowering
 
 TEST_CASE("LowerNegation moves negated services into a chain of RETURNs", "[lowering]") {
   LoweringRule w;
-  w.chain = "forward";
+  w.hook = ir::Hook::kForward;
   w.line = 12;
   w.rule.comment = "x.fw:12";
   w.rule.verdict = ir::Verdict::kAccept;
   w.rule.counter = true;
   w.services = GroupServices({Tcp(22, 22), Icmp(kProtoIcmp, 8)}, Family::kV4);
   w.services_negated = true;
-  auto out = LowerNegation({w}, LoweringCaps{});
+  auto out = Run<LowerNegation>({w}, LoweringCaps{});
   REQUIRE(out.size() == 4);
-  CHECK(out[0].chain == "forward");
+  CHECK(out[0].hook == ir::Hook::kForward);
   CHECK(out[0].rule.verdict == ir::Verdict::kJump);
   CHECK(out[0].rule.target == "neg_12");
   CHECK_FALSE(out[0].rule.counter);
+  CHECK(out[1].hook == ir::Hook::kNone);
   CHECK(out[1].chain == "neg_12");
   CHECK(out[1].rule.verdict == ir::Verdict::kReturn);
   CHECK(out[2].rule.verdict == ir::Verdict::kReturn);
@@ -83,14 +93,14 @@ TEST_CASE("LowerNegation moves negated services into a chain of RETURNs", "[lowe
 
 TEST_CASE("LowerNegation lowers negated address sets only for targets that need it", "[lowering]") {
   LoweringRule w;
-  w.chain = "forward";
+  w.hook = ir::Hook::kForward;
   w.line = 3;
   w.rule.src.present = true;
   w.rule.src.negated = true;
   w.rule.src.set.Add(10, 20);
   w.rule.src.set.Add(30, 40);
-  CHECK(LowerNegation({w}, LoweringCaps{true}).size() == 1);
-  auto out = LowerNegation({w}, LoweringCaps{false});
+  CHECK(Run<LowerNegation>({w}, LoweringCaps{true}).size() == 1);
+  auto out = Run<LowerNegation>({w}, LoweringCaps{false});
   REQUIRE(out.size() == 3);
   CHECK_FALSE(out[0].rule.src.present);
   CHECK(out[1].rule.src.present);
@@ -103,7 +113,7 @@ TEST_CASE("SplitRateLimitedLog never lets the limit throttle the verdict", "[low
   w.rule.verdict = ir::Verdict::kDrop;
   w.rule.log = {true, "drop ", 5, "minute"};
   w.rule.counter = true;
-  auto out = SplitRateLimitedLog({w});
+  auto out = Run<SplitRateLimitedLog>({w});
   REQUIRE(out.size() == 2);
   CHECK(out[0].rule.verdict == ir::Verdict::kContinue);
   CHECK(out[0].rule.log.rate == 5);
@@ -111,13 +121,13 @@ TEST_CASE("SplitRateLimitedLog never lets the limit throttle the verdict", "[low
   CHECK(out[1].rule.verdict == ir::Verdict::kDrop);
   // Without a rate one rule both logs and decides.
   w.rule.log.rate = 0;
-  CHECK(SplitRateLimitedLog({w}).size() == 1);
+  CHECK(Run<SplitRateLimitedLog>({w}).size() == 1);
 }
 
 TEST_CASE("SplitReject answers TCP with a reset and the rest with ICMP", "[lowering]") {
   LoweringRule any;
   any.reject = true;
-  auto out = SplitReject({any});
+  auto out = Run<SplitReject>({any});
   REQUIRE(out.size() == 2);
   CHECK(out[0].rule.service.proto == kProtoTcp);
   CHECK(out[0].rule.verdict == ir::Verdict::kRejectTcpReset);
@@ -125,7 +135,7 @@ TEST_CASE("SplitReject answers TCP with a reset and the rest with ICMP", "[lower
   LoweringRule udp = any;
   udp.rule.has_service = true;
   udp.rule.service.proto = kProtoUdp;
-  out = SplitReject({udp});
+  out = Run<SplitReject>({udp});
   REQUIRE(out.size() == 1);
   CHECK(out[0].rule.verdict == ir::Verdict::kRejectIcmp);
 }

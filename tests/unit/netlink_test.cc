@@ -15,11 +15,11 @@
 #include <map>
 #include <sstream>
 
-#include "backends/netlink/boot_install.h"
+#include "apply/boot_install.h"
 #include "backends/netlink/codegen.h"
 #include "backends/netlink/netlink_backend.h"
-#include "backends/netlink/safe_apply.h"
-#include "backends/netlink/ssh_guard.h"
+#include "apply/safe_apply.h"
+#include "apply/ssh_guard.h"
 #include "support.h"
 
 using namespace fwc;

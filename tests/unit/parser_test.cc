@@ -1,7 +1,8 @@
 #include <catch2/catch.hpp>
 
-#include "compiler/dump.h"
-#include "compiler/parser.h"
+#include "compiler/semantics/model_dump.h"
+#include "compiler/syntax/ast_dump.h"
+#include "compiler/syntax/parser.h"
 #include "support.h"
 
 using namespace fwc;

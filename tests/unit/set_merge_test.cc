@@ -9,7 +9,7 @@
 
 #include "backends/nft/nft_backend.h"
 #include "backends/nft/set_merge.h"
-#include "compiler/protocols.h"
+#include "compiler/base/protocols.h"
 #include "support.h"
 
 using namespace fwc;

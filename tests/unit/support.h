@@ -6,7 +6,7 @@
 #include <set>
 #include <string>
 
-#include "backends/backend.h"
+#include "backends/registry.h"
 #include "compiler/compilation.h"
 
 namespace fwc::test {

@@ -1,0 +1,209 @@
+// fwc query (which rule decides a packet) and fwc diff (what changed
+// between two policies, semantically).
+#include <fstream>
+#include <iostream>
+
+#include "compiler/analysis/query.h"
+#include "compiler/analysis/semantic_diff.h"
+#include "cli/cli.h"
+
+namespace fwc::cli {
+namespace {
+
+const char* FamilyName(Family f) { return f == Family::kV4 ? "IPv4" : "IPv6"; }
+
+// "crm.fw:23: accept http from any to lb in outside" — the rule as written.
+std::string RuleText(const Compilation& c, const PolicyRule* r) {
+  std::string line(c.sources().Line(r->loc.file, r->loc.line));
+  size_t start = line.find_first_not_of(" \t");
+  line = start == std::string::npos ? "" : line.substr(start);
+  return c.sources().display_name(r->loc.file) + ":" + std::to_string(r->loc.line) + ": " + line;
+}
+
+struct QueryArgs {
+  PolicyArgs policy;
+  std::string packet;
+  std::string packets_file;
+};
+
+// "p.fw:12", "default", "builtin:loopback": what decided, as one word.
+std::string RuleWord(const Compilation& c, const analysis::QueryResult& r) {
+  if (r.rule) return c.sources().display_name(r.rule->loc.file) + ":" + std::to_string(r.rule->loc.line);
+  if (r.builtin.empty()) return "default";
+  if (r.builtin == "loopback") return "builtin:loopback";
+  if (r.builtin == "replies and related traffic") return "builtin:established";
+  return "builtin:neighbour-discovery";
+}
+
+// --packets: one packet per line in, one "key=value ..." line out, so that
+// a test harness can ask about thousands of packets with one policy load.
+// Every packet is answered, malformed ones with an error line; the exit
+// status is 2 if any was malformed.
+int RunQueryBatch(const QueryArgs& a, const Compilation& c) {
+  std::ifstream file;
+  std::istream* in = &std::cin;
+  if (a.packets_file != "-") {
+    file.open(a.packets_file);
+    if (!file) {
+      std::cerr << "fwc: error: cannot read '" << a.packets_file << "'\n";
+      return kExitUsage;
+    }
+    in = &file;
+  }
+  analysis::QueryEngine engine(c.model(), c.placed());
+  std::string line, err, out;
+  int status = kExitOk;
+  for (size_t n = 1; std::getline(*in, line); ++n) {
+    size_t start = line.find_first_not_of(" \t\r");
+    if (start == std::string::npos || line[start] == '#') continue;
+    if (line.back() == '\r') line.pop_back();
+    out = "line=" + std::to_string(n) + " ";
+    auto packet = analysis::ParsePacket(line, &err);
+    std::optional<analysis::QueryResult> r;
+    if (packet) r = engine.Query(*packet, &err);
+    if (!r) {
+      std::cout << out << "error=" << err << "\n";
+      status = kExitUsage;
+      continue;
+    }
+    out += std::string("verdict=") + ast::ActionName(r->verdict) + " chain=" + ir::HookName(r->chain) +
+           " family=" + (r->family == Family::kV4 ? "ipv4" : "ipv6") + " in=" + (r->iif.empty() ? "-" : r->iif) +
+           " out=" + (r->oif.empty() ? "-" : r->oif) + " rule=" + RuleWord(c, *r);
+    // Rules over runtime sets the answer depends on (it assumes the sets empty).
+    for (size_t i = 0; i < r->runtime_rules.size(); ++i)
+      out += (i ? "," : " runtime=") + c.sources().display_name(r->runtime_rules[i]->loc.file) + ":" +
+             std::to_string(r->runtime_rules[i]->loc.line);
+    out += "\n";
+    std::cout << out;
+  }
+  std::cout.flush();
+  if (!std::cout) {
+    std::cerr << "fwc: error: cannot write to standard output\n";
+    return kExitUsage;
+  }
+  return status;
+}
+
+int RunQuery(const QueryArgs& a, const Registry& registry) {
+  if (a.packet.empty() == a.packets_file.empty()) {
+    std::cerr << "fwc: error: query needs a PACKET or --packets FILE, not " << (a.packet.empty() ? "neither" : "both")
+              << "\nRun with --help for more information.\n";
+    return kExitUsage;
+  }
+  if (!a.packets_file.empty()) {
+    Compilation c;
+    c.set_analysis(false);
+    if (int rc = LoadPolicy(a.policy, registry, c); rc != kExitOk) return rc;
+    return RunQueryBatch(a, c);
+  }
+  std::string err;
+  auto packet = analysis::ParsePacket(a.packet, &err);
+  if (!packet) {
+    std::cerr << "fwc: error: " << err << "\n";
+    return kExitUsage;
+  }
+  Compilation c;
+  c.set_analysis(false);
+  if (int rc = LoadPolicy(a.policy, registry, c); rc != kExitOk) return rc;
+  auto r = analysis::Query(c.model(), c.placed(), *packet, &err);
+  if (!r) {
+    std::cerr << "fwc: error: " << err << "\n";
+    return kExitUsage;
+  }
+  std::cout << "packet:  " << r->packet << "\n";
+  std::cout << "chain:   " << ir::HookName(r->chain) << " (" << FamilyName(r->family) << ")";
+  std::string guessed;
+  if (r->guessed_iif) guessed += "in " + r->iif;
+  if (r->guessed_oif) guessed += (guessed.empty() ? "" : ", ") + std::string("out ") + r->oif;
+  if (!guessed.empty()) std::cout << "; interfaces guessed from the firewall's networks: " << guessed;
+  std::cout << "\n";
+  std::cout << "verdict: " << ast::ActionName(r->verdict) << "\n";
+  if (r->rule) std::cout << "rule:    " << RuleText(c, r->rule) << "\n";
+  else if (!r->builtin.empty()) std::cout << "rule:    fwc's built-in " << r->builtin << " rule\n";
+  else
+    std::cout << "rule:    the policy default (" << c.sources().display_name(c.model().policy_loc.file) << ":"
+              << c.model().policy_loc.line << ")\n";
+  if (!r->runtime_rules.empty()) {
+    std::cout << "(assuming the runtime sets hold none of its addresses; these rules depend on them:)\n";
+    for (const PolicyRule* rt : r->runtime_rules) std::cout << "runtime: " << RuleText(c, rt) << "\n";
+  }
+  if (!packet->established)
+    std::cout << "(as the first packet of a connection; replies to accepted connections pass by the stateful rule)\n";
+  return kExitOk;
+}
+
+struct DiffArgs {
+  PolicyArgs old_policy;
+  std::string new_path;
+};
+
+int RunDiff(const DiffArgs& a, const Registry& registry) {
+  Compilation old_c, new_c;
+  old_c.set_analysis(false);
+  new_c.set_analysis(false);
+  if (int rc = LoadPolicy(a.old_policy, registry, old_c); rc != kExitOk) return rc == kExitPolicy ? kExitUsage : rc;
+  PolicyArgs new_args = a.old_policy;
+  new_args.policy = a.new_path;
+  if (int rc = LoadPolicy(new_args, registry, new_c); rc != kExitOk) return rc == kExitPolicy ? kExitUsage : rc;
+  analysis::InterfaceIds ifaces;
+  auto old_lists = analysis::BuildRuleLists(old_c.model(), old_c.placed(), ifaces);
+  auto new_lists = analysis::BuildRuleLists(new_c.model(), new_c.placed(), ifaces);
+  // Ids added while building the new lists must be known to the old ones'
+  // limits too: rebuild the old lists with the complete id set.
+  old_lists = analysis::BuildRuleLists(old_c.model(), old_c.placed(), ifaces);
+  new_lists = analysis::BuildRuleLists(new_c.model(), new_c.placed(), ifaces);
+  auto result = analysis::SemanticDiff(old_lists, new_lists, ifaces);
+  if (!old_c.model().runtime_sets.empty() || !new_c.model().runtime_sets.empty())
+    std::cerr << "fwc: note: rules over runtime sets are left out of the comparison: what they match is known "
+                 "only at runtime\n";
+  if (result.incomplete) {
+    std::cerr << "fwc: error: the policies are too fragmented to compare exactly\n";
+    return kExitUsage;
+  }
+  if (result.differences.empty()) {
+    std::cout << "equivalent: both policies decide every packet the same way\n";
+    return kExitOk;
+  }
+  auto who = [](const Compilation& c, const PolicyRule* r) {
+    return r ? c.sources().display_name(r->loc.file) + ":" + std::to_string(r->loc.line)
+             : std::string("the default policy");
+  };
+  constexpr size_t kShown = 20;
+  std::cout << result.differences.size() << (result.differences.size() == 1 ? " class" : " classes")
+            << " of packets changed verdict:\n";
+  for (size_t i = 0; i < result.differences.size() && i < kShown; ++i) {
+    const auto& d = result.differences[i];
+    std::cout << "\n" << ir::HookName(d.hook) << " (" << FamilyName(d.family) << "): " << ast::ActionName(d.before) << " -> "
+              << ast::ActionName(d.after) << "\n"
+              << "  packets: " << d.description;
+    if (d.region.size() > 1) std::cout << " (and " << d.region.size() - 1 << " more regions)";
+    std::cout << "\n  before:  " << who(old_c, d.old_rule) << "\n  after:   " << who(new_c, d.new_rule)
+              << "\n  example: " << d.example << "\n";
+  }
+  if (result.differences.size() > kShown)
+    std::cout << "\n... and " << result.differences.size() - kShown << " more\n";
+  return kExitPolicy;
+}
+
+}  // namespace
+
+void AddAnalysisCommands(CLI::App& app, Registry& registry) {
+  auto q = std::make_shared<QueryArgs>();
+  CLI::App* query = app.add_subcommand("query", "show which rule decides a packet");
+  q->policy.AddTo(query);
+  query->add_option("PACKET", q->packet,
+                    "e.g. 'tcp 10.1.1.11:40000 -> 10.1.2.2:80 in eth1' or 'icmp 10.1.1.11 -> 10.1.2.2 type echo-request'");
+  query->add_option("--packets", q->packets_file,
+                    "decide every packet of FILE ('-': standard input), one per line; prints one line each: "
+                    "line=N verdict=V chain=C family=F in=I out=O rule=R")
+      ->type_name("FILE");
+  registry.Add(query, [q, &registry] { return RunQuery(*q, registry); });
+
+  auto d = std::make_shared<DiffArgs>();
+  CLI::App* diff = app.add_subcommand("diff", "compare two policies packet by packet; exit 0 if equivalent, 1 if not");
+  d->old_policy.AddTo(diff);
+  diff->add_option("NEW", d->new_path, "the changed policy")->required();
+  registry.Add(diff, [d, &registry] { return RunDiff(*d, registry); });
+}
+
+}  // namespace fwc::cli

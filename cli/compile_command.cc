@@ -1,0 +1,59 @@
+// fwc compile / fwc check.
+#include <iostream>
+
+#include "backends/registry.h"
+#include "cli/cli.h"
+#include "compiler/semantics/model_dump.h"
+#include "compiler/syntax/ast_dump.h"
+
+namespace fwc::cli {
+namespace {
+
+struct CompileArgs {
+  PolicyArgs policy;
+  std::string target = "nft";
+  std::string output;
+  std::string dump;
+};
+
+int Compile(const CompileArgs& a, const Registry& registry, bool emit) {
+  Compilation c;
+  c.set_keep_ast(a.dump == "ast");
+  c.set_keep_placed(emit);
+  // `check` has no other output, so machine-readable diagnostics go to
+  // stdout there; `compile` keeps stdout for the rules.
+  if (int rc = LoadPolicy(a.policy, registry, c, !emit); rc != kExitOk) return rc;
+  if (!emit) return kExitOk;
+  // The placed rules are dumped before the lowering takes them.
+  if (a.dump == "placed") return WriteOutput(a.output, DumpPlaced(c.placed(), c.sources()), 0644);
+  auto backend = MakeBackend(a.target);
+  ir::Ruleset rs = c.LowerLast(backend->caps());
+  std::string out;
+  if (a.dump == "ast") out = DumpAst(c.unit());
+  else if (a.dump == "model") out = DumpModel(c.model(), c.sources());
+  else if (a.dump == "ir") out = ir::Dump(rs);
+  else out = backend->Emit(rs);
+  return WriteOutput(a.output, out, a.dump.empty() ? backend->file_mode() : 0644);
+}
+
+}  // namespace
+
+void AddCompileCommands(CLI::App& app, Registry& registry) {
+  auto args = std::make_shared<CompileArgs>();
+  CLI::App* compile = app.add_subcommand("compile", "compile POLICY and write the rules");
+  args->policy.AddTo(compile);
+  compile->add_option("-t,--target", args->target, "output format")
+      ->check(CLI::IsMember(BackendNames()))
+      ->capture_default_str();
+  compile->add_option("-o,--output", args->output, "write to FILE atomically instead of stdout")->type_name("FILE");
+  compile->add_option("--dump", args->dump, "print a compiler stage instead of the rules")
+      ->check(CLI::IsMember({"ast", "model", "placed", "ir"}));
+  registry.Add(compile, [args, &registry] { return Compile(*args, registry, true); });
+
+  auto check_args = std::make_shared<CompileArgs>();
+  CLI::App* check = app.add_subcommand("check", "run every check of POLICY; write nothing");
+  check_args->policy.AddTo(check);
+  registry.Add(check, [check_args, &registry] { return Compile(*check_args, registry, false); });
+}
+
+}  // namespace fwc::cli

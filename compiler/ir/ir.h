@@ -1,0 +1,106 @@
+// The IR every backend consumes: chains of fully lowered rules. Each rule
+// is one kernel rule in spirit: a conjunction of matches and one verdict.
+// Nothing here refers to the AST or to a particular backend's syntax.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "compiler/base/address.h"
+
+namespace fwc::ir {
+
+// kAny: the rule matches nothing family-specific and applies to both.
+enum class RuleFamily { kAny, kV4, kV6 };
+
+enum class Verdict {
+  kContinue,        // no verdict: a log-only rule
+  kAccept,
+  kDrop,
+  kRejectTcpReset,  // only on rules that match tcp
+  kRejectIcmp,      // ICMP/ICMPv6 port-unreachable
+  kJump,
+  kReturn,
+};
+
+enum class CtState { kNone, kEstablishedRelated, kInvalid };
+
+struct AddrMatch {
+  bool present = false;  // false: any address
+  bool negated = false;
+  // set_name is a runtime set: its elements are unknown here (set is empty)
+  // and are not fwc's to change.
+  bool runtime = false;
+  IntervalSet set;       // of the rule's family
+  std::string set_name;  // a named set holding exactly `set`, if any
+};
+
+// A protocol match; ports empty = any, icmp_type -1 = any.
+struct ServiceMatch {
+  int proto = 0;
+  IntervalSet dports, sports;
+  std::vector<int> icmp_types;  // several types, any code
+  int icmp_code = -1;           // with exactly one type
+};
+
+struct LogAction {
+  bool enabled = false;
+  std::string prefix;
+  uint64_t rate = 0;  // 0: unlimited
+  std::string rate_unit;
+};
+
+// What a rule matches: the conjunction, each part optional.
+struct Match {
+  RuleFamily family = RuleFamily::kAny;
+  CtState ct = CtState::kNone;
+  bool has_service = false;
+  std::string iif, oif;
+  AddrMatch src, dst;
+  ServiceMatch service;
+};
+
+// A rule: its matches, then what it does.
+struct Rule : Match {
+  LogAction log;
+  bool counter = false;
+  Verdict verdict = Verdict::kAccept;
+  std::string target;   // kJump
+  std::string comment;  // "crm.fw:14 the CRM web service"
+};
+
+enum class Hook { kNone, kInput, kForward, kOutput };
+
+struct Chain {
+  std::string name;
+  Hook hook = Hook::kNone;       // kNone: a regular chain reached by jumps
+  Verdict policy = Verdict::kAccept;  // base chains only: kAccept or kDrop
+  std::vector<Rule> rules;
+};
+
+struct NamedSet {
+  std::string name;
+  Family family = Family::kV4;
+  // Elements owned at runtime: declared empty, loaded as they are in the
+  // kernel (fwc apply), not compared (fwc verify).
+  bool runtime = false;
+  IntervalSet elements;
+};
+
+struct Ruleset {
+  std::string source;       // policy file name, for the output header
+  std::string policy_name;
+  std::vector<NamedSet> sets;
+  // Regular chains first, then input, forward, output: a chain is declared
+  // before any rule jumps to it.
+  std::vector<Chain> chains;
+};
+
+// A readable dump of the IR (fwc compile --dump ir), and of its parts.
+std::string Dump(const Ruleset& rs);
+std::string DumpMatch(const Match& m);
+std::string DumpService(const ServiceMatch& s);
+const char* VerdictName(Verdict v);
+const char* HookName(Hook h);  // "input", "forward", "output"; "" for kNone
+
+}  // namespace fwc::ir

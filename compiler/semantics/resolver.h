@@ -1,0 +1,18 @@
+// The Resolver: names -> exact sets, plus every semantic check of a policy.
+// It visits declarations in file order so diagnostics come out in the order
+// a reader meets the problems, and it reports each broken object once, where
+// it is declared, rather than at every use.
+#pragma once
+
+#include "compiler/semantics/model.h"
+#include "compiler/syntax/ast.h"
+
+namespace fwc {
+
+class Diagnostics;
+
+// Resolves names and runs every check of the policy. Errors go to diags;
+// the model is meaningful only when diags has no errors.
+Model Resolve(const ast::Unit& unit, Diagnostics& diags);
+
+}  // namespace fwc

@@ -1,0 +1,56 @@
+// Front end: text -> ast::Unit. Each file is parsed by the hand-written
+// parser of direct_parser.h, or by ANTLR when that one rejects it (ANTLR
+// then reports the syntax errors); the ANTLR parse tree is converted in
+// parser.cc and never escapes it. Includes are followed through a
+// SourceLoader so tests can parse from memory.
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "compiler/syntax/ast.h"
+#include "compiler/base/diagnostics.h"
+
+namespace fwc {
+
+class SourceLoader {
+ public:
+  virtual ~SourceLoader() = default;
+  // Reads a file. On failure returns nullopt and sets *error (e.g. "No such
+  // file or directory").
+  virtual std::optional<std::string> Read(const std::string& path,
+                                          std::string* error) = 0;
+  // A key identifying the file regardless of how its path was written, to
+  // detect recursive includes.
+  virtual std::string Canonical(const std::string& path) { return path; }
+};
+
+// Reads regular files only, and at most max_bytes of each: a device
+// (/dev/zero), a FIFO or a socket named as a policy or an include is an
+// error at once, not an endless read or a wait.
+class FileSystemLoader : public SourceLoader {
+ public:
+  static constexpr size_t kMaxPolicyBytes = 16 << 20;
+  explicit FileSystemLoader(size_t max_bytes = kMaxPolicyBytes) : max_bytes_(max_bytes) {}
+  std::optional<std::string> Read(const std::string& path,
+                                  std::string* error) override;
+  std::string Canonical(const std::string& path) override;
+
+ private:
+  size_t max_bytes_;
+};
+
+// Which parser reads a file. kDirectFirst: the hand-written parser of
+// compiler/direct_parser.h, and ANTLR for a file it rejects (which ANTLR
+// then reports errors for); the result is the same as with kAntlrOnly, only
+// faster. kAntlrOnly is there to compare the two.
+enum class ParserChoice { kDirectFirst, kAntlrOnly };
+
+// Parses the file at path (whose text is given) and every file it includes,
+// reporting problems to diags. Returns what could be parsed even when there
+// were errors, so later checks can still report theirs.
+ast::Unit ParsePolicy(const std::string& path, std::string text,
+                      SourceLoader& loader, SourceManager& sources,
+                      Diagnostics& diags, ParserChoice choice = ParserChoice::kDirectFirst);
+
+}  // namespace fwc
