@@ -12,7 +12,7 @@
 #include "backends/backend.h"
 #include "apply/safe_apply.h"
 
-namespace fwc::netlink {
+namespace fwc::apply {
 namespace {
 
 void MakeDirs(const std::string& path) {
@@ -232,4 +232,4 @@ UninstallResult Uninstall(const InstallLayout& layout, ServiceManager* systemd, 
   return result;
 }
 
-}  // namespace fwc::netlink
+}  // namespace fwc::apply

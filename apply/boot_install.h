@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-namespace fwc::netlink {
+namespace fwc::apply {
 
 struct InstallLayout {
   std::string root;  // "" for the real system; else an image of it (tests)
@@ -66,4 +66,4 @@ struct UninstallResult {
 };
 UninstallResult Uninstall(const InstallLayout& layout, ServiceManager* systemd, std::vector<std::string>* log);
 
-}  // namespace fwc::netlink
+}  // namespace fwc::apply

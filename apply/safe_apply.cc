@@ -18,7 +18,9 @@
 
 #include "backends/netlink/netlink_backend.h"
 
-namespace fwc::netlink {
+namespace fwc::apply {
+
+using namespace netlink;
 namespace {
 
 std::string Escape(const std::string& s) {
@@ -47,7 +49,7 @@ std::string Unescape(const std::string& s) {
 void WriteFileAtomically(const std::string& path, const std::string& data, mode_t mode) {
   std::string tmp = path + ".tmp-" + std::to_string(getpid());
   int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
-  if (fd < 0) throw NetlinkError("cannot write " + tmp + ": " + std::strerror(errno), errno);
+  if (fd < 0) throw StateError("cannot write " + tmp + ": " + std::strerror(errno), errno);
   size_t off = 0;
   while (off < data.size()) {
     ssize_t n = write(fd, data.data() + off, data.size() - off);
@@ -56,14 +58,14 @@ void WriteFileAtomically(const std::string& path, const std::string& data, mode_
       int e = errno;
       close(fd);
       unlink(tmp.c_str());
-      throw NetlinkError("cannot write " + tmp + ": " + std::strerror(e), e);
+      throw StateError("cannot write " + tmp + ": " + std::strerror(e), e);
     }
     off += static_cast<size_t>(n);
   }
   if (fsync(fd) != 0 || close(fd) != 0 || rename(tmp.c_str(), path.c_str()) != 0) {
     int e = errno;
     unlink(tmp.c_str());
-    throw NetlinkError("cannot write " + path + ": " + std::strerror(e), e);
+    throw StateError("cannot write " + path + ": " + std::strerror(e), e);
   }
 }
 
@@ -104,20 +106,20 @@ int64_t BoottimeMs() {
 
 StateStore::StateStore(std::string dir) : dir_(std::move(dir)) {
   struct stat st;
-  if (stat("/proc/self/ns/net", &st) != 0) throw NetlinkError("cannot identify the network namespace", errno);
+  if (stat("/proc/self/ns/net", &st) != 0) throw StateError("cannot identify the network namespace", errno);
   if (mkdir(dir_.c_str(), 0700) != 0 && errno != EEXIST)
-    throw NetlinkError("cannot create " + dir_ + ": " + std::strerror(errno), errno);
+    throw StateError("cannot create " + dir_ + ": " + std::strerror(errno), errno);
   prefix_ = dir_ + "/net-" + std::to_string(static_cast<unsigned long long>(st.st_ino));
 }
 
 StateStore::Lock::Lock(const std::string& path) {
   fd_ = open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-  if (fd_ < 0) throw NetlinkError("cannot open " + path + ": " + std::strerror(errno), errno);
+  if (fd_ < 0) throw StateError("cannot open " + path + ": " + std::strerror(errno), errno);
   while (flock(fd_, LOCK_EX) != 0) {
     if (errno != EINTR) {
       int e = errno;
       close(fd_);
-      throw NetlinkError("cannot lock " + path + ": " + std::strerror(e), e);
+      throw StateError("cannot lock " + path + ": " + std::strerror(e), e);
     }
   }
 }
@@ -166,7 +168,7 @@ void StateStore::SaveSnapshot(const std::string& data) const { WriteFileAtomical
 
 std::string StateStore::LoadSnapshot() const {
   std::ifstream in(prefix_ + ".snapshot", std::ios::binary);
-  if (!in) throw NetlinkError("the saved table " + prefix_ + ".snapshot is missing");
+  if (!in) throw StateError("the saved table " + prefix_ + ".snapshot is missing");
   std::ostringstream o;
   o << in.rdbuf();
   return o.str();
@@ -215,12 +217,12 @@ PendingState RollBackIfPending(const StateStore& store, NetlinkTransport& t, con
 
 pid_t SpawnDetached(const std::vector<std::string>& argv, const std::string& log) {
   int fds[2];
-  if (pipe2(fds, O_CLOEXEC) != 0) throw NetlinkError(std::string("pipe: ") + std::strerror(errno), errno);
+  if (pipe2(fds, O_CLOEXEC) != 0) throw StateError(std::string("pipe: ") + std::strerror(errno), errno);
   std::vector<char*> args;
   for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
   pid_t child = fork();
-  if (child < 0) throw NetlinkError(std::string("fork: ") + std::strerror(errno), errno);
+  if (child < 0) throw StateError(std::string("fork: ") + std::strerror(errno), errno);
   if (child == 0) {
     // A session of its own: no controlling terminal, so no SIGHUP when the
     // SSH session ends; a second fork so that it is not a session leader.
@@ -256,7 +258,7 @@ pid_t SpawnDetached(const std::vector<std::string>& argv, const std::string& log
   int status;
   while (waitpid(child, &status, 0) < 0 && errno == EINTR) {
   }
-  if (n != sizeof grandchild || grandchild <= 0) throw NetlinkError("cannot start the rollback watchdog");
+  if (n != sizeof grandchild || grandchild <= 0) throw StateError("cannot start the rollback watchdog");
   return grandchild;
 }
 
@@ -428,4 +430,4 @@ std::string NewToken() {
   return out;
 }
 
-}  // namespace fwc::netlink
+}  // namespace fwc::apply

@@ -18,12 +18,26 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
 #include "backends/netlink/transport.h"
 
-namespace fwc::netlink {
+namespace fwc::apply {
+
+using netlink::NetlinkTransport;
+
+// A failure of the state store or of starting the watchdog (files, locks,
+// processes). Kernel failures stay netlink::NetlinkError.
+class StateError : public std::runtime_error {
+ public:
+  StateError(const std::string& what, int error = 0) : std::runtime_error(what), error_(error) {}
+  int error() const { return error_; }  // errno, 0 if none
+
+ private:
+  int error_;
+};
 
 enum class PendingStatus { kNone, kArming, kPending, kConfirmed, kRolledBack, kRollbackFailed, kCancelled };
 const char* StatusName(PendingStatus s);
@@ -110,4 +124,4 @@ int RunProgram(const std::vector<std::string>& argv, const std::string& input = 
 // A random token (hex).
 std::string NewToken();
 
-}  // namespace fwc::netlink
+}  // namespace fwc::apply

@@ -15,7 +15,7 @@
 
 #include "compiler/base/protocols.h"
 
-namespace fwc::netlink {
+namespace fwc::apply {
 namespace {
 
 std::optional<std::pair<Family, U128>> ParseIp(std::string s) {
@@ -192,4 +192,4 @@ GuardResult CheckSsh(const analysis::QueryEngine& engine, const SourceManager& s
   return g;
 }
 
-}  // namespace fwc::netlink
+}  // namespace fwc::apply

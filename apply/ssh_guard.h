@@ -13,7 +13,7 @@
 #include "compiler/base/address.h"
 #include "compiler/analysis/query.h"
 
-namespace fwc::netlink {
+namespace fwc::apply {
 
 // SSH_CONNECTION: "client_addr client_port server_addr server_port".
 struct SshConnection {
@@ -54,4 +54,4 @@ struct GuardResult {
 GuardResult CheckSsh(const analysis::QueryEngine& engine, const SourceManager& sources, const SshConnection& c,
                      HostNetwork& host);
 
-}  // namespace fwc::netlink
+}  // namespace fwc::apply

@@ -66,6 +66,7 @@ EOF
 sed 's/^}$/    accept tcp 80 from any to fw in outside comment "web";\n}/' "$work/rt.fw" >"$work/rt2.fw"
 
 in_fw python3 "$src/tests/e2e/listen.py" --name fw --tcp 22 --ready "$work/ready" &
+disown  # killed at cleanup, silently
 for _ in $(seq 50); do [ -s "$work/ready" ] && break; sleep 0.1; done
 reaches() {  # reaches ADDR: 0 when the client's SSH connection gets the banner
   in_client python3 "$src/tests/e2e/probe.py" tcp --port 22 --timeout 1 "$1" >"$work/probe" 2>&1

@@ -1,0 +1,400 @@
+// The apply layer (apply/): restoring a saved table, the pending state and
+// its rollback, the SSH guard, installing for boot. Against the fake kernel,
+// a fake host network and a fake systemd: no root needed.
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+#include "apply/applier.h"
+#include "apply/boot_install.h"
+#include "apply/safe_apply.h"
+#include "apply/ssh_guard.h"
+#include "backends/netlink/codegen.h"
+#include "fake_kernel.h"
+
+using namespace fwc;
+using namespace fwc::apply;
+using namespace fwc::netlink;
+using namespace fwc::test;
+
+TEST_CASE("a saved table is restored exactly, and an absent one stays absent", "[apply]") {
+  FakeKernel k;
+  ir::Ruleset rs = Lowered(Policy(std::string(kPolicy) + "group both { lb, ges }\n",
+                                  std::string(kRules) + "  drop tcp { 1, 5-9 } from both to not clients;\n"));
+  REQUIRE(Replace(k, BuildImage(rs)).ok);
+  Loaded saved = ReadTable(k);
+  std::string snapshot = EncodeSnapshot(saved.messages);
+  REQUIRE(Replace(k, BuildImage(Lowered(Policy("", "  accept from any to any;\n")))).ok);
+  REQUIRE(Canonical(ReadTable(k).image) != Canonical(saved.image));
+  RestoreOutcome o = RestoreSnapshot(k, snapshot);
+  INFO(o.message);
+  CHECK(o.ok);
+  CHECK(Canonical(ReadTable(k).image) == Canonical(saved.image));
+
+  FakeKernel empty;
+  std::string none = EncodeSnapshot(ReadTable(empty).messages);
+  REQUIRE(Replace(empty, BuildImage(rs)).ok);
+  o = RestoreSnapshot(empty, none);
+  CHECK(o.ok);
+  CHECK_FALSE(empty.present());
+  CHECK_THROWS_AS(DecodeSnapshot("garbage", kFamily, kTableName), NetlinkError);
+}
+
+TEST_CASE("a pending apply is rolled back once, under its token", "[apply]") {
+  char tmpl[] = "/tmp/fwc-state-XXXXXX";
+  REQUIRE(mkdtemp(tmpl));
+  StateStore store(tmpl);
+  FakeKernel k;
+  REQUIRE(Replace(k, BuildImage(Lowered(Policy(kPolicy, kRules)))).ok);
+  Loaded before = ReadTable(k);
+  store.SaveSnapshot(EncodeSnapshot(before.messages));
+  PendingState s;
+  s.status = PendingStatus::kPending;
+  s.token = "abc";
+  s.policy = "crm.fw";
+  s.message = "line one\nline two";
+  store.Write(s);
+  PendingState back = store.Read();
+  CHECK(back.status == PendingStatus::kPending);
+  CHECK(back.message == "line one\nline two");
+  REQUIRE(Replace(k, BuildImage(Lowered(Policy(kPolicy, kRules), {"mgmt"}))).ok);
+  // Another token: nothing happens.
+  CHECK(RollBackIfPending(store, k, "other", "test").status == PendingStatus::kPending);
+  PendingState after = RollBackIfPending(store, k, "abc", "not confirmed in time");
+  CHECK(after.status == PendingStatus::kRolledBack);
+  CHECK(after.message.rfind("not confirmed in time: restored", 0) == 0);
+  CHECK(Canonical(ReadTable(k).image) == Canonical(before.image));
+  // Once rolled back, never again.
+  size_t batches = k.batches.size();
+  CHECK(RollBackIfPending(store, k, "abc", "again").status == PendingStatus::kRolledBack);
+  CHECK(k.batches.size() == batches);
+  std::string cleanup = std::string("rm -rf ") + tmpl;
+  CHECK(system(cleanup.c_str()) == 0);
+}
+
+// The machine as the guard sees it: addresses held by interfaces, and the
+// interface of the route to each client.
+class FakeHost : public HostNetwork {
+ public:
+  std::map<std::string, std::string> local;   // address -> interface
+  std::map<std::string, std::string> routes;  // address -> interface
+  std::string InterfaceHolding(Family f, U128 addr) override { return Lookup(local, f, addr); }
+  std::string RouteDevice(Family f, U128 addr) override { return Lookup(routes, f, addr); }
+
+ private:
+  static std::string Lookup(const std::map<std::string, std::string>& m, Family f, U128 addr) {
+    auto it = m.find(FormatAddress(f, addr));
+    return it == m.end() ? "" : it->second;
+  }
+};
+
+// The guard's verdict on a policy: compiled, then checked against the
+// connection with the query engine.
+GuardResult Guard(const std::string& policy, const SshConnection& c, HostNetwork& host) {
+  Result r = Compile(policy);
+  INFO(r.Rendered());
+  REQUIRE(r.ok);
+  analysis::QueryEngine engine(r.c->model(), r.c->placed());
+  return CheckSsh(engine, r.c->sources(), c, host);
+}
+
+TEST_CASE("the SSH guard finds the rule that drops the session", "[apply]") {
+  auto c = ParseSshConnection("10.1.1.50 50000 10.1.1.1 22");
+  REQUIRE(c);
+  CHECK(c->client_port == 50000);
+  CHECK(c->text == "10.1.1.50 port 50000 -> 10.1.1.1 port 22");
+  auto mapped = ParseSshConnection("::ffff:10.1.1.50 50000 ::ffff:10.1.1.1 22");
+  REQUIRE(mapped);
+  CHECK(mapped->family == Family::kV4);
+  CHECK_FALSE(ParseSshConnection("nonsense"));
+  CHECK_FALSE(ParseSshConnection("10.1.1.50 50000 2001:db8::1 22"));
+  CHECK_FALSE(ParseSshConnection("10.1.1.50 50000 10.1.1.1 22 extra"));
+  CHECK_FALSE(ParseSshConnection("10.1.1.50 50000 10.1.1.1 0"));
+
+  FakeHost host;
+  host.local = {{"10.1.1.1", "eth1"}, {"10.1.2.1", "eth2"}};
+  host.routes = {{"10.1.1.50", "eth1"}};
+
+  // No rule for SSH: the default drops a new connection (the stateful
+  // rules keep the current one).
+  GuardResult g = Guard(Policy(kPolicy, kRules), *c, host);
+  CHECK(g.applies);
+  CHECK_FALSE(g.safe);
+  REQUIRE(g.problems.size() == 1);
+  CHECK(g.problems[0].find("a new SSH connection") != std::string::npos);
+  CHECK(g.problems[0].find("the policy default (drop) of chain input") != std::string::npos);
+
+  // An explicit rule is named.
+  g = Guard(Policy(kPolicy, "  drop ssh from any to fw in outside comment \"no ssh\";\n"), *c, host);
+  CHECK_FALSE(g.safe);
+  CHECK(g.problems[0].find("rule test.fw:12 \"no ssh\"") != std::string::npos);
+
+  // Allowed: safe.
+  g = Guard(Policy(kPolicy, "  accept ssh from clients to fw in outside;\n"), *c, host);
+  CHECK(g.safe);
+  // Allowed on another interface only: not safe.
+  g = Guard(Policy(kPolicy, "  accept ssh from clients to fw in dmz;\n"), *c, host);
+  CHECK_FALSE(g.safe);
+  // Stateless: the session's own replies need a rule too.
+  g = Guard(Policy(kPolicy, "  option stateful no;\n  accept ssh from clients to fw;\n"), *c, host);
+  CHECK_FALSE(g.safe);
+  // Not an address of this machine: the guard does not apply.
+  host.local.clear();
+  g = Guard(Policy(kPolicy, kRules), *c, host);
+  CHECK_FALSE(g.applies);
+  CHECK(g.safe);
+}
+
+TEST_CASE("the SSH guard sees the packets on the interface of the route to the client", "[apply]") {
+  // Issue 12's reproducer: the client 10.1.1.50 connects to the dmz
+  // address 10.1.2.1; its packets arrive on eth1 (the route back to it),
+  // not on eth2, which holds the address. A rule for SSH "in dmz" does not
+  // let them in, and the guard must say so, as fwc query does.
+  auto c = ParseSshConnection("10.1.1.50 40000 10.1.2.1 22");
+  REQUIRE(c);
+  FakeHost host;
+  host.local = {{"10.1.1.1", "eth1"}, {"10.1.2.1", "eth2"}};
+  host.routes = {{"10.1.1.50", "eth1"}};
+  std::string dmz_only = Policy(kPolicy, "  accept ssh from clients to fw in dmz;\n");
+  GuardResult g = Guard(dmz_only, *c, host);
+  CHECK(g.applies);
+  CHECK_FALSE(g.safe);
+  REQUIRE_FALSE(g.problems.empty());
+  CHECK(g.problems[0].find("via eth1") != std::string::npos);
+
+  Result r = Compile(dmz_only);
+  REQUIRE(r.ok);
+  std::string err;
+  auto packet = analysis::ParsePacket("tcp 10.1.1.50:40000 -> 10.1.2.1:22", &err);
+  REQUIRE(packet);
+  auto q = analysis::Query(r.c->model(), r.c->placed(), *packet, &err);
+  REQUIRE(q);
+  CHECK(q->iif == "eth1");
+  CHECK(q->verdict == ast::Action::kDrop);
+
+  // Allowed where the packets do arrive: safe.
+  CHECK(Guard(Policy(kPolicy, "  accept ssh from clients to fw in outside;\n"), *c, host).safe);
+  // A route through an interface the policy does not declare: its rules
+  // for declared interfaces cannot match there.
+  host.routes = {{"10.1.1.50", "wg0"}};
+  CHECK_FALSE(Guard(Policy(kPolicy, "  accept ssh from clients to fw in outside;\n"), *c, host).safe);
+  CHECK(Guard(Policy(kPolicy, "  accept ssh from clients to fw;\n"), *c, host).safe);
+}
+
+TEST_CASE("install stores the artifact, keeps the previous one and enables a boot unit", "[apply]") {
+  char tmpl[] = "/tmp/fwc-root-XXXXXX";
+  REQUIRE(mkdtemp(tmpl));
+  InstallLayout layout{tmpl};
+  Artifact a{"nft", "table inet fwc {}\n", "/etc/fwc/crm.fw", {"mgmt"}};
+  std::vector<std::string> log;
+  Install(layout, a, "/usr/sbin/nft", &log);
+  auto read = [](const std::string& p) {
+    std::ifstream in(p);
+    std::stringstream s;
+    s << in.rdbuf();
+    return s.str();
+  };
+  std::string lib = layout.Path("/var/lib/fwc");
+  CHECK(read(lib + "/ruleset.nft") == a.content);
+  std::string unit = read(layout.Path("/etc/systemd/system/fwc.service"));
+  for (const char* line : {"DefaultDependencies=no\n", "Before=network-pre.target", "Wants=network-pre.target\n",
+                           "WantedBy=sysinit.target\n", "ExecStart=/usr/sbin/nft -f /var/lib/fwc/ruleset.nft\n",
+                           "ExecStop=-/usr/sbin/nft delete table inet fwc\n", "Type=oneshot\n", "RemainAfterExit=yes\n"})
+    CHECK(unit.find(line) != std::string::npos);
+  char link[4096] = {};
+  REQUIRE(readlink(layout.Path("/etc/systemd/system/sysinit.target.wants/fwc.service").c_str(), link, sizeof link - 1) > 0);
+  CHECK(std::string(link) == "/etc/systemd/system/fwc.service");
+
+  Artifact b{"nft", "table inet fwc { }\n# v2\n", "/etc/fwc/crm.fw", {}};
+  Install(layout, b, "/usr/sbin/nft", &log);
+  CHECK(read(lib + "/ruleset.nft") == b.content);
+  CHECK(read(lib + "/previous.nft") == a.content);
+
+  Artifact c{"iptables", "#!/bin/sh\n", "/etc/fwc/crm.fw", {}};
+  Install(layout, c, "/usr/sbin/nft", &log);
+  CHECK(read(lib + "/ruleset.sh") == c.content);
+  CHECK(read(lib + "/previous.nft") == b.content);
+  struct stat st;
+  CHECK(stat((lib + "/ruleset.nft").c_str(), &st) != 0);
+  unit = read(layout.Path("/etc/systemd/system/fwc.service"));
+  CHECK(unit.find("ExecStart=/bin/sh /var/lib/fwc/ruleset.sh\n") != std::string::npos);
+
+  log.clear();
+  CHECK(Uninstall(layout, nullptr, &log).removed);
+  CHECK(stat(layout.Path("/etc/systemd/system/fwc.service").c_str(), &st) != 0);
+  CHECK(stat(lib.c_str(), &st) != 0);
+  CHECK_FALSE(Uninstall(layout, nullptr, &log).removed);
+  std::string cleanup = std::string("rm -rf ") + tmpl;
+  CHECK(system(cleanup.c_str()) == 0);
+}
+
+// systemd as install and uninstall see it: whether fwc.service is active,
+// and every systemctl call, in order.
+class FakeSystemd : public ServiceManager {
+ public:
+  bool active = false;
+  std::vector<std::string> calls;
+  bool IsActive(const std::string& unit) override {
+    calls.push_back("is-active " + unit);
+    return active;
+  }
+  bool Systemctl(const std::vector<std::string>& args, std::string*) override {
+    std::string call;
+    for (const auto& a : args) call += (call.empty() ? "" : " ") + a;
+    calls.push_back(call);
+    if (call == "stop fwc.service") active = false;
+    return true;
+  }
+};
+
+TEST_CASE("install says how to load the new rules, and uninstall stops the unit", "[apply]") {
+  std::vector<std::string> log;
+  FakeSystemd systemd;
+  Artifact nft{"nft", "", "/etc/fwc/crm.fw", {}};
+  Artifact ipt{"iptables", "", "/etc/fwc/crm.fw", {}};
+
+  // Not active yet: start loads it.
+  AfterInstall(systemd, nft, "crm.fw", &log);
+  REQUIRE(log.size() == 1);
+  CHECK(log[0] == "`systemctl start fwc.service` (or `fwc apply crm.fw`) loads it now");
+  CHECK(systemd.calls.front() == "daemon-reload");
+  // Active: start would do nothing; restart is the verb.
+  systemd.active = true;
+  log.clear();
+  AfterInstall(systemd, nft, "crm.fw", &log);
+  REQUIRE(log.size() == 1);
+  CHECK(log[0].find("`systemctl restart fwc.service` (or `fwc apply crm.fw`) loads the new ones now") !=
+        std::string::npos);
+  CHECK(log[0].find("systemctl start") == std::string::npos);
+  // iptables: fwc apply would load an nft table on top; not suggested.
+  log.clear();
+  AfterInstall(systemd, ipt, "crm.fw", &log);
+  REQUIRE(log.size() == 1);
+  CHECK(log[0].find("fwc apply") == std::string::npos);
+  CHECK(log[0].find("`systemctl restart fwc.service`") != std::string::npos);
+
+  // Uninstall stops the active unit before removing it, then reloads.
+  char tmpl[] = "/tmp/fwc-root-XXXXXX";
+  REQUIRE(mkdtemp(tmpl));
+  InstallLayout layout{tmpl};
+  Install(layout, nft, "/usr/sbin/nft", &log);
+  systemd.calls.clear();
+  log.clear();
+  UninstallResult r = Uninstall(layout, &systemd, &log);
+  CHECK(r.removed);
+  CHECK(r.stopped);
+  REQUIRE(systemd.calls.size() >= 3);
+  CHECK(systemd.calls[0] == "is-active fwc.service");
+  CHECK(systemd.calls[1] == "stop fwc.service");
+  CHECK(std::find(systemd.calls.begin(), systemd.calls.end(), "daemon-reload") != systemd.calls.end());
+  CHECK_FALSE(systemd.active);
+  // Installed but not running: nothing to stop.
+  Install(layout, nft, "/usr/sbin/nft", &log);
+  systemd.calls.clear();
+  r = Uninstall(layout, &systemd, &log);
+  CHECK(r.removed);
+  CHECK_FALSE(r.stopped);
+  CHECK(std::find(systemd.calls.begin(), systemd.calls.end(), "stop fwc.service") == systemd.calls.end());
+  std::string cleanup = std::string("rm -rf ") + tmpl;
+  CHECK(system(cleanup.c_str()) == 0);
+}
+
+TEST_CASE("the systemd watchdog is a transient timer that runs fwc at the deadline", "[apply]") {
+  auto cmd = SystemdRunCommand("fwc-rollback-abc", 30, {"/usr/sbin/fwc", "watchdog", "--token", "abc", "--now"});
+  std::string all;
+  for (const auto& a : cmd) all += a + " ";
+  CHECK(all.find("--on-active=30s") != std::string::npos);
+  CHECK(all.find("--unit=fwc-rollback-abc") != std::string::npos);
+  CHECK(all.find("-- /usr/sbin/fwc watchdog --token abc --now") != std::string::npos);
+}
+
+
+namespace {
+
+// The fake kernel behind the transport factory the apply layer opens.
+class SharedKernel : public NetlinkTransport {
+ public:
+  explicit SharedKernel(FakeKernel& k) : k_(k) {}
+  uint32_t Generation() override { return k_.Generation(); }
+  BatchReply SendBatch(const std::string& batch, size_t n) override { return k_.SendBatch(batch, n); }
+  std::vector<std::string> Dump(uint16_t type, uint16_t family, const std::string& table, const std::string& set,
+                                uint16_t* genid16) override {
+    return k_.Dump(type, family, table, set, genid16);
+  }
+
+ private:
+  FakeKernel& k_;
+};
+
+struct Machine {
+  FakeKernel kernel;
+  FakeHost host;
+  std::ostringstream out, err;
+  Environment env;
+  char dir[32] = "/tmp/fwc-state-XXXXXX";
+
+  Machine() {
+    REQUIRE(mkdtemp(dir));
+    env.kernel = [this] { return std::make_unique<SharedKernel>(kernel); };
+    env.host = [this] { return std::make_unique<FakeHost>(host); };
+    env.state_dir = dir;
+    env.watchdog_process_only = true;
+  }
+  ~Machine() { CHECK(system((std::string("rm -rf ") + dir).c_str()) == 0); }
+  Applier Layer() { return Applier(env, out, err); }
+};
+
+// A policy compiled as `fwc apply` compiles it.
+struct Compiled {
+  Result result;
+  Plan plan;
+  explicit Compiled(const std::string& text) : result(Compile(text)) {
+    INFO(result.Rendered());
+    REQUIRE(result.ok);
+    plan.policy = "test.fw";
+    plan.compilation = result.c.get();
+    plan.image = BuildImage(result.rs);
+  }
+};
+
+}  // namespace
+
+TEST_CASE("the apply layer loads, verifies and refuses through one interface", "[apply]") {
+  Machine m;
+  Compiled web(Policy(kPolicy, kRules));
+  CHECK(m.Layer().Apply(web.plan, {}) == kOk);
+  CHECK(m.out.str().find("fwc: applied test.fw") != std::string::npos);
+  CHECK(m.Layer().Verify(web.plan) == kOk);
+  Compiled other(Policy(kPolicy, "  accept http from any to lb;\n"));
+  CHECK(m.Layer().Verify(other.plan) == kDiffers);
+  CHECK(m.Layer().Confirm() == kDiffers);  // nothing is waiting
+  CHECK(m.Layer().Rollback() == kDiffers);
+
+  // Over SSH, a policy that drops the session is refused, and nothing is sent.
+  m.host.local = {{"10.1.1.1", "eth1"}};
+  m.host.routes = {{"10.1.1.50", "eth1"}};
+  m.env.ssh_connection = "10.1.1.50 50000 10.1.1.1 22";
+  size_t batches = m.kernel.batches.size();
+  CHECK(m.Layer().Apply(other.plan, {}) == kNotApplied);
+  CHECK(m.err.str().find("refusing to apply: the new rules would cut you off") != std::string::npos);
+  CHECK(m.kernel.batches.size() == batches);
+  ApplyOptions force;
+  force.force = true;
+  CHECK(m.Layer().Apply(other.plan, force) == kOk);
+  CHECK(m.Layer().Verify(other.plan) == kOk);
+  // A session fwc cannot make out is refused too, unless forced.
+  m.env.ssh_connection = "10.1.1.50 50000";
+  CHECK(m.Layer().Apply(web.plan, {}) == kNotApplied);
+  CHECK(m.Layer().Apply(web.plan, force) == kOk);
+  // A dry run changes nothing.
+  ApplyOptions dry;
+  dry.dry_run = true;
+  batches = m.kernel.batches.size();
+  CHECK(m.Layer().Apply(other.plan, dry) == kOk);
+  CHECK(m.Layer().Verify(web.plan) == kOk);
+  CHECK(m.out.str().find("fwc: dry run: nothing was changed") != std::string::npos);
+}
