@@ -10,37 +10,22 @@
 #include <functional>
 #include <map>
 
-#include "backends/backend.h"
 #include "backends/netlink/netlink_backend.h"
-#include "backends/nft/nft_backend.h"
-#include "backends/nft/set_merge.h"
+#include "backends/nftables/model.h"
 #include "compiler/base/protocols.h"
 
 namespace fwc::netlink {
 namespace {
 
-using nft::Dim;
-
-// --- what nft calls datatypes, expression types and protocol descriptions --
-
-enum Datatype : uint32_t {
-  kTypeIpaddr = 7,
-  kTypeIp6addr = 8,
-  kTypeInetProto = 12,
-  kTypeInetService = 13,
-  kTypeIcmpType = 14,
-  kTypeIcmp6Type = 29,
-  kTypeIcmpCode = 32,
-  kTypeIcmpv6Code = 33,
-  kTypeIfname = 41,
-};
 constexpr int kTypeBits = 6;  // concatenated types: (a << 6) | b
 
-enum Byteorder : uint32_t { kOrderInvalid = 0, kOrderHost = 1, kOrderBig = 2 };
+using nftables::kOrderBig;
+using nftables::kOrderHost;
+using nftables::kOrderInvalid;
 enum ExprType : uint32_t { kExprVerdict = 1, kExprPayload = 7, kExprMeta = 9, kExprConcat = 13 };
-enum ProtoDesc : uint32_t { kDescIcmp = 4, kDescUdp = 6, kDescTcp = 8, kDescTh = 11, kDescIp = 12, kDescIp6 = 13, kDescIcmpv6 = 14 };
 
-// One thing a rule can match on, as nft describes it.
+// One thing a rule loads, as the kernel sees it: a row of the fields table
+// (backends/nftables/fields.h), or a payload window merged from several.
 struct Field {
   bool meta = false;
   uint32_t meta_key = 0;
@@ -53,6 +38,30 @@ struct Field {
   int need_l4 = -1;                        // transport protocol it needs
 };
 
+Field FieldOf(nftables::Field id) {
+  const nftables::FieldInfo& i = nftables::Info(id);
+  Field f;
+  f.meta = i.meta;
+  f.meta_key = i.meta_key;
+  f.base = i.base;
+  f.offset = i.offset;
+  f.len = i.len;
+  f.type = i.type;
+  f.expr_order = i.expr_order;
+  f.type_order = i.type_order;
+  f.desc = i.desc;
+  f.tmpl = i.tmpl;
+  f.need_net = i.need_net;
+  f.need_l4 = i.need_l4;
+  return f;
+}
+
+std::vector<Field> FieldsOf(const std::vector<nftables::Field>& ids) {
+  std::vector<Field> out;
+  for (nftables::Field id : ids) out.push_back(FieldOf(id));
+  return out;
+}
+
 Field MetaField(uint32_t key, uint32_t len, uint32_t type, uint32_t type_order) {
   Field f;
   f.meta = true;
@@ -62,46 +71,6 @@ Field MetaField(uint32_t key, uint32_t len, uint32_t type, uint32_t type_order) 
   f.expr_order = kOrderHost;
   f.type_order = type_order;
   return f;
-}
-
-Field PayloadField(uint32_t base, uint32_t offset, uint32_t len, uint32_t type, uint32_t desc, uint32_t tmpl,
-                   int need_net, int need_l4) {
-  Field f;
-  f.base = base;
-  f.offset = offset;
-  f.len = len;
-  f.type = type;
-  f.desc = desc;
-  f.tmpl = tmpl;
-  f.need_net = need_net;
-  f.need_l4 = need_l4;
-  return f;
-}
-
-Field Iifname() { return MetaField(NFT_META_IIFNAME, 16, kTypeIfname, kOrderHost); }
-Field Oifname() { return MetaField(NFT_META_OIFNAME, 16, kTypeIfname, kOrderHost); }
-Field L4proto() { return MetaField(NFT_META_L4PROTO, 1, kTypeInetProto, kOrderInvalid); }
-
-Field Address(Family f, bool src) {
-  if (f == Family::kV4)
-    return PayloadField(NFT_PAYLOAD_NETWORK_HEADER, src ? 12 : 16, 4, kTypeIpaddr, kDescIp, src ? 11 : 12,
-                        NFPROTO_IPV4, -1);
-  return PayloadField(NFT_PAYLOAD_NETWORK_HEADER, src ? 8 : 24, 16, kTypeIp6addr, kDescIp6, src ? 8 : 9, NFPROTO_IPV6,
-                      -1);
-}
-
-// tcp/udp sport/dport, or th when the protocol is not fixed.
-Field Port(int proto, bool src, bool th) {
-  uint32_t desc = th ? kDescTh : proto == kProtoTcp ? kDescTcp : kDescUdp;
-  return PayloadField(NFT_PAYLOAD_TRANSPORT_HEADER, src ? 0 : 2, 2, kTypeInetService, desc, src ? 1 : 2, 0,
-                      th ? -1 : proto);
-}
-
-Field Icmp(Family f, bool code) {
-  bool v4 = f == Family::kV4;
-  uint32_t type = code ? (v4 ? kTypeIcmpCode : kTypeIcmpv6Code) : (v4 ? kTypeIcmpType : kTypeIcmp6Type);
-  return PayloadField(NFT_PAYLOAD_TRANSPORT_HEADER, code ? 1 : 0, 1, type, v4 ? kDescIcmp : kDescIcmpv6, code ? 2 : 1,
-                      v4 ? NFPROTO_IPV4 : NFPROTO_IPV6, v4 ? kProtoIcmp : kProtoIcmpv6);
 }
 
 // --- values -----------------------------------------------------------------
@@ -207,9 +176,9 @@ class RuleBuilder {
     if (key == NFT_META_L4PROTO) l4_ = static_cast<unsigned char>(value[0]);
   }
 
-  void Ifname(bool in, const std::string& name) {
+  void Ifname(const Field& f, const std::string& name) {
     Stmt s;
-    s.exprs.push_back(Load(in ? Iifname() : Oifname(), NFT_REG_1));
+    s.exprs.push_back(Load(f, NFT_REG_1));
     s.exprs.push_back(Cmp(NFT_CMP_EQ, IfnameBytes(name)));
     stmts_.push_back(std::move(s));
   }
@@ -664,9 +633,6 @@ std::vector<nftnl_set_elem*> Encode(const SetSpec& spec, std::vector<Elem> elems
 
 // --- the ruleset ------------------------------------------------------------
 
-Family FamilyOf(const ir::Rule& r) { return r.family == ir::RuleFamily::kV6 ? Family::kV6 : Family::kV4; }
-bool Keyed(unsigned keyed, Dim d) { return (keyed >> static_cast<int>(d)) & 1; }
-
 // "crm.fw:23-24 (rule in chain forward)": where a kernel rule comes from.
 std::string Origin(const std::string& comment, const std::string& chain) {
   std::string where = "rule in chain " + chain;
@@ -678,38 +644,39 @@ std::string Origin(const std::string& comment, const std::string& chain) {
   return where + (comment.empty() ? "" : " \"" + comment + "\"");
 }
 
-class Builder {
+int32_t KernelVerdict(const nftables::Verdict& v) {
+  using K = nftables::Verdict::Kind;
+  switch (v.kind) {
+    case K::kAccept: return NF_ACCEPT;
+    case K::kDrop: return NF_DROP;
+    case K::kReturn: return NFT_RETURN;
+    case K::kJump: return NFT_JUMP;
+    case K::kGoto: return NFT_GOTO;
+    case K::kNone: break;
+  }
+  return NFT_CONTINUE;
+}
+
+// The nftables model (backends/nftables/model.h) as libnftnl objects: each
+// statement becomes the expressions nft makes of it.
+class Linearizer {
  public:
-  Builder(const ir::Ruleset& rs, const nft::MergedRuleset& ms) : rs_(rs), ms_(ms) {}
+  explicit Linearizer(const nftables::Table& t) : t_(t) {}
 
   TableImage Build() {
     image_.present = true;
     image_.table = NewTable();
     nftnl_table_set_u32(image_.table.get(), NFTNL_TABLE_FAMILY, kFamily);
     nftnl_table_set_str(image_.table.get(), NFTNL_TABLE_NAME, kTableName);
-
-    // Chains as the nft backend declares them: regular, action, base.
-    std::vector<const nft::MergedChain*> chains;
-    for (const auto& c : ms_.chains)
-      if (c.hook == ir::Hook::kNone) chains.push_back(&c);
-    for (const auto& c : ms_.action_chains) chains.push_back(&c);
-    for (const auto& c : ms_.chains)
-      if (c.hook != ir::Hook::kNone) chains.push_back(&c);
-    for (const auto* c : chains) image_.chains.push_back(Chain(*c));
-
-    // Named sets: the groups, then the merged sets, in declaration order.
-    for (const auto& s : rs_.sets) GroupSet(s);
-    for (const auto& c : ms_.chains)
-      for (const auto& m : c.rules)
-        if (!m.name.empty()) MergedNamedSet(m);
-
-    for (const auto* c : chains)
-      for (const auto& m : c->rules) Rule(c->name, m);
+    for (const auto& c : t_.chains) image_.chains.push_back(Chain(c));
+    for (const auto& s : t_.sets) NamedSet(s);
+    for (const auto& c : t_.chains)
+      for (const auto& r : c.rules) Rule(c.name, r);
     return std::move(image_);
   }
 
  private:
-  ChainPtr Chain(const nft::MergedChain& c) {
+  static ChainPtr Chain(const nftables::Chain& c) {
     ChainPtr ch = NewChain();
     nftnl_chain_set_u32(ch.get(), NFTNL_CHAIN_FAMILY, kFamily);
     nftnl_chain_set_str(ch.get(), NFTNL_CHAIN_TABLE, kTableName);
@@ -729,7 +696,7 @@ class Builder {
   uint32_t AddSet(const SetSpec& spec, std::vector<Elem> elems) {
     uint32_t id = ++next_set_id_;
     size_t size = 0;
-    std::vector<nftnl_set_elem*> encoded = Encode(spec, std::move(elems), ms_.ifnames, &size);
+    std::vector<nftnl_set_elem*> encoded = Encode(spec, std::move(elems), t_.ifnames, &size);
     SetPtr s = MakeSet(spec, id, size);
     for (nftnl_set_elem* e : encoded) nftnl_set_elem_add(s.get(), e);
     named_ids_[spec.name] = id;
@@ -738,241 +705,79 @@ class Builder {
     return id;
   }
 
-  void GroupSet(const ir::NamedSet& g) {
-    SetSpec spec;
-    spec.name = g.name;
-    spec.key = {Address(g.family, true)};
-    spec.interval = true;
-    spec.origin = "set " + g.name;
-    if (g.runtime) {
-      spec.comment = NftBackend::kRuntimeSetComment;
-      image_.runtime_sets.push_back(g.name);
+  // The elements of an anonymous or named set: intervals of one field, or a
+  // merged rule's elements with their verdicts.
+  static std::vector<Elem> Elements(const nftables::Elements& from, bool inline_set) {
+    std::vector<Elem> out;
+    if (const nftables::MergedRule* m = from.merged) {
+      out.reserve(m->elements.size());
+      for (size_t i = 0; i < m->elements.size(); ++i) {
+        const nftables::Element& e = m->elements[i];
+        Elem el;
+        el.key.assign(m->key_of(i), m->key_of(i) + m->key.size());
+        el.counter = e.counter && inline_set;
+        if (m->is_map()) {
+          nftables::Verdict v = nftables::ActionVerdict(m->actions[e.action]);
+          el.has_verdict = true;
+          el.verdict = KernelVerdict(v);
+          el.chain = v.chain;
+        }
+        out.push_back(std::move(el));
+      }
+      return out;
     }
-    std::vector<Elem> elems;
-    for (const auto& iv : g.elements.intervals()) {
+    for (const auto& iv : from.Intervals()) {
       Elem e;
       e.key = {iv};
-      elems.push_back(std::move(e));
-    }
-    AddSet(spec, std::move(elems));
-  }
-
-  std::vector<Field> KeyFields(const nft::MergedRule& m) {
-    std::vector<Field> out;
-    const ir::Rule& r = m.base;
-    unsigned keyed = 0;
-    for (Dim d : m.key) keyed |= 1u << static_cast<int>(d);
-    bool th = Keyed(keyed, Dim::kProto);
-    Family f = FamilyOf(r);
-    for (Dim d : m.key) {
-      switch (d) {
-        case Dim::kIif: out.push_back(Iifname()); break;
-        case Dim::kOif: out.push_back(Oifname()); break;
-        case Dim::kSrc: out.push_back(Address(f, true)); break;
-        case Dim::kDst: out.push_back(Address(f, false)); break;
-        case Dim::kProto: out.push_back(L4proto()); break;
-        case Dim::kSport: out.push_back(Port(r.service.proto, true, th)); break;
-        case Dim::kDport: out.push_back(Port(r.service.proto, false, th)); break;
-        case Dim::kIcmpType: out.push_back(Icmp(r.service.proto == kProtoIcmp ? Family::kV4 : Family::kV6, false)); break;
-        case Dim::kIcmpCode: out.push_back(Icmp(r.service.proto == kProtoIcmp ? Family::kV4 : Family::kV6, true)); break;
-      }
+      out.push_back(std::move(e));
     }
     return out;
   }
 
-  static Elem MapElem(const nft::MergedRule& m, size_t i) {
-    const nft::Element& e = m.elements[i];
-    Elem out;
-    out.key.assign(m.key_of(i), m.key_of(i) + m.key.size());
-    out.counter = e.counter && m.name.empty();
-    if (m.is_map()) {
-      const nft::Action& a = m.actions[e.action];
-      out.has_verdict = true;
-      if (!a.chain.empty()) {
-        out.verdict = a.go_to ? NFT_GOTO : NFT_JUMP;
-        out.chain = a.chain;
-      } else {
-        switch (a.verdict) {
-          case ir::Verdict::kAccept: out.verdict = NF_ACCEPT; break;
-          case ir::Verdict::kDrop: out.verdict = NF_DROP; break;
-          case ir::Verdict::kReturn: out.verdict = NFT_RETURN; break;
-          case ir::Verdict::kJump:
-            out.verdict = NFT_JUMP;
-            out.chain = a.target;
-            break;
-          default: out.verdict = NFT_CONTINUE; break;
-        }
-      }
-    }
-    return out;
-  }
-
-  SetSpec MergedSpec(const nft::MergedRule& m, const std::string& origin) {
+  void NamedSet(const nftables::Set& s) {
     SetSpec spec;
-    spec.name = m.name;
-    spec.key = KeyFields(m);
-    spec.interval = m.interval;
-    spec.map = m.is_map();
-    spec.counter = !m.name.empty() && m.counters;
-    spec.origin = origin;
-    return spec;
+    spec.name = s.name;
+    spec.key = FieldsOf(s.key);
+    spec.interval = s.interval;
+    spec.map = s.map;
+    spec.counter = s.counters;
+    spec.comment = s.comment;
+    spec.origin = s.origin;
+    if (s.runtime) image_.runtime_sets.push_back(s.name);
+    AddSet(spec, s.runtime ? std::vector<Elem>{} : Elements(s.elements, false));
   }
 
-  void MergedNamedSet(const nft::MergedRule& m) {
-    std::vector<Elem> elems;
-    for (size_t i = 0; i < m.elements.size(); ++i) elems.push_back(MapElem(m, i));
-    AddSet(MergedSpec(m, "set " + m.name + " (" + m.base.comment + ")"), std::move(elems));
-  }
-
-  // The rule's matches except the keyed dimensions: nft_backend's Matches().
-  // `lookup` (if any) goes where the dimension `lookup_at` would be.
-  void Matches(RuleBuilder& b, const ir::Rule& r, unsigned keyed, const std::string& origin,
-               const std::function<void()>& lookup = {}, Dim lookup_at = Dim::kIif) {
-    Family f = FamilyOf(r);
-    bool addresses = r.src.present || r.dst.present || Keyed(keyed, Dim::kSrc) || Keyed(keyed, Dim::kDst);
-    bool icmp_family = r.has_service && !Keyed(keyed, Dim::kProto) &&
-                       (r.service.proto == kProtoIcmp || r.service.proto == kProtoIcmpv6);
-    if (r.family != ir::RuleFamily::kAny && !addresses && !icmp_family)
-      b.MetaEq(NFT_META_NFPROTO, std::string(1, static_cast<char>(f == Family::kV4 ? NFPROTO_IPV4 : NFPROTO_IPV6)));
-    auto at = [&](Dim d) {
-      if (lookup && d == lookup_at) lookup();
-    };
-    at(Dim::kIif);
-    if (!r.iif.empty() && !Keyed(keyed, Dim::kIif)) b.Ifname(true, r.iif);
-    at(Dim::kOif);
-    if (!r.oif.empty() && !Keyed(keyed, Dim::kOif)) b.Ifname(false, r.oif);
-    at(Dim::kSrc);
-    if (!Keyed(keyed, Dim::kSrc)) AddressMatch(b, r.src, f, true, origin);
-    at(Dim::kDst);
-    if (!Keyed(keyed, Dim::kDst)) AddressMatch(b, r.dst, f, false, origin);
-    for (Dim d : {Dim::kProto, Dim::kSport, Dim::kDport, Dim::kIcmpType, Dim::kIcmpCode}) at(d);
-    if (r.has_service) Service(b, r, keyed, origin);
-  }
-
-  void AddressMatch(RuleBuilder& b, const ir::AddrMatch& a, Family f, bool src, const std::string& origin) {
-    if (!a.present) return;
-    Field field = Address(f, src);
-    if (!a.set_name.empty()) {
-      b.Lookup({field}, a.set_name, named_ids_.count(a.set_name) ? named_ids_[a.set_name] : 0, a.negated, false);
+  void Lookup(RuleBuilder& b, const nftables::Stmt& s, const std::string& origin) {
+    std::vector<Field> key = FieldsOf(s.fields);
+    if (!s.name.empty()) {
+      b.Lookup(key, s.name, named_ids_.count(s.name) ? named_ids_[s.name] : 0, s.negated, s.map);
       return;
     }
-    const auto& ivs = a.set.intervals();
-    if (ivs.size() == 1) return b.AddressInterval(field, f, ivs[0], a.negated);
-    AnonymousSetLookup(b, field, ivs, origin, a.negated);
-  }
-
-  // A port match "tcp dport X" or "tcp dport { ... }".
-  void PortMatch(RuleBuilder& b, const Field& f, const IntervalSet& ports, const std::string& origin) {
-    const auto& ivs = ports.intervals();
-    if (ivs.size() == 1) return b.PortInterval(f, ivs[0]);
-    AnonymousSetLookup(b, f, ivs, origin, false);
-  }
-
-  // "FIELD { a, b-c, ... }": an anonymous set of one field's intervals and
-  // the lookup into it.
-  void AnonymousSetLookup(RuleBuilder& b, const Field& field, const std::vector<Interval>& ivs,
-                          const std::string& origin, bool negated) {
     SetSpec spec;
-    spec.key = {field};
+    spec.key = key;
+    spec.interval = s.interval;
+    spec.map = s.map;
     spec.origin = origin;
-    std::vector<Elem> elems;
-    for (const auto& iv : ivs) {
-      if (iv.lo != iv.hi) spec.interval = true;
-      Elem e;
-      e.key = {iv};
-      elems.push_back(std::move(e));
-    }
-    uint32_t id = AddSet(spec, std::move(elems));
-    b.Lookup({field}, "__set%d", id, negated, false);
+    uint32_t id = AddSet(spec, Elements(s.elements, true));
+    b.Lookup(key, s.map ? "__map%d" : "__set%d", id, s.negated, s.map);
   }
 
-  void Service(RuleBuilder& b, const ir::Rule& r, unsigned keyed, const std::string& origin) {
-    const ir::ServiceMatch& s = r.service;
-    if ((s.proto == kProtoTcp || s.proto == kProtoUdp) && (!s.sports.empty() || !s.dports.empty())) {
-      bool th = Keyed(keyed, Dim::kProto);
-      bool any = th || Keyed(keyed, Dim::kSport) || Keyed(keyed, Dim::kDport);
-      if (!s.sports.empty() && !Keyed(keyed, Dim::kSport)) {
-        PortMatch(b, Port(s.proto, true, th), s.sports, origin);
-        any = true;
-      }
-      if (!s.dports.empty() && !Keyed(keyed, Dim::kDport)) {
-        PortMatch(b, Port(s.proto, false, th), s.dports, origin);
-        any = true;
-      }
-      if (!any) b.MetaEq(NFT_META_L4PROTO, std::string(1, static_cast<char>(s.proto)));
-      return;
-    }
-    if ((s.proto == kProtoIcmp || s.proto == kProtoIcmpv6) && !s.icmp_types.empty()) {
-      Family f = s.proto == kProtoIcmp ? Family::kV4 : Family::kV6;
-      if (!Keyed(keyed, Dim::kIcmpType)) {
-        Field type = Icmp(f, false);
-        if (s.icmp_types.size() == 1) {
-          b.PayloadValue(type, std::string(1, static_cast<char>(s.icmp_types[0])), false);
-        } else {
-          SetSpec spec;
-          spec.key = {type};
-          spec.origin = origin;
-          std::vector<Elem> elems;
-          for (int t : s.icmp_types) {
-            Elem e;
-            e.key = {Interval{static_cast<U128>(t), static_cast<U128>(t)}};
-            elems.push_back(std::move(e));
-          }
-          uint32_t id = AddSet(spec, std::move(elems));
-          b.Lookup({type}, "__set%d", id, false, false);
-        }
-      }
-      if (s.icmp_code >= 0 && !Keyed(keyed, Dim::kIcmpCode))
-        b.PayloadValue(Icmp(f, true), std::string(1, static_cast<char>(s.icmp_code)), false);
-      return;
-    }
-    if (!Keyed(keyed, Dim::kProto)) b.MetaEq(NFT_META_L4PROTO, std::string(1, static_cast<char>(s.proto)));
-  }
-
-  // Limit, counter, log and verdict: nft_backend's Statements().
-  void Statements(RuleBuilder& b, const ir::Rule& r, bool counter) {
-    if (r.log.enabled && r.log.rate) {
-      ExprPtr e = NewExpr("limit");
-      uint64_t unit = r.log.rate_unit == "second" ? 1
-                      : r.log.rate_unit == "minute" ? 60
-                      : r.log.rate_unit == "hour" ? 3600
-                      : r.log.rate_unit == "day" ? 86400
-                                                 : 604800;
-      nftnl_expr_set_u64(e.get(), NFTNL_EXPR_LIMIT_RATE, r.log.rate);
-      nftnl_expr_set_u64(e.get(), NFTNL_EXPR_LIMIT_UNIT, unit);
-      nftnl_expr_set_u32(e.get(), NFTNL_EXPR_LIMIT_BURST, 5);
-      nftnl_expr_set_u32(e.get(), NFTNL_EXPR_LIMIT_TYPE, NFT_LIMIT_PKTS);
-      nftnl_expr_set_u32(e.get(), NFTNL_EXPR_LIMIT_FLAGS, 0);
-      b.Statement(std::move(e));
-    }
-    if (counter) b.Statement(NewExpr("counter"));
-    if (r.log.enabled) {
-      ExprPtr e = NewExpr("log");
-      if (!r.log.prefix.empty())
-        nftnl_expr_set_str(e.get(), NFTNL_EXPR_LOG_PREFIX, NftBackend::Text(r.log.prefix).c_str());
-      b.Statement(std::move(e));
-    }
-    switch (r.verdict) {
-      case ir::Verdict::kContinue: break;
-      case ir::Verdict::kAccept: b.Statement(Immediate(NF_ACCEPT)); break;
-      case ir::Verdict::kDrop: b.Statement(Immediate(NF_DROP)); break;
-      case ir::Verdict::kReturn: b.Statement(Immediate(static_cast<uint32_t>(NFT_RETURN))); break;
-      case ir::Verdict::kJump: b.Statement(Immediate(static_cast<uint32_t>(NFT_JUMP), r.target)); break;
-      case ir::Verdict::kRejectTcpReset:
-        b.Prepend(NFT_META_L4PROTO, kProtoTcp);
-        b.Statement(Reject(NFT_REJECT_TCP_RST, 0));
-        break;
-      case ir::Verdict::kRejectIcmp:
-        if (r.family == ir::RuleFamily::kV4) {
-          b.Prepend(NFT_META_NFPROTO, NFPROTO_IPV4);
-          b.Statement(Reject(NFT_REJECT_ICMP_UNREACH, 3));  // port-unreachable
-        } else if (r.family == ir::RuleFamily::kV6) {
-          b.Prepend(NFT_META_NFPROTO, NFPROTO_IPV6);
-          b.Statement(Reject(NFT_REJECT_ICMP_UNREACH, 4));  // ICMPV6_PORT_UNREACH
-        } else {
-          b.Statement(Reject(NFT_REJECT_ICMPX_UNREACH, NFT_REJECT_ICMPX_PORT_UNREACH));
-        }
-        break;
+  // field == value, as nft compiles it: a constant, a prefix, a range.
+  static void Match(RuleBuilder& b, const nftables::Stmt& s) {
+    nftables::Field id = s.fields[0];
+    Field f = FieldOf(id);
+    switch (nftables::Info(id).values) {
+      case nftables::ValueKind::kIfname: return b.Ifname(f, s.name);
+      case nftables::ValueKind::kNfproto:
+      case nftables::ValueKind::kProto:
+        return b.MetaEq(f.meta_key, std::string(1, static_cast<char>(s.value.lo)));
+      case nftables::ValueKind::kIpv4: return b.AddressInterval(f, Family::kV4, s.value, s.negated);
+      case nftables::ValueKind::kIpv6: return b.AddressInterval(f, Family::kV6, s.value, s.negated);
+      case nftables::ValueKind::kPort: return b.PortInterval(f, s.value);
+      case nftables::ValueKind::kIcmpType:
+      case nftables::ValueKind::kIcmpv6Type:
+      case nftables::ValueKind::kNumber:
+        return b.PayloadValue(f, BigEndian(s.value.lo, f.len), s.negated);
     }
   }
 
@@ -983,58 +788,72 @@ class Builder {
     return e;
   }
 
-  void Rule(const std::string& chain, const nft::MergedRule& m) {
+  void Statement(RuleBuilder& b, const nftables::Stmt& s, const std::string& origin) {
+    using K = nftables::Stmt::Kind;
+    switch (s.kind) {
+      case K::kMatch: return Match(b, s);
+      case K::kLookup: return Lookup(b, s, origin);
+      case K::kCt:
+        if (s.ct == ir::CtState::kEstablishedRelated)
+          b.CtState(NF_CT_STATE_BIT(IP_CT_ESTABLISHED) | NF_CT_STATE_BIT(IP_CT_RELATED));
+        else
+          b.CtState(NF_CT_STATE_INVALID_BIT);
+        return;
+      case K::kLimit: {
+        ExprPtr e = NewExpr("limit");
+        uint64_t unit = s.unit == "second" ? 1 : s.unit == "minute" ? 60 : s.unit == "hour" ? 3600
+                        : s.unit == "day"  ? 86400
+                                           : 604800;
+        nftnl_expr_set_u64(e.get(), NFTNL_EXPR_LIMIT_RATE, s.rate);
+        nftnl_expr_set_u64(e.get(), NFTNL_EXPR_LIMIT_UNIT, unit);
+        nftnl_expr_set_u32(e.get(), NFTNL_EXPR_LIMIT_BURST, 5);
+        nftnl_expr_set_u32(e.get(), NFTNL_EXPR_LIMIT_TYPE, NFT_LIMIT_PKTS);
+        nftnl_expr_set_u32(e.get(), NFTNL_EXPR_LIMIT_FLAGS, 0);
+        return b.Statement(std::move(e));
+      }
+      case K::kCounter: return b.Statement(NewExpr("counter"));
+      case K::kLog: {
+        ExprPtr e = NewExpr("log");
+        if (!s.prefix.empty()) nftnl_expr_set_str(e.get(), NFTNL_EXPR_LOG_PREFIX, s.prefix.c_str());
+        return b.Statement(std::move(e));
+      }
+      case K::kVerdict:
+        return b.Statement(Immediate(static_cast<uint32_t>(KernelVerdict(s.verdict)), s.verdict.chain));
+      case K::kReject:
+        // nft puts the protocol a reject needs at the head of the rule.
+        if (s.reject == ir::Verdict::kRejectTcpReset) {
+          b.Prepend(NFT_META_L4PROTO, kProtoTcp);
+          b.Statement(Reject(NFT_REJECT_TCP_RST, 0));
+        } else if (s.family == ir::RuleFamily::kV4) {
+          b.Prepend(NFT_META_NFPROTO, NFPROTO_IPV4);
+          b.Statement(Reject(NFT_REJECT_ICMP_UNREACH, 3));  // port-unreachable
+        } else if (s.family == ir::RuleFamily::kV6) {
+          b.Prepend(NFT_META_NFPROTO, NFPROTO_IPV6);
+          b.Statement(Reject(NFT_REJECT_ICMP_UNREACH, 4));  // ICMPV6_PORT_UNREACH
+        } else {
+          b.Statement(Reject(NFT_REJECT_ICMPX_UNREACH, NFT_REJECT_ICMPX_PORT_UNREACH));
+        }
+        return;
+    }
+  }
+
+  void Rule(const std::string& chain, const nftables::Rule& r) {
     RulePtr rule = NewRule();
     nftnl_rule_set_u32(rule.get(), NFTNL_RULE_FAMILY, kFamily);
     nftnl_rule_set_str(rule.get(), NFTNL_RULE_TABLE, kTableName);
     nftnl_rule_set_str(rule.get(), NFTNL_RULE_CHAIN, chain.c_str());
-    std::string origin = Origin(m.base.comment, chain);
+    std::string origin = Origin(r.ir_comment, chain);
     RuleBuilder b;
-    unsigned keyed = 0;
-    for (Dim d : m.key) keyed |= 1u << static_cast<int>(d);
-    auto ct = [&] {
-      if (m.base.ct == ir::CtState::kEstablishedRelated)
-        b.CtState(NF_CT_STATE_BIT(IP_CT_ESTABLISHED) | NF_CT_STATE_BIT(IP_CT_RELATED));
-      if (m.base.ct == ir::CtState::kInvalid) b.CtState(NF_CT_STATE_INVALID_BIT);
-    };
-    if (m.key.empty()) {
-      Matches(b, m.base, keyed, origin);
-      ct();
-      Statements(b, m.base, m.base.counter);
-    } else {
-      auto lookup = [&] {
-        std::vector<Field> key = KeyFields(m);
-        if (!m.name.empty()) {
-          b.Lookup(key, m.name, named_ids_.count(m.name) ? named_ids_[m.name] : 0, false, m.is_map());
-        } else {
-          std::vector<Elem> elems;
-          for (size_t i = 0; i < m.elements.size(); ++i) elems.push_back(MapElem(m, i));
-          uint32_t id = AddSet(MergedSpec(m, origin), std::move(elems));
-          b.Lookup(key, m.is_map() ? "__map%d" : "__set%d", id, false, m.is_map());
-        }
-      };
-      if (m.is_map()) {
-        // A verdict map decides: everything else comes before it.
-        Matches(b, m.base, keyed, origin);
-        ct();
-        lookup();
-      } else {
-        Matches(b, m.base, keyed, origin, lookup, m.key.front());
-        ct();
-        Statements(b, m.WithSingleAction(), false);
-      }
-    }
+    for (const auto& s : r.stmts) Statement(b, s, origin);
     b.Finish(rule.get());
-    std::string comment = NftBackend::Text(m.base.comment, NftBackend::kMaxComment);
     Udata u;
-    nftnl_udata_put_strz(u.buf, NFTNL_UDATA_RULE_COMMENT, comment.c_str());
+    nftnl_udata_put_strz(u.buf, NFTNL_UDATA_RULE_COMMENT, r.comment.c_str());
     nftnl_rule_set_data(rule.get(), NFTNL_RULE_USERDATA, nftnl_udata_buf_data(u.buf), nftnl_udata_buf_len(u.buf));
     image_.rules.push_back(std::move(rule));
     image_.rule_origins.push_back(origin);
   }
 
-  const ir::Ruleset& rs_;
-  const nft::MergedRuleset& ms_;
+  const nftables::Table& t_;
   TableImage image_;
   uint32_t next_set_id_ = 0;
   std::map<std::string, uint32_t> named_ids_;
@@ -1043,10 +862,10 @@ class Builder {
 }  // namespace
 
 TableImage BuildImage(const ir::Ruleset& rs, const CodegenOptions& options) {
-  nft::MergeOptions mo;
+  nftables::MergeOptions mo;
   mo.enabled = options.merge_sets;
-  nft::MergedRuleset ms = nft::MergeSets(rs, mo);
-  return Builder(rs, ms).Build();
+  nftables::MergedRuleset ms = nftables::MergeSets(rs, mo);
+  return Linearizer(nftables::BuildTable(rs, ms)).Build();
 }
 
 }  // namespace fwc::netlink

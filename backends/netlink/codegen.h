@@ -1,6 +1,6 @@
 // IR -> libnftnl objects. The image is what `nft -f` makes of the nft
 // backend's text for the same IR, expression for expression: the same set
-// merging (backends/nft/set_merge.h), the same protocol dependencies, the
+// merging (backends/nftables/set_merge.h), the same protocol dependencies, the
 // same payload merging, the same anonymous sets and set userdata, so that
 // `nft list table inet fwc` cannot tell the two apart.
 #pragma once

@@ -11,7 +11,7 @@
 #include <map>
 #include <set>
 
-#include "backends/nft/nft_backend.h"
+#include "backends/nftables/model.h"
 
 namespace fwc::netlink {
 namespace {
@@ -463,7 +463,7 @@ std::vector<std::string> Describe(const TableImage& image) {
       return 0;
     }, &n);
     uint32_t flags = nftnl_set_get_u32(s.get(), NFTNL_SET_FLAGS);
-    bool runtime = SetComment(s.get()) == NftBackend::kRuntimeSetComment;
+    bool runtime = SetComment(s.get()) == nftables::kRuntimeSetComment;
     out.push_back(std::string(flags & NFT_SET_MAP ? "map " : "set ") + Str(nftnl_set_get_str(s.get(), NFTNL_SET_NAME)) +
                   ": " + KeyTypeName(nftnl_set_get_u32(s.get(), NFTNL_SET_KEY_TYPE)) +
                   (flags & NFT_SET_MAP ? " : verdict" : "") + (flags & NFT_SET_INTERVAL ? ", intervals" : "") + ", " +

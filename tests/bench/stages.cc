@@ -20,7 +20,7 @@
 
 #include "backends/registry.h"
 #include "backends/nft/nft_backend.h"
-#include "backends/nft/set_merge.h"
+#include "backends/nftables/set_merge.h"
 #include "compiler/compilation.h"
 #include "compiler/syntax/parser.h"
 
@@ -120,8 +120,8 @@ int main(int argc, char** argv) {
   auto ipt = MakeBackend("iptables");
   ir::Ruleset rs;
   double lower = Millis([&] { rs = c.Lower(nft->caps()); }, reps);
-  nft::MergedRuleset merged;
-  double merge = Millis([&] { merged = nft::MergeSets(rs); }, reps);
+  nftables::MergedRuleset merged;
+  double merge = Millis([&] { merged = nftables::MergeSets(rs); }, reps);
   size_t nft_bytes = 0, ipt_bytes = 0;
   double emit_nft = Millis([&] { nft_bytes = NftBackend::Emit(merged).size(); }, reps);
   double emit_plain = Millis([&] { NftBackend(false).Emit(rs); }, reps);

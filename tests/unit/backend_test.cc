@@ -2,6 +2,7 @@
 
 #include "backends/iptables/iptables_backend.h"
 #include "backends/nft/nft_backend.h"
+#include "backends/nftables/model.h"
 #include "support.h"
 
 using namespace fwc;
@@ -20,7 +21,7 @@ TEST_CASE("kernel comments are capped per target without splitting UTF-8", "[bac
   REQUIRE(r.ok);
   for (size_t pos = r.output.find("comment \""); pos != std::string::npos; pos = r.output.find("comment \"", pos + 1)) {
     size_t end = r.output.find('"', pos + 9);
-    CHECK(end - (pos + 9) <= NftBackend::kMaxComment);
+    CHECK(end - (pos + 9) <= nftables::kMaxComment);
   }
   Result ipt = Compile(Policy("", "  accept from any to any comment \"" + std::string(300, 'c') + "\";\n"), "iptables");
   REQUIRE(ipt.ok);

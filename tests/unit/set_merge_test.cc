@@ -1,4 +1,4 @@
-// The nft backend's set and verdict-map compilation (backends/nft/set_merge.h):
+// The nft backend's set and verdict-map compilation (backends/nftables/set_merge.h):
 // what it merges and what it must leave alone, and a differential test that
 // proves merged and unmerged output equivalent by sending every packet of a
 // small domain through both, over random IR chains and random policies of
@@ -8,13 +8,14 @@
 #include <random>
 
 #include "backends/nft/nft_backend.h"
-#include "backends/nft/set_merge.h"
+#include "backends/nftables/model.h"
+#include "backends/nftables/set_merge.h"
 #include "compiler/base/protocols.h"
 #include "support.h"
 
 using namespace fwc;
 using namespace fwc::test;
-using nft::Dim;
+using nftables::Dim;
 
 namespace {
 
@@ -46,7 +47,7 @@ size_t Count(const std::string& s, const std::string& what) {
   return n;
 }
 
-const nft::MergedChain* FindMerged(const nft::MergedRuleset& ms, const std::string& name) {
+const nftables::MergedChain* FindMerged(const nftables::MergedRuleset& ms, const std::string& name) {
   for (const auto& c : ms.chains)
     if (c.name == name) return &c;
   for (const auto& c : ms.action_chains)
@@ -107,7 +108,7 @@ bool Matches(const ir::Rule& r, const Packet& p, unsigned keyed = 0) {
   return true;
 }
 
-bool Covers(const nft::MergedRuleset& ms, const nft::MergedRule& m, size_t element, const Packet& p) {
+bool Covers(const nftables::MergedRuleset& ms, const nftables::MergedRule& m, size_t element, const Packet& p) {
   const std::vector<Interval>& key = m.elements[element].key;
   for (size_t i = 0; i < m.key.size(); ++i) {
     U128 v = 0;
@@ -197,13 +198,13 @@ Outcome RunIr(const ir::Ruleset& rs, const std::string& chain, const Packet& p, 
   return Outcome::kEnd;
 }
 
-Outcome RunMerged(const nft::MergedRuleset& ms, const std::string& chain, const Packet& p, Trace& t,
+Outcome RunMerged(const nftables::MergedRuleset& ms, const std::string& chain, const Packet& p, Trace& t,
                   int depth = 0) {
-  const nft::MergedChain* c = FindMerged(ms, chain);
+  const nftables::MergedChain* c = FindMerged(ms, chain);
   if (depth >= 8 || !c) FAIL("no chain " << chain << " or jumps too deep");
   const ir::Chain* ir_chain = FindChain(*ms.ir, chain);
   auto call = [&](const std::string& to) { return RunMerged(ms, to, p, t, depth + 1); };
-  for (const nft::MergedRule& m : c->rules) {
+  for (const nftables::MergedRule& m : c->rules) {
     if (m.key.empty()) {
       if (!Matches(m.base, p)) continue;
       if (m.base.counter) t.counted.push_back(ir_chain ? ir_chain->rules[m.origins.front()].comment : "");
@@ -215,7 +216,7 @@ Outcome RunMerged(const nft::MergedRuleset& ms, const std::string& chain, const 
     unsigned mask = 0;
     for (Dim d : m.key) mask |= 1u << static_cast<int>(d);
     if (!Matches(m.base, p, mask)) continue;
-    const nft::Element* hit = nullptr;
+    const nftables::Element* hit = nullptr;
     for (size_t i = 0; i < m.elements.size(); ++i) {
       if (!Covers(ms, m, i, p)) continue;
       if (hit) t.ambiguous = true;  // nft would refuse overlapping elements
@@ -224,7 +225,7 @@ Outcome RunMerged(const nft::MergedRuleset& ms, const std::string& chain, const 
     if (!hit) continue;
     if (!ir_chain) FAIL("merged rule outside an IR chain");
     if (hit->counter) t.counted.push_back(ir_chain->rules[hit->origin].comment);
-    const nft::Action& a = m.actions[hit->action];
+    const nftables::Action& a = m.actions[hit->action];
     Outcome o;
     if (!a.chain.empty()) {
       if (!m.is_map()) FAIL("an action chain in a set rule");
@@ -286,8 +287,8 @@ void ForEachPacket(const Domain& d, F f) {
 // Every packet of the domain gets the same verdict, logs and counts from the
 // merged chains as from the IR, through every base chain. Returns the
 // number of packets compared.
-size_t CheckEquivalent(const ir::Ruleset& rs, const nft::MergeOptions& opt, const Domain& d) {
-  nft::MergedRuleset ms = nft::MergeSets(rs, opt);
+size_t CheckEquivalent(const ir::Ruleset& rs, const nftables::MergeOptions& opt, const Domain& d) {
+  nftables::MergedRuleset ms = nftables::MergeSets(rs, opt);
   REQUIRE(ms.chains.size() == rs.chains.size());
   size_t packets = 0, failures = 0;
   for (const ir::Chain& c : rs.chains) {
@@ -728,10 +729,10 @@ TEST_CASE("merged comments name the lines and fit nft's limit", "[set_merge]") {
   a.comment = "crm.fw:22 web";
   b.comment = "crm.fw:31";
   c.comment = "crm.fw:25 other";
-  CHECK(nft::MergedComment({&a, &b, &c}) == "crm.fw:22-31");
-  CHECK(nft::MergedComment({&a, &a}) == "crm.fw:22 web");
+  CHECK(nftables::MergedComment({&a, &b, &c}) == "crm.fw:22-31");
+  CHECK(nftables::MergedComment({&a, &a}) == "crm.fw:22 web");
   d.comment = "extra:objects.fw:7 x";
-  CHECK(nft::MergedComment({&a, &d}) == "crm.fw:22, extra:objects.fw:7");
+  CHECK(nftables::MergedComment({&a, &d}) == "crm.fw:22, extra:objects.fw:7");
 
   std::string name(150, 'n');
   std::string rules;
@@ -744,7 +745,7 @@ TEST_CASE("merged comments name the lines and fit nft's limit", "[set_merge]") {
   size_t pos = out.find("tcp dport { 80, 81, 82, 83, 84 } accept comment \"");
   REQUIRE(pos != std::string::npos);
   size_t open = out.find('"', out.find("comment", pos)), close = out.find('"', open + 1);
-  CHECK(close - open - 1 == NftBackend::kMaxComment);
+  CHECK(close - open - 1 == nftables::kMaxComment);
 }
 
 TEST_CASE("merged output is deterministic", "[set_merge]") {
@@ -755,10 +756,10 @@ TEST_CASE("merged output is deterministic", "[set_merge]") {
 
 TEST_CASE("differential: merged and unmerged chains decide every packet alike (random IR)", "[set_merge]") {
   Domain d = SmallDomain();
-  nft::MergeOptions eager;  // merge as much as possible, name small sets
+  nftables::MergeOptions eager;  // merge as much as possible, name small sets
   eager.min_concat_rules = 2;
   eager.inline_max = 2;
-  nft::MergeOptions tight;  // small budgets: runs end early
+  nftables::MergeOptions tight;  // small budgets: runs end early
   tight.max_candidates = 1;
   tight.max_elements_per_rule = 2;
   tight.settle_after = 2;
@@ -767,9 +768,9 @@ TEST_CASE("differential: merged and unmerged chains decide every packet alike (r
     RandomIr gen(seed);
     ir::Ruleset rs = gen.Ruleset();
     INFO("seed " << seed);
-    for (const nft::MergeOptions& opt : {nft::MergeOptions{}, eager, tight}) {
+    for (const nftables::MergeOptions& opt : {nftables::MergeOptions{}, eager, tight}) {
       packets += CheckEquivalent(rs, opt, d);
-      for (const auto& c : nft::MergeSets(rs, opt).chains)
+      for (const auto& c : nftables::MergeSets(rs, opt).chains)
         for (const auto& m : c.rules) {
           merged += m.origins.size() > 1;
           maps += m.is_map();
@@ -863,7 +864,7 @@ TEST_CASE("differential: merged and unmerged output decide every packet alike (r
     ++policies;
     ir::Ruleset rs = c.Lower(NftBackend().caps());
     CheckEquivalent(rs, {}, d);
-    for (const auto& ch : nft::MergeSets(rs).chains)
+    for (const auto& ch : nftables::MergeSets(rs).chains)
       for (const auto& m : ch.rules) merged += m.origins.size() > 1;
   }
   CHECK(policies == wanted);

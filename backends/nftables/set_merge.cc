@@ -1,4 +1,4 @@
-#include "backends/nft/set_merge.h"
+#include "backends/nftables/set_merge.h"
 
 #include <algorithm>
 #include <array>
@@ -8,7 +8,7 @@
 
 #include "compiler/base/protocols.h"
 
-namespace fwc::nft {
+namespace fwc::nftables {
 namespace {
 
 constexpr unsigned Bit(Dim d) { return 1u << static_cast<int>(d); }
@@ -652,4 +652,4 @@ MergedRuleset MergeSets(const ir::Ruleset& rs, const MergeOptions& options) {
   return out;
 }
 
-}  // namespace fwc::nft
+}  // namespace fwc::nftables

@@ -42,7 +42,7 @@
 
 #include "compiler/ir/ir.h"
 
-namespace fwc::nft {
+namespace fwc::nftables {
 
 // What a merged rule can key on. Interfaces are interned: the value of an
 // interface dimension is an index into MergedRuleset::ifnames.
@@ -151,4 +151,4 @@ std::string MergedComment(const std::vector<const ir::Rule*>& rules);
 IntervalSet DimValues(const ir::Rule& r, Dim d, int ifname_index);
 U128 DimMax(const ir::Rule& r, Dim d);
 
-}  // namespace fwc::nft
+}  // namespace fwc::nftables
