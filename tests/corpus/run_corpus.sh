@@ -23,7 +23,7 @@
 # no temporary file behind; nothing crashes or hangs (exit > 2, a signal or
 # a sanitizer report is a failure). Every run of fwc is limited to 1 GiB of
 # address space (ulimit -v; not for sanitizer builds, which reserve more)
-# and 20 seconds.
+# and 20 seconds (5 times the limits for a sanitizer build).
 # The last line is "N passed, M failed"; the exit status is 1 on failure.
 set -u
 LC_ALL=C
@@ -39,9 +39,11 @@ trap 'rm -rf "$tmp"' EXIT
 trap 'exit 130' INT TERM
 
 vlimit=1048576  # KiB: 1 GiB
+slowdown=1      # time limits are for a release build
 if ldd "$fwc" 2>/dev/null | grep -q 'lib[at]san' || nm -D "$fwc" 2>/dev/null | grep -q ' __asan_init'; then
-  echo "note: $fwc is a sanitizer build; running without the 1 GiB ulimit -v"
+  echo "note: $fwc is a sanitizer build; running without the 1 GiB ulimit -v, with 5 times the time limits"
   vlimit=""
+  slowdown=5
 fi
 bom=$(printf '\357\273\277')
 
@@ -124,7 +126,7 @@ check_case() {
     esac
   done <"$tmp/header"
   want_rc=${want_rc:-1}
-  timeout=${timeout:-20}
+  timeout=$(( ${timeout:-20} * slowdown ))
   case $first_line in
     "# expect: "* | "# expect-exit: "*) ;;
     *) problem "malformed case: the first line is not '# expect: CODE LINE:COL'" ;;
