@@ -3,6 +3,7 @@
 
 #include "backends/registry.h"
 #include "cli/cli.h"
+#include "compiler/syntax/reference_parser.h"
 #include "compiler/semantics/model_dump.h"
 #include "compiler/syntax/ast_dump.h"
 
@@ -14,7 +15,25 @@ struct CompileArgs {
   std::string target = "nft";
   std::string output;
   std::string dump;
+  bool reference_parser = false;
 };
+
+// --reference-parser: every file read again by the parser generated from
+// the grammar, which must agree with fwc's own.
+int CheckWithReference(const Compilation& c) {
+  int status = kExitOk;
+  for (int i = 0; i < c.sources().size(); ++i) {
+    std::string why = syntax::reference::Disagreement(i, c.sources().text(i));
+    if (why.empty()) continue;
+    std::cerr << "fwc: internal error: in " << c.sources().path(i) << ", " << why
+              << "; please report it, with the file\n";
+    status = kExitUsage;
+  }
+  if (status == kExitOk)
+    std::cerr << "fwc: the grammar's parser reads " << c.sources().size()
+              << (c.sources().size() == 1 ? " file" : " files") << " exactly as fwc's does\n";
+  return status;
+}
 
 int Compile(const CompileArgs& a, const Registry& registry, bool emit) {
   Compilation c;
@@ -22,7 +41,12 @@ int Compile(const CompileArgs& a, const Registry& registry, bool emit) {
   c.set_keep_placed(emit);
   // `check` has no other output, so machine-readable diagnostics go to
   // stdout there; `compile` keeps stdout for the rules.
-  if (int rc = LoadPolicy(a.policy, registry, c, !emit); rc != kExitOk) return rc;
+  int rc = LoadPolicy(a.policy, registry, c, !emit);
+  if (a.reference_parser) {
+    int ref = CheckWithReference(c);
+    if (ref != kExitOk) return ref;
+  }
+  if (rc != kExitOk) return rc;
   if (!emit) return kExitOk;
   // The placed rules are dumped before the lowering takes them.
   if (a.dump == "placed") return WriteOutput(a.output, DumpPlaced(c.placed(), c.sources()), 0644);
@@ -53,6 +77,8 @@ void AddCompileCommands(CLI::App& app, Registry& registry) {
   auto check_args = std::make_shared<CompileArgs>();
   CLI::App* check = app.add_subcommand("check", "run every check of POLICY; write nothing");
   check_args->policy.AddTo(check);
+  check->add_flag("--reference-parser", check_args->reference_parser,
+                  "also read every file with the parser generated from the grammar, and fail if it disagrees");
   registry.Add(check, [check_args, &registry] { return Compile(*check_args, registry, false); });
 }
 

@@ -182,7 +182,8 @@ class Resolver {
     m.local_destinations.v4.Add(0xffffffffu, 0xffffffffu);  // limited broadcast
     m.local_destinations.v4.Add(U128{0xe0000000u}, U128{0xefffffffu});  // 224.0.0.0/4
     m.local_destinations.v6.Add(U128{0xff} << 120, ~U128{0});  // ff00::/8
-    if (fw.interfaces.empty())
+    // After a syntax error, the interfaces may be what failed to parse.
+    if (fw.interfaces.empty() && !diags_.has_errors())
       diags_.Warning("no-interfaces", fw.loc, "firewall '" + fw.name + "' has no interfaces",
                      "without its addresses fwc cannot tell traffic to the firewall from traffic through it");
   }

@@ -1,8 +1,6 @@
-// Front end: text -> ast::Unit. Each file is parsed by the hand-written
-// parser of direct_parser.h, or by ANTLR when that one rejects it (ANTLR
-// then reports the syntax errors); the ANTLR parse tree is converted in
-// parser.cc and never escapes it. Includes are followed through a
-// SourceLoader so tests can parse from memory.
+// Front end: text -> ast::Unit. Each file is read through a SourceLoader (so
+// tests can parse from memory), checked to be UTF-8, and parsed by the
+// policy parser (policy_parser.h); includes are followed depth first.
 #pragma once
 
 #include <optional>
@@ -40,17 +38,10 @@ class FileSystemLoader : public SourceLoader {
   size_t max_bytes_;
 };
 
-// Which parser reads a file. kDirectFirst: the hand-written parser of
-// compiler/direct_parser.h, and ANTLR for a file it rejects (which ANTLR
-// then reports errors for); the result is the same as with kAntlrOnly, only
-// faster. kAntlrOnly is there to compare the two.
-enum class ParserChoice { kDirectFirst, kAntlrOnly };
-
 // Parses the file at path (whose text is given) and every file it includes,
 // reporting problems to diags. Returns what could be parsed even when there
 // were errors, so later checks can still report theirs.
-ast::Unit ParsePolicy(const std::string& path, std::string text,
-                      SourceLoader& loader, SourceManager& sources,
-                      Diagnostics& diags, ParserChoice choice = ParserChoice::kDirectFirst);
+ast::Unit ParsePolicy(const std::string& path, std::string text, SourceLoader& loader, SourceManager& sources,
+                      Diagnostics& diags);
 
 }  // namespace fwc

@@ -135,5 +135,13 @@ expect "with a warning at the port" grep -q "zero-port.fw:3:14: warning: port 0 
 expect "and at a source port 0" grep -q "zero-port.fw:4:23: warning: port 0 is reserved" "$tmp/err"
 "$fwc" check "$tmp/zero-port.fw" -Werror=port-zero >/dev/null 2>&1; check "-Werror=port-zero makes it an error" 1 $?
 
+# The parser generated from the grammar reads every bundled policy as fwc's does.
+for p in "$src"/policies/*.fw "$src"/tests/golden/features.fw; do
+  grep -q '^firewall' "$p" || continue  # an include of the others
+  "$fwc" check --reference-parser "$p" -D mgmt >/dev/null 2>"$tmp/err"
+  check "check --reference-parser $(basename "$p")" 0 $?
+done
+expect "and says so" grep -q "the grammar's parser reads .* exactly as fwc's does" "$tmp/err"
+
 echo "$pass passed, $fail failed"
 [ "$fail" = 0 ]

@@ -1,12 +1,13 @@
-// The differential check of the two parsers (compiler/direct_parser.h and
-// the ANTLR one in compiler/parser.cc), shared by the unit test
-// tests/unit/direct_parser_test.cc and the fuzz harness parser_fuzzer.cc.
+// The differential check of fwc's parser (compiler/syntax/policy_parser.h)
+// against the reference parser generated from the grammar
+// (compiler/syntax/reference_parser.h), shared by the unit test
+// tests/unit/syntax_test.cc and the fuzz harness parser_fuzzer.cc.
 //
-// For one input it checks that
-//  - the direct parser accepts the main file exactly when ANTLR reports no
-//    syntax error in it, and
-//  - ParsePolicy gives the same AST (every field and Loc, see ExactAst) and
-//    the same diagnostics whichever parser goes first, includes and all.
+// For one file's text it checks that
+//  - both lexers read the same tokens (type, line, column, text),
+//  - fwc's parser accepts the text exactly when the grammar does, and
+//  - when they accept it, both build the same AST (every field and Loc, see
+//    ExactAst) and the same include statements.
 #pragma once
 
 #include <memory>
@@ -15,8 +16,9 @@
 
 #include "compiler/syntax/ast.h"
 #include "compiler/base/diagnostics.h"
-#include "compiler/syntax/direct_parser.h"
-#include "compiler/syntax/parser.h"
+#include "compiler/base/utf8.h"
+#include "compiler/syntax/policy_parser.h"
+#include "compiler/syntax/reference_parser.h"
 
 namespace fwc::test {
 
@@ -128,59 +130,60 @@ inline std::string ExactDiagnostics(const Diagnostics& diags) {
 
 struct Agreement {
   bool agree = true;
-  std::string why;     // what differs, with both sides
-  bool direct = false;  // the direct parser accepted the main file
+  std::string why;      // what differs, with both sides
+  bool direct = false;  // fwc's parser accepted the text
+  bool valid = true;    // the text is UTF-8 (else neither parser reads it)
 };
 
-// Compares the parsers on one input: text is the main file, at path; each
-// loader (two, as loaders may keep state) serves the files it includes.
-inline Agreement CompareParsers(const std::string& text, SourceLoader& antlr_loader, SourceLoader& direct_loader,
-                                const std::string& path = "main.fw") {
-  Agreement result;
-  SourceManager antlr_sources;
-  Diagnostics antlr_diags(antlr_sources);
-  ast::Unit antlr_unit =
-      ParsePolicy(path, text, antlr_loader, antlr_sources, antlr_diags, ParserChoice::kAntlrOnly);
-  SourceManager direct_sources;
-  Diagnostics direct_diags(direct_sources);
-  ast::Unit direct_unit =
-      ParsePolicy(path, text, direct_loader, direct_sources, direct_diags, ParserChoice::kDirectFirst);
+inline bool ValidUtf8(const std::string& s) {
+  for (size_t i = 0; i < s.size();) {
+    size_t n = s[i] == 0 ? 0 : Utf8SequenceLength(s, i);
+    if (n == 0) return false;
+    i += n;
+  }
+  return true;
+}
 
-  bool valid = true, antlr_accepts = true;
-  for (const auto& d : antlr_diags.all()) {
-    valid &= !(d.code == "invalid-encoding" && d.loc.file == 0);
-    antlr_accepts &= !(d.code == "syntax-error" && d.loc.file == 0);
+// Compares the parsers on one file's text.
+inline Agreement CompareParsers(const std::string& text) {
+  Agreement result;
+  if (!ValidUtf8(text)) {
+    result.valid = false;
+    return result;
   }
-  if (valid) {
-    ast::Unit alone;
-    std::vector<IncludeRef> includes;
-    // ParseDirect wants a Loc file index; 0 is the main file's.
-    result.direct = ParseDirect(0, antlr_sources.text(0), alone, includes);
-    if (result.direct != antlr_accepts) {
-      result.agree = false;
-      result.why = std::string("the direct parser ") + (result.direct ? "accepts" : "rejects") +
-                   " the main file, ANTLR " + (antlr_accepts ? "accepts it" : "reports:\n") +
-                   ExactDiagnostics(antlr_diags);
-      return result;
-    }
+  std::vector<syntax::reference::Token> ref_tokens = syntax::reference::Tokens(text);
+  std::vector<syntax::reference::Token> tokens = syntax::reference::DirectTokens(text);
+  for (size_t i = 0; i < std::max(ref_tokens.size(), tokens.size()); ++i) {
+    bool same = i < ref_tokens.size() && i < tokens.size() && ref_tokens[i].type == tokens[i].type &&
+                ref_tokens[i].line == tokens[i].line && ref_tokens[i].col == tokens[i].col &&
+                ref_tokens[i].text == tokens[i].text;
+    if (same) continue;
+    auto show = [](const std::vector<syntax::reference::Token>& v, size_t k) {
+      return k >= v.size() ? std::string("(none)")
+                           : std::to_string(v[k].type) + " " + exact::Str(v[k].text) + " at " +
+                                 std::to_string(v[k].line) + ":" + std::to_string(v[k].col);
+    };
+    result.agree = false;
+    result.why = "token " + std::to_string(i) + " differs: ANTLR " + show(ref_tokens, i) + ", fwc " + show(tokens, i);
+    return result;
   }
-  std::string a = ExactAst(antlr_unit), b = ExactAst(direct_unit);
+  syntax::reference::Result ref = syntax::reference::ParseFile(0, text);
+  ast::Unit unit;
+  std::vector<syntax::IncludeRef> includes;
+  result.direct = syntax::ParseFile(0, text, unit, includes, nullptr);
+  if (result.direct != ref.accepted) {
+    result.agree = false;
+    result.why = std::string("fwc's parser ") + (result.direct ? "accepts" : "rejects") + " the text, the grammar " +
+                 (ref.accepted ? "accepts it" : "rejects it");
+    return result;
+  }
+  if (!result.direct) return result;
+  std::string a = ExactAst(ref.unit), b = ExactAst(unit);
+  for (const auto& i : ref.includes) a += "include " + exact::Str(i.path) + exact::At(i.loc) + "\n";
+  for (const auto& i : includes) b += "include " + exact::Str(i.path) + exact::At(i.loc) + "\n";
   if (a != b) {
     result.agree = false;
-    result.why = "the ASTs differ\n--- ANTLR\n" + a + "--- direct first\n" + b;
-    return result;
-  }
-  a = ExactDiagnostics(antlr_diags);
-  b = ExactDiagnostics(direct_diags);
-  if (a != b || antlr_diags.Render() != direct_diags.Render()) {
-    result.agree = false;
-    result.why = "the diagnostics differ\n--- ANTLR\n" + a + "--- direct first\n" + b;
-    return result;
-  }
-  if (antlr_sources.size() != direct_sources.size()) {
-    result.agree = false;
-    result.why = "different files were read: " + std::to_string(antlr_sources.size()) + " vs " +
-                 std::to_string(direct_sources.size());
+    result.why = "the ASTs differ\n--- the grammar's\n" + a + "--- fwc's\n" + b;
   }
   return result;
 }

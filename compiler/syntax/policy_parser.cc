@@ -1,319 +1,133 @@
-#include "compiler/syntax/direct_parser.h"
+#include "compiler/syntax/policy_parser.h"
 
-#include <algorithm>
-#include <cstring>
 #include <utility>
 
-namespace fwc {
+#include "compiler/syntax/lexer.h"
+#include "compiler/syntax/syntax_errors.h"
+
+namespace fwc::syntax {
 namespace {
 
-// Token types: those of the grammar's lexer rules, then its literals.
-enum class Tok : uint8_t {
-  kEof,
-  kAddr,
-  kNumber,
-  kId,
-  kString,
-  kOther,  // ANYCHAR: the grammar never accepts it
-  kSemi,
-  kLBrace,
-  kRBrace,
-  kComma,
-  kDash,
-  kSlash,
-  kInclude,
-  kFirewall,
-  kInterface,
-  kHost,
-  kNetwork,
-  kRange,
-  kGroup,
-  kService,
-  kSet,
-  kRuntime,
-  kPolicy,
-  kDefault,
-  kOption,
-  kFrom,
-  kTo,
-  kAccept,
-  kDrop,
-  kReject,
-  kIn,
-  kOut,
-  kLog,
-  kCounter,
-  kComment,
-  kDisabled,
-  kIf,
-  kNot,
-  kNowarn,
-  kPrefix,
-  kRate,
-  kAny,
-  kTcp,
-  kUdp,
-  kSport,
-  kIcmp,
-  kIcmpv6,
-  kProto,
-  kCode,
-};
-
-struct Keyword {
-  std::string_view text;
-  Tok type;
-};
-
-// The grammar's keyword literals. In ANTLR they are implicit lexer rules
-// defined before ID, so a keyword wins over an ID of the same length.
-constexpr Keyword kKeywords[] = {
-    {"include", Tok::kInclude}, {"firewall", Tok::kFirewall}, {"interface", Tok::kInterface},
-    {"host", Tok::kHost},       {"network", Tok::kNetwork},   {"range", Tok::kRange},
-    {"group", Tok::kGroup},     {"service", Tok::kService},   {"set", Tok::kSet},
-    {"runtime", Tok::kRuntime}, {"policy", Tok::kPolicy},
-    {"default", Tok::kDefault}, {"option", Tok::kOption},     {"from", Tok::kFrom},
-    {"to", Tok::kTo},           {"accept", Tok::kAccept},     {"drop", Tok::kDrop},
-    {"reject", Tok::kReject},   {"in", Tok::kIn},             {"out", Tok::kOut},
-    {"log", Tok::kLog},         {"counter", Tok::kCounter},   {"comment", Tok::kComment},
-    {"disabled", Tok::kDisabled}, {"if", Tok::kIf},           {"not", Tok::kNot},
-    {"nowarn", Tok::kNowarn},   {"prefix", Tok::kPrefix},     {"rate", Tok::kRate},
-    {"any", Tok::kAny},         {"tcp", Tok::kTcp},           {"udp", Tok::kUdp},
-    {"sport", Tok::kSport},     {"icmp", Tok::kIcmp},         {"icmpv6", Tok::kIcmpv6},
-    {"proto", Tok::kProto},     {"code", Tok::kCode},
-};
-
-Tok KeywordType(std::string_view word) {
-  for (const Keyword& k : kKeywords)
-    if (k.text == word) return k.type;
-  return Tok::kId;
-}
-
-bool IsDigit(char c) { return c >= '0' && c <= '9'; }
-bool IsLetter(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
-bool IsHex(char c) { return IsDigit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); }
-bool IsIdStart(char c) { return IsLetter(c) || c == '_'; }
-bool IsIdChar(char c) { return IsIdStart(c) || IsDigit(c) || c == '-'; }
-bool IsV6Char(char c) { return IsHex(c) || c == '.' || c == ':'; }
-// A UTF-8 continuation byte: not a code point of its own (columns count
-// code points, as ANTLR does).
-bool IsContinuation(char c) { return (static_cast<unsigned char>(c) & 0xc0) == 0x80; }
-
-// One token: where it is in bytes (for its text) and in lines and columns
-// (for its Loc). col is 0-based and len counts code points, like ANTLR's.
-struct Token {
-  Tok type = Tok::kEof;
-  size_t begin = 0;
-  size_t end = 0;
-  int line = 1;
-  int col = 0;
-  int len = 1;
-};
-
-// The grammar's lexer. Like ANTLR's, it takes the longest match of any
-// rule, and on a tie the rule defined first (keywords, then ADDR, NUMBER,
-// ID). WS and COMMENT are skipped. Line and column are counted the way
-// ANTLR counts them: only '\n' starts a line; '\r' is a column.
-class Lexer {
- public:
-  explicit Lexer(std::string_view text) : s_(text) {
-    // ANTLR's input stream drops a UTF-8 byte order mark; the first line's
-    // columns then count from after it.
-    if (s_.substr(0, 3) == "\xef\xbb\xbf") pos_ = 3;
-  }
-
-  std::string_view Text(const Token& t) const { return s_.substr(t.begin, t.end - t.begin); }
-
-  Token Next() {
-    SkipSpaceAndComments();
-    Token t;
-    t.begin = pos_;
-    t.line = line_;
-    t.col = col_;
-    if (pos_ >= s_.size()) {
-      t.type = Tok::kEof;
-      t.end = pos_;
-      return t;
-    }
-    size_t n = 1;
-    t.type = Classify(&n);
-    t.end = pos_ + n;
-    // Only strings (and ANYCHAR) may hold characters outside ASCII.
-    t.len = t.type == Tok::kString || t.type == Tok::kOther ? CodePoints(t.begin, t.end)
-                                                           : static_cast<int>(n);
-    pos_ = t.end;
-    col_ += t.len;
-    return t;
-  }
-
- private:
-  char CharAt(size_t i) const { return i < s_.size() ? s_[i] : '\0'; }
-
-  int CodePoints(size_t begin, size_t end) const {
-    int n = 0;
-    for (size_t i = begin; i < end; ++i) n += !IsContinuation(s_[i]);
-    return n;
-  }
-
-  void SkipSpaceAndComments() {
-    while (pos_ < s_.size()) {
-      char c = s_[pos_];
-      if (c == '\n') {
-        ++line_;
-        col_ = 0;
-        ++pos_;
-      } else if (c == ' ' || c == '\t' || c == '\r') {
-        ++col_;
-        ++pos_;
-      } else if (c == '#') {
-        size_t end = pos_;
-        while (end < s_.size() && s_[end] != '\n' && s_[end] != '\r') ++end;
-        col_ += CodePoints(pos_, end);
-        pos_ = end;
-      } else {
-        return;
-      }
-    }
-  }
-
-  // The type of the token at pos_; sets *n to its length in bytes.
-  Tok Classify(size_t* n) {
-    char c = s_[pos_];
-    switch (c) {
-      case ';': return Tok::kSemi;
-      case '{': return Tok::kLBrace;
-      case '}': return Tok::kRBrace;
-      case ',': return Tok::kComma;
-      case '-': return Tok::kDash;
-      case '/': return Tok::kSlash;
-      case '"':
-        if (size_t len = StringLength(pos_)) {
-          *n = len;
-          return Tok::kString;
-        }
-        return Tok::kOther;
-      default: break;
-    }
-    size_t id = IsIdStart(c) ? Run(pos_, IsIdChar) : 0;
-    size_t number = IsDigit(c) ? Run(pos_, IsDigit) : 0;
-    size_t addr = AddrLength(pos_);
-    size_t longest = std::max({id, number, addr});
-    if (longest == 0) {
-      *n = CodePointBytes(pos_);
-      return Tok::kOther;
-    }
-    *n = longest;
-    if (id == longest) {
-      Tok kw = KeywordType(s_.substr(pos_, id));
-      if (kw != Tok::kId) return kw;
-    }
-    if (addr == longest) return Tok::kAddr;
-    if (number == longest) return Tok::kNumber;
-    return Tok::kId;
-  }
-
-  template <typename Pred>
-  size_t Run(size_t from, Pred pred) const {
-    size_t i = from;
-    while (i < s_.size() && pred(s_[i])) ++i;
-    return i - from;
-  }
-
-  size_t CodePointBytes(size_t at) const {
-    size_t i = at + 1;
-    while (i < s_.size() && IsContinuation(s_[i])) ++i;
-    return i - at;
-  }
-
-  // ADDR : V4 ('/' [0-9]+)? | V6 ('/' [0-9]+)?, the longest match or 0.
-  size_t AddrLength(size_t at) const {
-    // V6 : [0-9a-fA-F.]* ':' [0-9a-fA-F:.]* matches any run of those
-    // characters that holds a ':'; the longest match is the whole run.
-    size_t v6 = Run(at, IsV6Char);
-    if (std::memchr(s_.data() + at, ':', v6) == nullptr) v6 = 0;
-    else v6 += PrefixLength(at + v6);
-    // V4 : [0-9]+ ('.' [0-9]+)+
-    size_t v4 = 0;
-    if (IsDigit(CharAt(at))) {
-      size_t i = at + Run(at, IsDigit);
-      int groups = 0;
-      while (CharAt(i) == '.' && IsDigit(CharAt(i + 1))) {
-        i += 1 + Run(i + 1, IsDigit);
-        ++groups;
-      }
-      if (groups > 0) v4 = i - at + PrefixLength(i);
-    }
-    return std::max(v4, v6);
-  }
-
-  // The optional ('/' [0-9]+) after an address: its length or 0.
-  size_t PrefixLength(size_t at) const {
-    if (CharAt(at) != '/' || !IsDigit(CharAt(at + 1))) return 0;
-    return 1 + Run(at + 1, IsDigit);
-  }
-
-  // STRING : '"' (~["\\\r\n] | '\\' ~[\r\n])* '"': its length, or 0 when
-  // the string is not closed on its line (ANTLR then lexes '"' as ANYCHAR).
-  size_t StringLength(size_t at) const {
-    for (size_t i = at + 1; i < s_.size(); ++i) {
-      char c = s_[i];
-      if (c == '"') return i + 1 - at;
-      if (c == '\r' || c == '\n') return 0;
-      if (c == '\\') {
-        char next = CharAt(i + 1);
-        if (i + 1 >= s_.size() || next == '\r' || next == '\n') return 0;
-        ++i;  // a multi-byte character's other bytes are plain characters here
-      }
-    }
-    return 0;
-  }
-
-  std::string_view s_;
-  size_t pos_ = 0;
-  int line_ = 1;
-  int col_ = 0;
-};
-
-// Thrown on the first token the grammar does not allow; caught in
-// ParseDirect. Nothing is reported: the ANTLR parser will do that.
-struct Rejected {};
+// The tokens a statement starts with: where parsing resumes after a
+// mistake, and what ends a block whose '}' is missing.
+const TokenSet kStatementStarts = {Tok::kInclude, Tok::kFirewall, Tok::kHost,    Tok::kNetwork, Tok::kRange,
+                                   Tok::kGroup,   Tok::kService,  Tok::kSet,     Tok::kPolicy};
+// What may follow a rule's destination.
+const TokenSet kRuleOptions = {Tok::kIn,       Tok::kOut, Tok::kLog,    Tok::kCounter, Tok::kComment,
+                               Tok::kDisabled, Tok::kIf,  Tok::kNowarn, Tok::kSemi};
 
 // The recursive-descent parser: one function per grammar rule, building the
-// AST as parser.cc's AstBuilder builds it from the ANTLR parse tree. Where
-// AstBuilder takes a rule context's location (At(ctx)), this uses Span():
+// AST as the reference parser (reference_parser.cc) builds it from ANTLR's
+// parse tree. Where that takes a rule context's location, this uses Span():
 // the first token, lengthened to the last one when both are on one line.
+//
+// A mistake throws a Mismatch at the first token the grammar does not
+// allow; the statement (or, inside a block, the rule) it is in is reported
+// once and skipped, and parsing goes on with the next one.
 class Parser {
  public:
-  Parser(int file, std::string_view text, ast::Unit& unit, std::vector<IncludeRef>& includes)
-      : file_(file), lexer_(text), unit_(unit), includes_(includes) {
+  Parser(int file, std::string_view text, ast::Unit& unit, std::vector<IncludeRef>& includes, Diagnostics* diags)
+      : file_(file), lexer_(text), unit_(unit), includes_(includes), errors_(file, lexer_, diags) {
     tok_ = lexer_.Next();
   }
 
-  // file_ : statement* EOF
-  void File() {
-    while (tok_.type != Tok::kEof) Statement();
+  // file_ : statement* EOF. Returns whether there was no syntax error.
+  bool File() {
+    while (tok_.type != Tok::kEof) {
+      tried_.clear();  // a ';' the last statement could have ended with is no alternative here
+      try {
+        Statement();
+      } catch (const Mismatch& m) {
+        errors_.Report(m);
+        SkipStatement();
+      }
+    }
+    return errors_.count() == 0;
   }
 
  private:
   // --- tokens
 
-  bool Is(Tok t) const { return tok_.type == t; }
+  // Every token looked for at the current position is an alternative a
+  // syntax error names; taking a token starts afresh.
+  bool Is(Tok t) {
+    tried_.Add(t);
+    return tok_.type == t;
+  }
 
   Token Take() {
     last_ = tok_;
     tok_ = lexer_.Next();
+    last_tried_ = tried_;
+    tried_.clear();
     return last_;
   }
 
   Token Expect(Tok t) {
-    if (tok_.type != t) throw Rejected{};
+    if (!Is(t)) throw Fail();
     return Take();
   }
 
   bool Optional(Tok t) {
-    if (tok_.type != t) return false;
+    if (!Is(t)) return false;
     Take();
     return true;
+  }
+
+  Mismatch Fail(TokenSet also = {}, const char* what = nullptr) {
+    TokenSet expected = tried_;
+    expected.AddAll(also);
+    return Mismatch{tok_, last_, expected, last_tried_, what};
+  }
+
+  static bool StartsStatement(Tok t) { return kStatementStarts.Has(t); }
+
+  // After a mistake in a statement: on to the next one, past a '{' ... '}'
+  // block the mistake may be in.
+  void SkipStatement() {
+    int depth = 0;
+    bool moved = false;
+    for (; tok_.type != Tok::kEof; moved = true) {
+      if (depth == 0 && moved && StartsStatement(tok_.type)) return;
+      if (Is(Tok::kLBrace)) ++depth;
+      if (Is(Tok::kRBrace) && depth > 0 && --depth == 0) {
+        Take();
+        Optional(Tok::kSemi);
+        return;
+      }
+      if (Is(Tok::kSemi) && depth == 0) {
+        Take();
+        return;
+      }
+      Take();
+    }
+  }
+
+  // After a mistake in a rule or an interface: on to the next one in the
+  // block, or to the block's end.
+  void SkipItem() {
+    int depth = 0;
+    while (tok_.type != Tok::kEof) {
+      if (depth == 0 && (Is(Tok::kRBrace) || StartsStatement(tok_.type))) return;
+      if (Is(Tok::kLBrace)) ++depth;
+      if (Is(Tok::kRBrace)) --depth;
+      if (Is(Tok::kSemi) && depth == 0) {
+        Take();
+        return;
+      }
+      Take();
+    }
+  }
+
+  // The '}' of a block opened by `open`. The file's end, or a statement
+  // where it should be, is a block never closed: reported, and the
+  // statement parsed as such.
+  void Close(const Token& open, const char* block) {
+    if (tok_.type == Tok::kEof || StartsStatement(tok_.type)) {
+      errors_.Unclosed(open, block, last_, tok_);
+      return;
+    }
+    Expect(Tok::kRBrace);
   }
 
   std::string Text(const Token& t) const { return std::string(lexer_.Text(t)); }
@@ -340,7 +154,7 @@ class Parser {
       case Tok::kService: return Service();
       case Tok::kSet: return RuntimeSet();
       case Tok::kPolicy: return Policy();
-      default: throw Rejected{};
+      default: throw Fail(kStatementStarts, "a statement (include, firewall, host, network, range, group, service, set or policy)");
     }
   }
 
@@ -359,11 +173,19 @@ class Parser {
     ast::Firewall fw;
     fw.name = Text(name);
     fw.loc = At(name);
-    Expect(Tok::kLBrace);
-    while (Is(Tok::kInterface)) fw.interfaces.push_back(Interface());
-    Expect(Tok::kRBrace);
-    Optional(Tok::kSemi);
+    Token open = Expect(Tok::kLBrace);
+    for (;;) {
+      try {
+        if (!Is(Tok::kInterface)) break;
+        fw.interfaces.push_back(Interface());
+      } catch (const Mismatch& m) {
+        errors_.Report(m);
+        SkipItem();
+      }
+    }
     unit_.firewalls.push_back(std::move(fw));
+    Close(open, "firewall block");
+    Optional(Tok::kSemi);
   }
 
   // interfaceDecl : 'interface' name device=name (ifaceAddr (',' ifaceAddr)*)? ';'
@@ -415,14 +237,14 @@ class Parser {
   // groupDecl : 'group' name '{' (groupMember (',' groupMember)*)? ','? '}' ';'?
   void Group() {
     ast::ObjectDecl d = Decl(ast::ObjectDecl::Kind::kGroup);
-    Expect(Tok::kLBrace);
+    Token open = Expect(Tok::kLBrace);
     if (Is(Tok::kComma) || Is(Tok::kRBrace)) {
       Optional(Tok::kComma);
     } else {
       GroupMember(d);
       while (Optional(Tok::kComma) && !Is(Tok::kRBrace)) GroupMember(d);
     }
-    Expect(Tok::kRBrace);
+    Close(open, "group");
     Optional(Tok::kSemi);
     unit_.objects.push_back(std::move(d));
   }
@@ -469,21 +291,27 @@ class Parser {
     p.loc = At(name);
     Expect(Tok::kDefault);
     p.default_action = Action();
-    Expect(Tok::kLBrace);
-    while (!Is(Tok::kRBrace)) {
-      if (Is(Tok::kOption)) p.options.push_back(Option());
-      else p.rules.push_back(Rule());
+    Token open = Expect(Tok::kLBrace);
+    for (;;) {
+      if (Is(Tok::kRBrace) || tok_.type == Tok::kEof || StartsStatement(tok_.type)) break;
+      try {
+        if (Is(Tok::kOption)) p.options.push_back(Option());
+        else p.rules.push_back(Rule());
+      } catch (const Mismatch& m) {
+        errors_.Report(m);
+        SkipItem();
+      }
     }
-    Take();
-    Optional(Tok::kSemi);
     unit_.policies.push_back(std::move(p));
+    Close(open, "policy block");
+    Optional(Tok::kSemi);
   }
 
   // optionStmt : 'option' name optionValue ';'   optionValue : name | NUMBER
   ast::Option Option() {
     Take();
     Token name = Expect(Tok::kId);
-    if (!Is(Tok::kId) && !Is(Tok::kNumber)) throw Rejected{};
+    if (!Is(Tok::kId) && !Is(Tok::kNumber)) throw Fail();
     Token value = Take();
     Expect(Tok::kSemi);
     ast::Option opt;
@@ -500,7 +328,7 @@ class Parser {
       case Tok::kAccept: Take(); return ast::Action::kAccept;
       case Tok::kDrop: Take(); return ast::Action::kDrop;
       case Tok::kReject: Take(); return ast::Action::kReject;
-      default: throw Rejected{};
+      default: throw Fail({Tok::kAccept, Tok::kDrop, Tok::kReject});
     }
   }
 
@@ -527,6 +355,8 @@ class Parser {
   //            | 'comment' STRING | 'disabled' | 'if' 'not'? name
   //            | 'nowarn' name (',' name)*
   void RuleOption(ast::Rule& r) {
+    if (!kRuleOptions.Has(tok_.type))
+      throw Fail(kRuleOptions, "a rule option (in, out, log, counter, comment, disabled, if, nowarn) or ';'");
     switch (Take().type) {
       case Tok::kIn: {
         Token name = Expect(Tok::kId);
@@ -560,7 +390,7 @@ class Parser {
           r.nowarn.emplace_back(Text(name), At(name));
         } while (Optional(Tok::kComma));
         break;
-      default: throw Rejected{};
+      default: break;  // not in kRuleOptions
     }
   }
 
@@ -618,7 +448,7 @@ class Parser {
         Token addr = Take();
         return Is(Tok::kDash) ? Range(addr) : Literal(addr);
       }
-      default: throw Rejected{};
+      default: throw Fail({Tok::kAny, Tok::kId, Tok::kAddr});
     }
   }
 
@@ -655,13 +485,13 @@ class Parser {
       item.kind = ast::SvcItem::Kind::kName;
       item.name = Text(tok_);
     } else if (!Is(Tok::kAny)) {
-      throw Rejected{};
+      throw Fail();
     }
     item.loc = At(Take());
     return item;
   }
 
-  bool StartsSpec() const {
+  bool StartsSpec() {
     return Is(Tok::kTcp) || Is(Tok::kUdp) || Is(Tok::kIcmp) || Is(Tok::kIcmpv6) || Is(Tok::kProto);
   }
 
@@ -693,7 +523,7 @@ class Parser {
         break;
       default: {  // 'proto'
         s.kind = ast::SvcSpec::Kind::kProto;
-        if (!Is(Tok::kId) && !Is(Tok::kNumber)) throw Rejected{};
+        if (!Is(Tok::kId) && !Is(Tok::kNumber)) throw Fail();
         Token proto = Take();
         s.proto = Text(proto);
         s.proto_loc = At(proto);
@@ -750,51 +580,18 @@ class Parser {
   Lexer lexer_;
   ast::Unit& unit_;
   std::vector<IncludeRef>& includes_;
+  SyntaxErrors errors_;
   Token tok_;   // the next token
   Token last_;  // the token taken last
+  TokenSet tried_;       // what was looked for at tok_
+  TokenSet last_tried_;  // and at last_
 };
-
-template <typename T>
-void Truncate(std::vector<T>& v, size_t size) {
-  v.erase(v.begin() + static_cast<std::ptrdiff_t>(size), v.end());
-}
 
 }  // namespace
 
-bool ParseDirect(int file, std::string_view text, ast::Unit& unit, std::vector<IncludeRef>& includes) {
-  // Declarations go straight into unit (no copy of a large AST); a
-  // rejected file's are taken out again.
-  size_t firewalls = unit.firewalls.size(), objects = unit.objects.size();
-  size_t sets = unit.runtime_sets.size(), policies = unit.policies.size(), included = includes.size();
-  try {
-    Parser(file, text, unit, includes).File();
-    return true;
-  } catch (const Rejected&) {
-    Truncate(unit.firewalls, firewalls);
-    Truncate(unit.objects, objects);
-    Truncate(unit.runtime_sets, sets);
-    Truncate(unit.policies, policies);
-    Truncate(includes, included);
-    return false;
-  }
+bool ParseFile(int file, std::string_view text, ast::Unit& unit, std::vector<IncludeRef>& includes,
+               Diagnostics* diags) {
+  return Parser(file, text, unit, includes, diags).File();
 }
 
-std::string StringValue(std::string_view token) {
-  std::string out;
-  for (size_t i = 1; i + 1 < token.size(); ++i) {
-    if (token[i] == '\\' && i + 2 < token.size()) ++i;
-    out += token[i];
-  }
-  return out;
-}
-
-uint64_t NumberValue(std::string_view token) {
-  uint64_t v = 0;
-  for (char c : token) {
-    if (v > (UINT64_MAX - 9) / 10) return UINT64_MAX;
-    v = v * 10 + static_cast<uint64_t>(c - '0');
-  }
-  return v;
-}
-
-}  // namespace fwc
+}  // namespace fwc::syntax

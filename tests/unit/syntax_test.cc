@@ -1,7 +1,9 @@
-// The direct parser (compiler/direct_parser.h) against the ANTLR parser: on
-// every policy in the tree, on random mutations of them, and on random
-// generated policies, both must accept or reject alike and, when they
-// accept, build the same AST down to every Loc (tests/fuzz/parser_agreement.h).
+// fwc's parser (compiler/syntax/policy_parser.h) against the reference
+// parser generated from grammar/Fwc.g4: on every policy in the tree, on
+// random mutations of them, and on random generated policies, both lexers
+// must read the same tokens, both parsers must accept or reject alike and,
+// when they accept, build the same AST down to every Loc
+// (tests/fuzz/parser_agreement.h). Then the syntax errors, in plain words.
 //
 // FWC_DIFF_CASES=N changes the number of mutations and generated policies
 // (default 20000 and 10000), FWC_DIFF_SEED=S the random seed.
@@ -14,10 +16,12 @@
 #include <fstream>
 #include <iterator>
 #include <random>
+#include <set>
 #include <sstream>
 
-#include "compiler/syntax/direct_parser.h"
+#include "compiler/syntax/lexer.h"
 #include "compiler/syntax/parser.h"
+#include "support.h"
 #include "tests/fuzz/fuzz_support.h"
 #include "tests/fuzz/parser_agreement.h"
 
@@ -43,25 +47,23 @@ struct Tally {
 // for other files, see fuzz_support.h) through both parsers.
 void Count(const test::Agreement& a, const std::string& input, Tally& tally) {
   ++tally.cases;
-  (a.direct ? tally.accepted : tally.rejected) += a.agree;
+  (a.direct ? tally.accepted : tally.rejected) += a.agree;  // an invalid encoding: rejected by both
   if (!a.agree) {
     ++tally.disagreements;
     // The input is printed escaped so that CR, tabs and bytes show.
-    FAIL_CHECK("the parsers disagree on the input\n" << test::exact::Str(input) << "\n" << a.why);
+    FAIL_CHECK("fwc's parser and the grammar disagree on the input\n" << test::exact::Str(input) << "\n" << a.why);
   }
 }
 
+// Each file of an input in the fuzz harnesses' format (main file, "%% NAME"
+// parts for other files, see fuzz_support.h).
 void CompareInMemory(const std::string& input, Tally& tally) {
   const auto* data = reinterpret_cast<const uint8_t*>(input.data());
-  fuzz::FuzzLoader antlr_loader(data, input.size()), direct_loader(data, input.size());
-  Count(test::CompareParsers(antlr_loader.main(), antlr_loader, direct_loader), input, tally);
+  fuzz::FuzzLoader loader(data, input.size());
+  Count(test::CompareParsers(loader.main()), input, tally);
 }
 
-// A file on disk, with its includes read from disk.
-void CompareOnDisk(const fs::path& path, const std::string& text, Tally& tally) {
-  FileSystemLoader antlr_loader, direct_loader;
-  Count(test::CompareParsers(text, antlr_loader, direct_loader, path.string()), text, tally);
-}
+void CompareText(const std::string& text, Tally& tally) { Count(test::CompareParsers(text), text, tally); }
 
 std::string ReadFile(const fs::path& p) {
   std::ifstream in(p, std::ios::binary);
@@ -444,27 +446,27 @@ class Generator {
 };
 
 void Report(const char* what, const Tally& t) {
-  std::printf("direct parser vs ANTLR, %s: %d inputs, %d accepted by both, %d rejected by both, %d disagreements\n",
+  std::printf("fwc parser vs the grammar (ANTLR), %s: %d inputs, %d accepted by both, %d rejected by both, %d disagreements\n",
               what, t.cases, t.accepted, t.rejected, t.disagreements);
 }
 
 }  // namespace
 
-TEST_CASE("the direct parser agrees with ANTLR on every policy in the tree", "[parser][direct]") {
+TEST_CASE("fwc's parser agrees with the grammar on every policy in the tree", "[syntax]") {
   std::vector<fs::path> paths = SeedPaths();
   REQUIRE(paths.size() > 150);
   Tally t;
   for (const auto& p : paths) {
     std::string text = ReadFile(p);
     CompareInMemory(text, t);  // "%% NAME" parts of fuzz seeds are files
-    CompareOnDisk(p, text, t);
+    CompareText(text, t);
   }
   Report("policies in the tree", t);
   CHECK(t.disagreements == 0);
   CHECK(t.accepted > 20);
 }
 
-TEST_CASE("the direct parser agrees with ANTLR on mutated policies", "[parser][direct]") {
+TEST_CASE("fwc's parser agrees with the grammar on mutated policies", "[syntax]") {
   std::vector<std::string> seeds = Seeds();
   Generator gen(EnvNumber("FWC_DIFF_SEED", 1) + 1);
   for (int i = 0; i < 50; ++i) seeds.push_back(gen.Policy());
@@ -477,7 +479,7 @@ TEST_CASE("the direct parser agrees with ANTLR on mutated policies", "[parser][d
   CHECK(t.accepted > 100);
 }
 
-TEST_CASE("the direct parser agrees with ANTLR on generated policies", "[parser][direct]") {
+TEST_CASE("fwc's parser agrees with the grammar on generated policies", "[syntax]") {
   Generator gen(EnvNumber("FWC_DIFF_SEED", 1));
   Tally t;
   for (unsigned long n = EnvNumber("FWC_DIFF_CASES", 20000) / 2; n > 0 && t.disagreements < 5; --n)
@@ -487,7 +489,7 @@ TEST_CASE("the direct parser agrees with ANTLR on generated policies", "[parser]
   CHECK(t.accepted > t.cases / 2);
 }
 
-TEST_CASE("the direct parser reads the lexer's corner cases as ANTLR does", "[parser][direct]") {
+TEST_CASE("fwc's lexer and parser read the corner cases as the grammar does", "[syntax]") {
   // Small policies and whether the grammar accepts them; the accepted ones'
   // ASTs are compared.
   const std::vector<std::pair<std::string, bool>> cases = {
@@ -552,7 +554,7 @@ TEST_CASE("the direct parser reads the lexer's corner cases as ANTLR does", "[pa
   CHECK(t.disagreements == 0);
 }
 
-TEST_CASE("the direct parser agrees with ANTLR on a large generated policy", "[parser][direct]") {
+TEST_CASE("fwc's parser agrees with the grammar on a large generated policy", "[syntax]") {
   // A generated policy of a few thousand rules, as the benchmarks use.
   std::string text = "firewall fw {\n  interface outside eth1 10.1.1.1/24;\n}\n";
   for (int i = 0; i < 3000; ++i) text += "host h" + std::to_string(i) + " 10.100." + std::to_string(i / 250) + "." +
@@ -565,4 +567,91 @@ TEST_CASE("the direct parser agrees with ANTLR on a large generated policy", "[p
   Tally t;
   CompareInMemory(text, t);
   CHECK(t.accepted == 1);
+}
+
+namespace {
+
+struct SyntaxCase {
+  const char* name;
+  std::string policy;
+  int line, col;
+  const char* message;  // a piece of it
+  const char* help;     // a piece of it
+};
+
+}  // namespace
+
+TEST_CASE("syntax errors say in words what was expected, and each mistake is reported once", "[syntax]") {
+  const std::string fw = test::kFirewall;  // lines 1-4
+  const std::vector<SyntaxCase> cases = {
+      {"a misspelt action", fw + "policy p default drop {\n  acept tcp 22 from any to any;\n}\n", 6, 3,
+       "expected '}', 'option', 'accept', 'drop' or 'reject', found the name 'acept'", "did you mean 'accept'?"},
+      {"a misspelt protocol", fw + "policy p default drop {\n  accept tpc 22 from any to any;\n}\n", 6, 10,
+       "after the name 'tpc', found the number 22", "did you mean 'tcp'?"},
+      {"a misspelt 'from'", fw + "policy p default drop {\n  accept tcp 22 form any to any;\n}\n", 6, 17,
+       "found the name 'form'", "did you mean 'from'?"},
+      {"a reserved word as a name", fw + "host host 10.0.0.1;\npolicy p default drop { }\n", 5, 6,
+       "'host' is a reserved word, not a name", "choose another name"},
+      {"a forgotten ';'", fw + "host lb 10.1.2.2\npolicy p default drop { }\n", 5, 17, "missing ';' at the end",
+       "ends with ';'"},
+      {"a misspelt block", fw + "polcy p default drop {\n  accept tcp 22 from any to any;\n}\nhost h 10.0.0.1;\n", 5, 1,
+       "expected a statement", "did you mean 'policy'?"},
+      {"a '}' missing before the next statement",
+       fw + "policy p default drop {\n  accept tcp 22 from any to any;\nhost h 10.0.0.1;\n", 6, 33,
+       "missing '}' at the end of the policy block: 'host' begins a new statement", "add '}' here"},
+      {"a block never closed", fw + "policy p default drop {\n  accept tcp 22 from any to any;\n", 6, 33,
+       "missing '}' at the end of the policy block: the file ends", "add '}' here"},
+      {"an unterminated string", fw + "policy p default drop {\n  accept from any to any comment \"oops;\n}\n", 6, 34,
+       "unterminated string", "same line"},
+      {"a character the language does not use", fw + "host h 10.0.0.1 $;\npolicy p default drop { }\n", 5, 17,
+       "unexpected character '$'", "quote it"},
+  };
+  for (const auto& c : cases) {
+    SECTION(c.name) {
+      test::Result r = test::Compile(c.policy);
+      INFO(r.Rendered());
+      int syntax = 0;
+      for (const auto& d : r.c->diags().all()) syntax += d.code == "syntax-error";
+      CHECK(syntax == 1);  // one mistake, one error
+      const Diagnostic* d = r.Find("syntax-error");
+      REQUIRE(d);
+      CHECK(d->loc.line == c.line);
+      CHECK(d->loc.col == c.col);
+      CHECK(d->message.find(c.message) != std::string::npos);
+      CHECK(d->help.find(c.help) != std::string::npos);
+    }
+  }
+}
+
+TEST_CASE("after a syntax error the rest of the file is still checked", "[syntax]") {
+  // A broken rule is skipped; a mistake in a later rule is still found.
+  test::Result r = test::Compile(test::Policy("host lb 10.1.2.2;",
+                                              "  accept tcp 22 from any to;\n"
+                                              "  accept tcp 80 from any to lbb;\n"));
+  INFO(r.Rendered());
+  CHECK(r.Find("syntax-error"));
+  const Diagnostic* unknown = r.Find("unknown-name");
+  REQUIRE(unknown);
+  CHECK(unknown->loc.line == 8);
+}
+
+TEST_CASE("the reserved words fwc.policy(5) lists are the grammar's keywords", "[syntax]") {
+  // The man page's list, between the sentence that announces it and the
+  // end of the example block.
+  std::string man = ReadFile(fs::path(FWC_SOURCE_DIR) / "man" / "fwc.policy.5");
+  size_t start = man.find("are reserved and cannot be used as names");
+  REQUIRE(start != std::string::npos);
+  size_t ex = man.find(".EX\n", start), ee = man.find(".EE\n", ex);
+  REQUIRE(ee != std::string::npos);
+  std::istringstream words(man.substr(ex + 4, ee - ex - 4));
+  std::set<std::string> listed, keywords;
+  for (std::string w; words >> w;) listed.insert(w);
+  for (const auto& k : syntax::kKeywords) keywords.insert(std::string(k.text));
+  CHECK(listed == keywords);
+  // And the fuzzer's dictionary knows each of them.
+  std::string dict = ReadFile(fs::path(FWC_SOURCE_DIR) / "tests" / "fuzz" / "fwc.dict");
+  for (const auto& k : keywords) {
+    INFO(k);
+    CHECK(dict.find("\"" + k + "\"") != std::string::npos);
+  }
 }
