@@ -1,6 +1,7 @@
 // The typed AST of a policy: what the user wrote, with locations, before any
-// name is resolved. Produced by the parser (the only code that sees ANTLR),
-// consumed by the Resolver.
+// name is resolved. Produced by the policy parser (policy_parser.h; the
+// reference parser builds the same from ANTLR's tree), consumed by the
+// Resolver (compiler/semantics/resolver.h).
 #pragma once
 
 #include <optional>

@@ -84,7 +84,7 @@ int main(int argc, char** argv) {
     SourceManager sources;
     Diagnostics diags(sources);
     ParsePolicy(path, *text, loader, sources, diags);
-  }, 1);  // warms ANTLR's caches
+  }, 1);  // warms the caches
   double peak_parse = PeakMb();
   parse = std::min(parse, Millis([&] {
     SourceManager sources;
