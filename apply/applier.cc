@@ -95,7 +95,7 @@ bool Applier::SshGuard(const Plan& plan, bool verbose) {
     return false;
   }
   auto host = env_.host();
-  analysis::QueryEngine engine(c.model(), c.placed());
+  analysis::QueryEngine engine(c.model(), c.placed(), c.sections());
   GuardResult g = CheckSsh(engine, c.sources(), *conn, *host);
   if (verbose) err_ << "fwc: " << g.note << "\n";
   if (g.safe) return true;
@@ -299,6 +299,7 @@ Status Applier::Apply(const Plan& c, const ApplyOptions& a) {
     }
     out_ << "fwc: applied " << c.policy << " (" << Summary(c.image) << ")\n";
     for (const auto& n : r.notes) out_ << "fwc: " << n << "\n";
+    if (!ApplyForwarding(c.forwarding, env_.proc_sys, out_, err_)) return kError;
     return kOk;
   } catch (const std::exception& e) {
     err_ << "fwc: error: " << e.what() << "\n";

@@ -27,6 +27,7 @@
 #include "backends/netlink/netlink_backend.h"
 #include "backends/netlink/table_image.h"
 #include "backends/netlink/transport.h"
+#include "apply/forwarding.h"
 #include "compiler/compilation.h"
 
 namespace fwc::apply {
@@ -47,6 +48,7 @@ struct Plan {
   const Compilation* compilation = nullptr;
   netlink::TableImage image;  // table inet fwc as the policy has it
   double compile_ms = 0, image_ms = 0;
+  ForwardingNeed forwarding;  // set (or checked) after a load
 };
 
 struct ApplyOptions {
@@ -66,6 +68,7 @@ struct Environment {
   std::string self = "fwc";            // this program, which the watchdog runs
   bool watchdog_process_only = false;  // never a systemd timer
   std::string ssh_connection;          // "" when not over SSH
+  std::string proc_sys = "/proc/sys";  // where IP forwarding is set
 };
 
 // This machine: the real kernel, network and systemd.

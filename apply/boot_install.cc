@@ -1,5 +1,7 @@
 #include "apply/boot_install.h"
 
+#include "apply/forwarding.h"
+
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -117,6 +119,8 @@ std::string UnitText(const Artifact& a, const std::string& nft_path) {
     out += "ExecStop=-/bin/sh " + lib + "/stop.sh\n";
   } else {
     out += "ExecStart=" + nft_path + " -f " + artifact + "\n";
+    // nft cannot set it; the iptables script does so itself.
+    if (std::string fwd = ForwardingCommand(a.forwarding); !fwd.empty()) out += "ExecStartPost=" + fwd + "\n";
     out += "ExecStop=-" + nft_path + " delete table inet fwc\n";
   }
   out +=

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -23,6 +24,7 @@ struct Artifact {
   std::string content;  // the compiled file
   std::string policy;   // the policy it comes from
   std::vector<std::string> defines;
+  std::optional<bool> forwarding;  // option forwarding: the nft unit sets it after loading
 };
 
 // "ruleset.nft" / "ruleset.sh".

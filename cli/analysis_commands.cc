@@ -50,7 +50,7 @@ int RunQueryBatch(const QueryArgs& a, const Compilation& c) {
     }
     in = &file;
   }
-  analysis::QueryEngine engine(c.model(), c.placed());
+  analysis::QueryEngine engine(c.model(), c.placed(), c.sections());
   std::string line, err, out;
   int status = kExitOk;
   for (size_t n = 1; std::getline(*in, line); ++n) {
@@ -69,6 +69,11 @@ int RunQueryBatch(const QueryArgs& a, const Compilation& c) {
     out += std::string("verdict=") + ast::ActionName(r->verdict) + " chain=" + ir::HookName(r->chain) +
            " family=" + (r->family == Family::kV4 ? "ipv4" : "ipv6") + " in=" + (r->iif.empty() ? "-" : r->iif) +
            " out=" + (r->oif.empty() ? "-" : r->oif) + " rule=" + RuleWord(c, *r);
+    for (const auto& st : r->steps)
+      out += std::string(" ") + ir::HookName(st.hook) + "=" +
+             (st.rule ? c.sources().display_name(st.rule->loc.file) + ":" + std::to_string(st.rule->loc.line) : "-");
+    if (r->mark) out += " mark=" + std::to_string(r->mark);
+    if (r->ctmark) out += " ctmark=" + std::to_string(r->ctmark);
     // Rules over runtime sets the answer depends on (it assumes the sets empty).
     for (size_t i = 0; i < r->runtime_rules.size(); ++i)
       out += (i ? "," : " runtime=") + c.sources().display_name(r->runtime_rules[i]->loc.file) + ":" +
@@ -105,12 +110,23 @@ int RunQuery(const QueryArgs& a, const Registry& registry) {
   Compilation c;
   c.set_analysis(false);
   if (int rc = LoadPolicy(a.policy, registry, c); rc != kExitOk) return rc;
-  auto r = analysis::Query(c.model(), c.placed(), *packet, &err);
+  auto r = analysis::Query(c.model(), c.placed(), *packet, &err, c.sections());
   if (!r) {
     std::cerr << "fwc: error: " << err << "\n";
     return kExitUsage;
   }
   std::cout << "packet:  " << r->packet << "\n";
+  // The way through the marks and nat sections, before and after the filter.
+  auto step = [&](const analysis::QueryResult::Step& st) {
+    std::string name = ir::HookName(st.hook);
+    std::cout << name << ":" << std::string(name.size() < 8 ? 8 - name.size() : 1, ' ');
+    if (!st.rule) std::cout << "no rule matches: " << (st.hook == ir::Hook::kMarks ? "no mark" : "not translated");
+    else std::cout << RuleText(c, st.rule);
+    if (!st.packet.empty()) std::cout << "\n         -> " << st.packet;
+    std::cout << "\n";
+  };
+  for (const auto& st : r->steps)
+    if (st.hook != ir::Hook::kSnat) step(st);
   std::cout << "chain:   " << ir::HookName(r->chain) << " (" << FamilyName(r->family) << ")";
   std::string guessed;
   if (r->guessed_iif) guessed += "in " + r->iif;
@@ -123,6 +139,10 @@ int RunQuery(const QueryArgs& a, const Registry& registry) {
   else
     std::cout << "rule:    the policy default (" << c.sources().display_name(c.model().policy_loc.file) << ":"
               << c.model().policy_loc.line << ")\n";
+  for (const auto& st : r->steps)
+    if (st.hook == ir::Hook::kSnat) step(st);
+  for (const PolicyRule* a : r->assumed_rules)
+    std::cout << "(assuming the packet is within the rate limit of " << RuleText(c, a) << ")\n";
   if (!r->runtime_rules.empty()) {
     std::cout << "(assuming the runtime sets hold none of its addresses; these rules depend on them:)\n";
     for (const PolicyRule* rt : r->runtime_rules) std::cout << "runtime: " << RuleText(c, rt) << "\n";

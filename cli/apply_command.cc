@@ -59,6 +59,7 @@ int Build(const PolicyArgs& args, const Registry& registry, Compiled* out) {
   out->plan.policy = args.policy;
   out->plan.compilation = &c;
   out->plan.image = netlink::BuildImage(rs);
+  out->plan.forwarding = {rs.forwarding, rs.forwards};
   out->plan.image_ms = ms(lowered, Clock::now());
   out->plan.compile_ms = ms(start, Clock::now());
   return kExitOk;
@@ -100,6 +101,7 @@ int Install(const InstallArgs& a, const Registry& registry) {
   char real[4096];
   plan.artifact.policy = realpath(a.policy.policy.c_str(), real) ? real : a.policy.policy;
   plan.artifact.defines = a.policy.defines;
+  plan.artifact.forwarding = rs.forwarding;
   plan.rs = &rs;
   plan.root = a.root;
   return apply::InstallArtifact(plan, Environment(), apply::FindNft(), std::cout, std::cerr);

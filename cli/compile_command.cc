@@ -49,7 +49,8 @@ int Compile(const CompileArgs& a, const Registry& registry, bool emit) {
   if (rc != kExitOk) return rc;
   if (!emit) return kExitOk;
   // The placed rules are dumped before the lowering takes them.
-  if (a.dump == "placed") return WriteOutput(a.output, DumpPlaced(c.placed(), c.sources()), 0644);
+  if (a.dump == "placed")
+    return WriteOutput(a.output, DumpPlaced(c.sections(), c.sources()) + DumpPlaced(c.placed(), c.sources()), 0644);
   auto backend = MakeBackend(a.target);
   ir::Ruleset rs = c.LowerLast(backend->caps());
   std::string out;

@@ -48,6 +48,7 @@ bool Compilation::Check(const std::string& path, std::string text, SourceLoader&
   }
   if (diags_.has_errors()) return false;
   placed_ = PlaceRules(model_, defines_, diags_);
+  sections_ = PlaceSectionRules(model_, defines_);
   lap("place");
   if (analysis_) {
     Analyze();
@@ -57,11 +58,11 @@ bool Compilation::Check(const std::string& path, std::string text, SourceLoader&
 }
 
 ir::Ruleset Compilation::Lower(const LoweringCaps& caps) {
-  return fwc::Lower(model_, placed_, caps, sources_);
+  return fwc::Lower(model_, placed_, caps, sources_, sections_);
 }
 
 ir::Ruleset Compilation::LowerLast(const LoweringCaps& caps) {
-  return fwc::Lower(model_, std::move(placed_), caps, sources_);
+  return fwc::Lower(model_, std::move(placed_), caps, sources_, sections_);
 }
 
 namespace {

@@ -53,6 +53,8 @@ class Compilation {
   const ast::Unit& unit() const { return unit_; }  // empty unless set_keep_ast(true)
   const Model& model() const { return model_; }
   const std::vector<PlacedRule>& placed() const { return placed_; }
+  // The marks and nat sections' rules, placed in their hooks.
+  const std::vector<PlacedRule>& sections() const { return sections_; }
   const std::vector<analysis::Finding>& findings() const { return findings_; }
   const analysis::AnalysisStats& analysis_stats() const { return stats_; }
   // Milliseconds spent per stage, in order, for --timing.
@@ -74,6 +76,7 @@ class Compilation {
   Model model_;
   std::set<std::string> defines_;
   std::vector<PlacedRule> placed_;
+  std::vector<PlacedRule> sections_;
   std::vector<analysis::Finding> findings_;
   analysis::AnalysisStats stats_;
   std::vector<std::pair<std::string, double>> timings_;

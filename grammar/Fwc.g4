@@ -12,6 +12,7 @@ statement   : includeStmt
             | groupDecl
             | serviceDecl
             | setDecl
+            | markDecl
             | policyDecl
             ;
 
@@ -32,10 +33,30 @@ serviceDecl : 'service' name svcItem (',' svcItem)* ';' ;
 // by fail2ban or a script); the optional name is its family, ipv4 or ipv6.
 setDecl     : 'set' name 'runtime' family=name? ';' ;
 
+// A named packet or connection mark: the one line an LVS failover changes.
+markDecl    : 'mark' name NUMBER ';' ;
+
 policyDecl  : 'policy' name 'default' action '{' policyItem* '}' ';'? ;
-policyItem  : optionStmt | ruleDecl ;
+policyItem  : optionStmt | natBlock | marksBlock | ruleDecl ;
 optionStmt  : 'option' name optionValue ';' ;
-optionValue : name | NUMBER ;
+optionValue : name | NUMBER | 'no' ;
+
+// The NAT section, in order, first match wins: DNAT and redirect before
+// routing, SNAT and masquerade after it.
+natBlock    : 'nat' '{' natRule* '}' ';'? ;
+natRule     : natAction svcSet? 'from' src=addrSet 'to' dst=addrSet ruleOption* ';' ;
+natAction   : 'snat' 'to' addrItem natPort?       # snatAction
+            | 'masquerade' natPort?               # masqueradeAction
+            | 'dnat' 'to' addrItem natPort?       # dnatAction
+            | 'redirect' 'to' natPort             # redirectAction
+            | 'no' 'nat'                          # noNatAction
+            ;
+natPort     : 'port' port ;
+
+// Packet and connection marks, set before routing, first match wins.
+marksBlock  : 'marks' '{' markRule* '}' ';'? ;
+markRule    : kind=('mark' | 'connmark') markValue svcSet? 'from' src=addrSet 'to' dst=addrSet ruleOption* ';' ;
+markValue   : NUMBER | name ;
 
 ruleDecl    : action svcSet? 'from' src=addrSet 'to' dst=addrSet ruleOption* ';' ;
 action      : 'accept' | 'drop' | 'reject' ;
@@ -47,6 +68,10 @@ ruleOption  : 'in' name                       # inIface
             | 'disabled'                      # disabledOpt
             | 'if' negated='not'? name        # ifOpt
             | 'nowarn' name (',' name)*       # nowarnOpt
+            | 'mark' markValue                # markOpt
+            | 'connmark' markValue            # connmarkOpt
+            | 'state' name (',' name)*        # stateOpt
+            | 'limit' NUMBER '/' name         # limitOpt
             ;
 logArg      : 'prefix' STRING                 # logPrefix
             | 'rate' NUMBER '/' name          # logRate
@@ -67,7 +92,8 @@ svcSpec     : proto=('tcp' | 'udp') ports? ('sport' sports=ports)?   # portSvc
             ;
 ports       : port | '{' port (',' port)* ','? '}' ;
 port        : NUMBER ('-' NUMBER)? ;
-icmpType    : (name | NUMBER) ('code' NUMBER)? ;
+// 'redirect' is also an ICMP type (5), though a keyword of the nat section.
+icmpType    : (name | NUMBER | 'redirect') ('code' NUMBER)? ;
 
 name        : ID ;
 

@@ -1,5 +1,6 @@
 #include "backends/iptables/iptables_backend.h"
 
+#include <cctype>
 #include <sstream>
 
 #include "compiler/base/protocols.h"
@@ -8,13 +9,34 @@ namespace fwc {
 namespace {
 
 std::string ChainName(const ir::Chain& c) {
-  switch (c.hook) {
-    case ir::Hook::kInput: return "INPUT";
-    case ir::Hook::kForward: return "FORWARD";
-    case ir::Hook::kOutput: return "OUTPUT";
-    case ir::Hook::kNone: break;
-  }
+  if (c.hook != ir::Hook::kNone) return ir::Info(c.hook).iptables_chain;
   return c.name;
+}
+
+// The table a chain is in: a regular chain is in its caller's.
+std::string TableOf(const ir::Chain& c) {
+  return ir::Info(c.hook != ir::Hook::kNone ? c.hook : c.from).iptables_table;
+}
+
+// An interval as CIDR blocks: conntrack's --ctorigdst takes one prefix.
+std::vector<std::string> Prefixes(Family f, const Interval& iv) {
+  std::vector<std::string> out;
+  U128 lo = iv.lo;
+  int bits = FamilyBits(f);
+  for (;;) {
+    int len = bits;
+    // The largest aligned block at lo that stays within the interval.
+    while (len > 0) {
+      U128 size = U128{1} << (bits - len + 1);
+      if (bits - len + 1 >= 128 || (lo & (size - 1)) != 0 || lo + (size - 1) > iv.hi) break;
+      --len;
+    }
+    U128 size = len == 0 ? 0 : U128{1} << (bits - len);
+    out.push_back(FormatAddress(f, lo) + "/" + std::to_string(len));
+    if (len == 0 || lo + (size - 1) >= iv.hi) break;
+    lo += size;
+  }
+  return out;
 }
 
 std::string Port(const Interval& iv) {
@@ -48,9 +70,16 @@ std::vector<std::string> PortMatches(const IntervalSet& s, const char* dir) {
 
 // One alternative per element of the address set (iptables matches a
 // single prefix or range per rule).
-std::vector<std::string> AddressMatches(const ir::AddrMatch& a, Family f, bool src) {
+std::vector<std::string> AddressMatches(const ir::AddrMatch& a, Family f, bool src, bool original = false) {
   if (!a.present) return {""};
   const char* neg = a.negated ? "! " : "";
+  if (original && !a.runtime) {
+    // The destination the client addressed (before DNAT).
+    std::vector<std::string> out;
+    for (const auto& iv : a.set.intervals())
+      for (const auto& p : Prefixes(f, iv)) out.push_back(std::string("-m conntrack ") + neg + "--ctorigdst " + p + " ");
+    return out;
+  }
   // A runtime set is an ipset of the same name (ipset(8) keeps its
   // elements, whatever loads the rules).
   if (a.runtime)
@@ -74,6 +103,13 @@ std::vector<std::string> ServiceMatches(const ir::Rule& r, Family f) {
   if (s.proto == kProtoTcp || s.proto == kProtoUdp) {
     std::string p = s.proto == kProtoTcp ? "-p tcp " : "-p udp ";
     std::vector<std::string> out;
+    if (r.original_dst && !s.dports.empty()) {
+      // The port the client addressed: one port or range per rule.
+      for (const auto& sp : PortMatches(s.sports, "s"))
+        for (const auto& iv : s.dports.intervals())
+          out.push_back(p + sp + "-m conntrack --ctorigdstport " + Port(iv) + " ");
+      return out;
+    }
     // A single "--dport" after "-m multiport" would be read as an
     // abbreviation of multiport's "--dports" (the tcp/udp match is loaded
     // only on an option nobody knows), and iptables-restore refuses the
@@ -98,6 +134,30 @@ std::vector<std::string> ServiceMatches(const ir::Rule& r, Family f) {
   return {"-p " + std::to_string(s.proto) + " "};
 }
 
+std::string NatPorts(const Translation& x) {
+  if (!x.port_lo) return "";
+  return std::to_string(x.port_lo) + (x.port_hi != x.port_lo ? "-" + std::to_string(x.port_hi) : "");
+}
+
+std::string Nat(const Translation& x, Family f) {
+  switch (x.kind) {
+    case Translation::Kind::kSnat:
+    case Translation::Kind::kDnat: {
+      const Interval& iv = *x.to(f);
+      auto one = [&](U128 a) {
+        std::string s = FormatAddress(f, a);
+        return f == Family::kV6 && x.port_lo ? "[" + s + "]" : s;
+      };
+      std::string to = iv.lo == iv.hi ? one(iv.lo) : one(iv.lo) + "-" + one(iv.hi);
+      if (x.port_lo) to += ":" + NatPorts(x);
+      return x.kind == Translation::Kind::kSnat ? "-j SNAT --to-source " + to : "-j DNAT --to-destination " + to;
+    }
+    case Translation::Kind::kMasquerade: return x.port_lo ? "-j MASQUERADE --to-ports " + NatPorts(x) : "-j MASQUERADE";
+    case Translation::Kind::kRedirect: return "-j REDIRECT --to-ports " + NatPorts(x);
+    default: return "";
+  }
+}
+
 std::string Target(const ir::Rule& r, Family f) {
   switch (r.verdict) {
     case ir::Verdict::kContinue: return "";
@@ -109,8 +169,32 @@ std::string Target(const ir::Rule& r, Family f) {
                               : "-j REJECT --reject-with icmp6-port-unreachable";
     case ir::Verdict::kJump: return "-j " + r.target;
     case ir::Verdict::kReturn: return "-j RETURN";
+    case ir::Verdict::kNat: return r.xlate ? Nat(*r.xlate, f) : "";
   }
   return "";
+}
+
+// Extra matches: mark, connmark, state, limit.
+std::string ExtraMatches(const MatchExtras& x) {
+  std::string out;
+  if (x.has_mark) out += "-m mark --mark " + std::to_string(x.mark) + " ";
+  if (x.has_ctmark) out += "-m connmark --mark " + std::to_string(x.ctmark) + " ";
+  if (x.states) {
+    std::string names;
+    for (const auto& s : kStateNames)
+      if (x.states & s.bit) {
+        std::string n = s.name;
+        for (char& c : n) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+        names += (names.empty() ? "" : ",") + n;
+      }
+    out += "-m conntrack --ctstate " + names + " ";
+  }
+  if (x.limit_rate) {
+    std::string unit = kRateUnits[x.limit_unit];
+    out += "-m limit --limit " + std::to_string(x.limit_rate) + "/" +
+           (unit == "second" ? "sec" : unit == "minute" ? "min" : unit) + " ";
+  }
+  return out;
 }
 
 void EmitRule(std::ostringstream& o, const std::string& chain, const ir::Rule& r, Family f) {
@@ -120,6 +204,7 @@ void EmitRule(std::ostringstream& o, const std::string& chain, const ir::Rule& r
   std::string tail;
   if (r.ct == ir::CtState::kEstablishedRelated) tail += "-m conntrack --ctstate RELATED,ESTABLISHED ";
   if (r.ct == ir::CtState::kInvalid) tail += "-m conntrack --ctstate INVALID ";
+  tail += ExtraMatches(r.extras);
   std::string comment =
       "-m comment --comment \"" + IptablesBackend::Text(r.comment, IptablesBackend::kMaxComment) + "\" ";
 
@@ -136,10 +221,15 @@ void EmitRule(std::ostringstream& o, const std::string& chain, const ir::Rule& r
     if (!r.log.prefix.empty()) log += " --log-prefix \"" + IptablesBackend::Text(r.log.prefix, 29) + "\"";
     targets.push_back(log);
   }
+  // MARK and CONNMARK do not end the traversal either: the mark, then
+  // the rule's verdict (accept: first match wins in the marks section).
+  if (r.xlate && (r.xlate->kind == Translation::Kind::kMark || r.xlate->kind == Translation::Kind::kConnmark))
+    targets.push_back(comment + (r.xlate->kind == Translation::Kind::kMark ? "-j MARK --set-mark " : "-j CONNMARK --set-mark ") +
+                      std::to_string(r.xlate->mark));
   if (r.verdict != ir::Verdict::kContinue) targets.push_back(comment + Target(r, f));
 
   for (const auto& s : AddressMatches(r.src, f, true))
-    for (const auto& d : AddressMatches(r.dst, f, false))
+    for (const auto& d : AddressMatches(r.dst, f, false, r.original_dst))
       for (const auto& svc : ServiceMatches(r, f))
         for (const auto& t : targets) o << "-A " << chain << " " << common << s << d << svc << tail << t << "\n";
 }
@@ -148,21 +238,61 @@ bool InFamily(ir::RuleFamily rf, Family f) {
   return rf == ir::RuleFamily::kAny || (rf == ir::RuleFamily::kV4) == (f == Family::kV4);
 }
 
+std::string OwnedTables(const ir::Ruleset& rs) {
+  if (rs.owns_nat && rs.owns_marks) return "filter, mangle and nat tables";
+  if (rs.owns_nat) return "filter and nat tables";
+  if (rs.owns_marks) return "filter and mangle tables";
+  return "filter table";
+}
+
+// IP forwarding, after the rules are in (option forwarding), or a warning
+// when the policy translates and forwards with forwarding off.
+std::string Forwarding(const ir::Ruleset& rs) {
+  if (rs.forwarding) {
+    const char* v = *rs.forwarding ? "1" : "0";
+    return std::string("{ echo ") + v + " > /proc/sys/net/ipv4/ip_forward && echo " + v +
+           " > /proc/sys/net/ipv6/conf/all/forwarding; } ||\n"
+           "\t{ echo \"fwc: the rules are loaded, but IP forwarding could not be set (option forwarding)\" >&2; exit 1; }\n";
+  }
+  if (rs.owns_nat && rs.forwards)
+    return "[ \"$(cat /proc/sys/net/ipv4/ip_forward 2>/dev/null)\" = 1 ] ||\n"
+           "\techo \"fwc: warning: the policy forwards traffic but net.ipv4.ip_forward is 0 (option forwarding yes sets it)\" >&2\n";
+  return "";
+}
+
 }  // namespace
 
 std::string IptablesBackend::RestoreFile(const ir::Ruleset& rs, Family f) const {
   std::ostringstream o;
-  o << "*filter\n";
-  for (const auto& c : rs.chains) {
-    if (c.hook != ir::Hook::kNone)
-      o << ":" << ChainName(c) << (c.policy == ir::Verdict::kAccept ? " ACCEPT" : " DROP") << " [0:0]\n";
+  // The filter table, then the mangle and nat tables the policy has a
+  // section for: each is replaced whole.
+  struct Table {
+    const char* name;
+    bool owned;
+    std::vector<const char*> builtin;  // declared with policy ACCEPT unless fwc has that chain
+  };
+  const Table tables[] = {{"filter", true, {}},
+                          {"mangle", rs.owns_marks, {"PREROUTING", "INPUT", "FORWARD", "OUTPUT", "POSTROUTING"}},
+                          {"nat", rs.owns_nat, {"PREROUTING", "INPUT", "OUTPUT", "POSTROUTING"}}};
+  for (const Table& t : tables) {
+    if (!t.owned) continue;
+    o << "*" << t.name << "\n";
+    for (const char* b : t.builtin) {
+      bool ours = false;
+      for (const auto& c : rs.chains) ours |= c.hook != ir::Hook::kNone && TableOf(c) == t.name && ChainName(c) == b;
+      if (!ours) o << ":" << b << " ACCEPT [0:0]\n";
+    }
+    for (const auto& c : rs.chains)
+      if (c.hook != ir::Hook::kNone && TableOf(c) == t.name)
+        o << ":" << ChainName(c) << (c.policy == ir::Verdict::kAccept ? " ACCEPT" : " DROP") << " [0:0]\n";
+    for (const auto& c : rs.chains)
+      if (c.hook == ir::Hook::kNone && TableOf(c) == t.name) o << ":" << c.name << " - [0:0]\n";
+    for (const auto& c : rs.chains)
+      if (TableOf(c) == t.name)
+        for (const auto& r : c.rules)
+          if (InFamily(r.family, f)) EmitRule(o, ChainName(c), r, f);
+    o << "COMMIT\n";
   }
-  for (const auto& c : rs.chains)
-    if (c.hook == ir::Hook::kNone) o << ":" << c.name << " - [0:0]\n";
-  for (const auto& c : rs.chains)
-    for (const auto& r : c.rules)
-      if (InFamily(r.family, f)) EmitRule(o, ChainName(c), r, f);
-  o << "COMMIT\n";
   return o.str();
 }
 
@@ -181,9 +311,9 @@ std::string IptablesBackend::Emit(const ir::Ruleset& rs) const {
     << "# Generated by fwc from " << Text(rs.source) << " (policy " << Text(rs.policy_name) << ").\n"
     << "# Do not edit: change the policy and compile again.\n"
     << "#\n"
-    << "# Replaces the whole filter table of IPv4 (iptables-restore) and of IPv6\n"
-    << "# (ip6tables-restore), including rules other tools put there; the nat,\n"
-    << "# mangle and raw tables are not touched. Both families are checked with\n"
+    << "# Replaces the whole " << OwnedTables(rs) << " of IPv4 (iptables-restore) and of IPv6\n"
+    << "# (ip6tables-restore), including rules other tools put there; no other\n"
+    << "# table is touched. Both families are checked with\n"
     << "# --test first, so a rejected policy loads nothing. Exits non-zero if\n"
     << "# either family fails.\n"
     << "PATH=/usr/sbin:/sbin:/usr/bin:/bin\n"
@@ -214,6 +344,7 @@ std::string IptablesBackend::Emit(const ir::Ruleset& rs) const {
     << "\techo \"fwc: loading the IPv4 rules failed; nothing was loaded\" >&2; exit 1; }\n"
     << "fwc_ipv6 | ip6tables-restore --wait || {\n"
     << "\techo \"fwc: loading the IPv6 rules failed after the IPv4 rules were loaded\" >&2; exit 1; }\n"
+    << Forwarding(rs)
     << "exit 0\n";
   return o.str();
 }

@@ -4,6 +4,7 @@
 #include <linux/netfilter.h>
 #include <linux/netfilter/nf_conntrack_common.h>
 #include <linux/netfilter/nf_tables.h>
+#include <linux/netfilter/nf_nat.h>
 
 #include <algorithm>
 #include <cstring>
@@ -22,13 +23,16 @@ constexpr int kTypeBits = 6;  // concatenated types: (a << 6) | b
 using nftables::kOrderBig;
 using nftables::kOrderHost;
 using nftables::kOrderInvalid;
-enum ExprType : uint32_t { kExprVerdict = 1, kExprPayload = 7, kExprMeta = 9, kExprConcat = 13 };
+enum ExprType : uint32_t { kExprVerdict = 1, kExprPayload = 7, kExprMeta = 9, kExprCt = 12, kExprConcat = 13 };
 
 // One thing a rule loads, as the kernel sees it: a row of the fields table
 // (backends/nftables/fields.h), or a payload window merged from several.
 struct Field {
   bool meta = false;
   uint32_t meta_key = 0;
+  bool ct = false;  // a ct expression: ct_key, in the original direction if ct_original
+  uint32_t ct_key = 0;
+  bool ct_original = false;
   uint32_t base = 0, offset = 0, len = 0;  // payload; len = value bytes
   uint32_t type = 0;                       // datatype
   uint32_t expr_order = kOrderBig;         // byte order of the expression
@@ -43,6 +47,9 @@ Field FieldOf(nftables::Field id) {
   Field f;
   f.meta = i.meta;
   f.meta_key = i.meta_key;
+  f.ct = i.ct;
+  f.ct_key = i.ct_key;
+  f.ct_original = i.ct_original;
   f.base = i.base;
   f.offset = i.offset;
   f.len = i.len;
@@ -102,6 +109,13 @@ uint32_t Register(uint32_t slot) {
 // --- expressions ------------------------------------------------------------
 
 ExprPtr Load(const Field& f, uint32_t reg, uint32_t len_override = 0) {
+  if (f.ct) {
+    ExprPtr e = NewExpr("ct");
+    nftnl_expr_set_u32(e.get(), NFTNL_EXPR_CT_DREG, reg);
+    nftnl_expr_set_u32(e.get(), NFTNL_EXPR_CT_KEY, f.ct_key);
+    if (f.ct_original) nftnl_expr_set_u8(e.get(), NFTNL_EXPR_CT_DIR, IP_CT_DIR_ORIGINAL);
+    return e;
+  }
   if (f.meta) {
     ExprPtr e = NewExpr("meta");
     nftnl_expr_set_u32(e.get(), NFTNL_EXPR_META_DREG, reg);
@@ -133,6 +147,20 @@ ExprPtr Bitwise(const std::string& mask) {
   nftnl_expr_set(e.get(), NFTNL_EXPR_BITWISE_MASK, mask.data(), static_cast<uint32_t>(mask.size()));
   nftnl_expr_set(e.get(), NFTNL_EXPR_BITWISE_XOR, zero.data(), static_cast<uint32_t>(zero.size()));
   return e;
+}
+
+// A value into a data register, for a statement that sets or translates.
+ExprPtr ImmediateData(uint32_t reg, const std::string& data) {
+  ExprPtr e = NewExpr("immediate");
+  nftnl_expr_set_u32(e.get(), NFTNL_EXPR_IMM_DREG, reg);
+  nftnl_expr_set(e.get(), NFTNL_EXPR_IMM_DATA, data.data(), static_cast<uint32_t>(data.size()));
+  return e;
+}
+
+std::string HostU32(uint32_t v) {
+  std::string out(4, '\0');
+  std::memcpy(out.data(), &v, 4);
+  return out;
 }
 
 ExprPtr Immediate(uint32_t verdict, const std::string& chain = "") {
@@ -183,8 +211,18 @@ class RuleBuilder {
     stmts_.push_back(std::move(s));
   }
 
+  // A meta or ct value compared as it is loaded (not a mergeable payload).
+  void LoadCompare(const Field& f, const std::string& value, bool negated) {
+    Need(f);
+    Stmt s;
+    s.exprs.push_back(Load(f, NFT_REG_1));
+    s.exprs.push_back(Cmp(negated ? NFT_CMP_NEQ : NFT_CMP_EQ, value));
+    stmts_.push_back(std::move(s));
+  }
+
   // field == value (a constant): mergeable.
   void PayloadValue(const Field& f, const std::string& value, bool negated) {
+    if (f.ct || f.meta) return LoadCompare(f, value, negated);
     Need(f);
     Stmt s;
     s.payload_value = true;
@@ -205,8 +243,10 @@ class RuleBuilder {
     uint32_t op = negated ? NFT_CMP_NEQ : NFT_CMP_EQ;
     if (auto p = IntervalPrefix(fam, iv)) {
       if (*p > 0 && *p % 8 == 0) {
+        // A payload load is shortened to the prefix; a ct load cannot be,
+        // and only the compare is.
         uint32_t bytes = static_cast<uint32_t>(*p / 8);
-        s.exprs.push_back(Load(f, NFT_REG_1, bytes));
+        s.exprs.push_back(f.ct ? Load(f, NFT_REG_1) : Load(f, NFT_REG_1, bytes));
         s.exprs.push_back(Cmp(op, BigEndian(iv.lo, f.len).substr(0, bytes)));
       } else {
         s.exprs.push_back(Load(f, NFT_REG_1));
@@ -297,6 +337,15 @@ class RuleBuilder {
     Stmt s;
     s.barrier = true;
     s.exprs.push_back(std::move(e));
+    stmts_.push_back(std::move(s));
+  }
+
+  // Several expressions that make one statement (immediates, then the
+  // statement that reads them).
+  void Statement(std::vector<ExprPtr> exprs) {
+    Stmt s;
+    s.barrier = true;
+    s.exprs = std::move(exprs);
     stmts_.push_back(std::move(s));
   }
 
@@ -391,8 +440,13 @@ struct Udata {
 };
 
 // nft's typeof description of an expression (NFTNL_UDATA_SET_KEY_TYPEOF).
+uint32_t ExprTypeOf(const Field& f) { return f.ct ? kExprCt : f.meta ? kExprMeta : kExprPayload; }
+
 void TypeofData(nftnl_udata_buf* b, const Field& f) {
-  if (f.meta) {
+  if (f.ct) {
+    nftnl_udata_put_u32(b, 0, f.ct_key);  // NFTNL_UDATA_CT_KEY
+    nftnl_udata_put_u32(b, 1, f.ct_original ? uint32_t{IP_CT_DIR_ORIGINAL} : UINT32_MAX);  // NFTNL_UDATA_CT_DIR
+  } else if (f.meta) {
     nftnl_udata_put_u32(b, 0, f.meta_key);  // NFTNL_UDATA_META_KEY
   } else {
     nftnl_udata_put_u32(b, 0, f.desc);      // NFTNL_UDATA_SET_KEY_PAYLOAD_DESC
@@ -403,7 +457,7 @@ void TypeofData(nftnl_udata_buf* b, const Field& f) {
 void KeyTypeof(nftnl_udata_buf* b, const std::vector<Field>& key, bool from_expressions) {
   nftnl_udata* n1 = nftnl_udata_nest_start(b, NFTNL_UDATA_SET_KEY_TYPEOF);
   if (key.size() == 1) {
-    nftnl_udata_put_u32(b, NFTNL_UDATA_SET_TYPEOF_EXPR, key[0].meta ? kExprMeta : kExprPayload);
+    nftnl_udata_put_u32(b, NFTNL_UDATA_SET_TYPEOF_EXPR, ExprTypeOf(key[0]));
     nftnl_udata* n2 = nftnl_udata_nest_start(b, NFTNL_UDATA_SET_TYPEOF_DATA);
     TypeofData(b, key[0]);
     nftnl_udata_nest_end(b, n2);
@@ -414,7 +468,7 @@ void KeyTypeof(nftnl_udata_buf* b, const std::vector<Field>& key, bool from_expr
       // nft describes at most four fields (and silently stops there).
       for (size_t i = 0; i < key.size() && i < 4; ++i) {
         nftnl_udata* n3 = nftnl_udata_nest_start(b, static_cast<uint8_t>(i));  // CONCAT_NEST + i
-        nftnl_udata_put_u32(b, 0, key[i].meta ? kExprMeta : kExprPayload);  // CONCAT_SUB_TYPE
+        nftnl_udata_put_u32(b, 0, ExprTypeOf(key[i]));  // CONCAT_SUB_TYPE
         nftnl_udata* n4 = nftnl_udata_nest_start(b, 1);                      // CONCAT_SUB_DATA
         TypeofData(b, key[i]);
         nftnl_udata_nest_end(b, n4);
@@ -682,12 +736,20 @@ class Linearizer {
     nftnl_chain_set_str(ch.get(), NFTNL_CHAIN_TABLE, kTableName);
     nftnl_chain_set_str(ch.get(), NFTNL_CHAIN_NAME, c.name.c_str());
     if (c.hook != ir::Hook::kNone) {
-      uint32_t hook = c.hook == ir::Hook::kInput ? NF_INET_LOCAL_IN
-                      : c.hook == ir::Hook::kForward ? NF_INET_FORWARD
-                                                     : NF_INET_LOCAL_OUT;
+      uint32_t hook = 0;
+      switch (c.hook) {
+        case ir::Hook::kInput: hook = NF_INET_LOCAL_IN; break;
+        case ir::Hook::kForward: hook = NF_INET_FORWARD; break;
+        case ir::Hook::kOutput: hook = NF_INET_LOCAL_OUT; break;
+        case ir::Hook::kMarks:
+        case ir::Hook::kDnat: hook = NF_INET_PRE_ROUTING; break;
+        case ir::Hook::kSnat: hook = NF_INET_POST_ROUTING; break;
+        case ir::Hook::kNone: break;
+      }
+      const ir::HookInfo& info = ir::Info(c.hook);
       nftnl_chain_set_u32(ch.get(), NFTNL_CHAIN_HOOKNUM, hook);
-      nftnl_chain_set_s32(ch.get(), NFTNL_CHAIN_PRIO, 0);
-      nftnl_chain_set_str(ch.get(), NFTNL_CHAIN_TYPE, "filter");
+      nftnl_chain_set_s32(ch.get(), NFTNL_CHAIN_PRIO, info.priority);
+      nftnl_chain_set_str(ch.get(), NFTNL_CHAIN_TYPE, info.type);
       nftnl_chain_set_u32(ch.get(), NFTNL_CHAIN_POLICY, c.policy == ir::Verdict::kAccept ? NF_ACCEPT : NF_DROP);
     }
     return ch;
@@ -778,7 +840,87 @@ class Linearizer {
       case nftables::ValueKind::kIcmpv6Type:
       case nftables::ValueKind::kNumber:
         return b.PayloadValue(f, BigEndian(s.value.lo, f.len), s.negated);
+      case nftables::ValueKind::kMark:
+        return b.LoadCompare(f, HostU32(static_cast<uint32_t>(s.value.lo)), s.negated);
     }
+  }
+
+  // nft's registers for a NAT statement's values: one 128-bit register each,
+  // in order (address min, max, port min, max).
+  static void Nat(RuleBuilder& b, const nftables::Stmt& s) {
+    const Translation& x = *s.xlate;
+    std::vector<ExprPtr> exprs;
+    uint32_t reg = NFT_REG_1;
+    uint32_t addr_min = 0, addr_max = 0, port_min = 0, port_max = 0;
+    Family f = s.family == ir::RuleFamily::kV6 ? Family::kV6 : Family::kV4;
+    uint32_t alen = f == Family::kV6 ? 16 : 4;
+    if (x.has_address()) {
+      const Interval& iv = *x.to(f);
+      addr_min = reg++;
+      exprs.push_back(ImmediateData(addr_min, BigEndian(iv.lo, alen)));
+      if (iv.hi != iv.lo) {
+        addr_max = reg++;
+        exprs.push_back(ImmediateData(addr_max, BigEndian(iv.hi, alen)));
+      }
+    }
+    if (x.port_lo) {
+      port_min = reg++;
+      exprs.push_back(ImmediateData(port_min, BigEndian(x.port_lo, 2)));
+      if (x.port_hi != x.port_lo) {
+        port_max = reg++;
+        exprs.push_back(ImmediateData(port_max, BigEndian(x.port_hi, 2)));
+      }
+    }
+    ExprPtr e;
+    switch (x.kind) {
+      case Translation::Kind::kSnat:
+      case Translation::Kind::kDnat: {
+        e = NewExpr("nat");
+        nftnl_expr_set_u32(e.get(), NFTNL_EXPR_NAT_TYPE,
+                           x.kind == Translation::Kind::kSnat ? NFT_NAT_SNAT : NFT_NAT_DNAT);
+        nftnl_expr_set_u32(e.get(), NFTNL_EXPR_NAT_FAMILY, f == Family::kV6 ? NFPROTO_IPV6 : NFPROTO_IPV4);
+        // The kernel reports a missing maximum as the minimum: the image
+        // says so too, so that fwc verify finds it equal.
+        nftnl_expr_set_u32(e.get(), NFTNL_EXPR_NAT_REG_ADDR_MIN, addr_min);
+        nftnl_expr_set_u32(e.get(), NFTNL_EXPR_NAT_REG_ADDR_MAX, addr_max ? addr_max : addr_min);
+        if (port_min) nftnl_expr_set_u32(e.get(), NFTNL_EXPR_NAT_REG_PROTO_MIN, port_min);
+        if (port_min) nftnl_expr_set_u32(e.get(), NFTNL_EXPR_NAT_REG_PROTO_MAX, port_max ? port_max : port_min);
+        // What the kernel reports back: it adds these flags for the
+        // registers it is given.
+        uint32_t flags = NF_NAT_RANGE_MAP_IPS | (port_min ? NF_NAT_RANGE_PROTO_SPECIFIED : 0);
+        nftnl_expr_set_u32(e.get(), NFTNL_EXPR_NAT_FLAGS, flags);
+        break;
+      }
+      case Translation::Kind::kMasquerade:
+        e = NewExpr("masq");
+        if (port_min) {
+          nftnl_expr_set_u32(e.get(), NFTNL_EXPR_MASQ_REG_PROTO_MIN, port_min);
+          nftnl_expr_set_u32(e.get(), NFTNL_EXPR_MASQ_REG_PROTO_MAX, port_max ? port_max : port_min);
+          nftnl_expr_set_u32(e.get(), NFTNL_EXPR_MASQ_FLAGS, NF_NAT_RANGE_PROTO_SPECIFIED);
+        }
+        break;
+      case Translation::Kind::kRedirect:
+        e = NewExpr("redir");
+        if (port_min) {
+          nftnl_expr_set_u32(e.get(), NFTNL_EXPR_REDIR_REG_PROTO_MIN, port_min);
+          nftnl_expr_set_u32(e.get(), NFTNL_EXPR_REDIR_REG_PROTO_MAX, port_max ? port_max : port_min);
+          nftnl_expr_set_u32(e.get(), NFTNL_EXPR_REDIR_FLAGS, NF_NAT_RANGE_PROTO_SPECIFIED);
+        }
+        break;
+      default: return;
+    }
+    exprs.push_back(std::move(e));
+    b.Statement(std::move(exprs));
+  }
+
+  static uint32_t StateMask(uint8_t states) {
+    uint32_t m = 0;
+    if (states & kStateNew) m |= NF_CT_STATE_BIT(IP_CT_NEW);
+    if (states & kStateEstablished) m |= NF_CT_STATE_BIT(IP_CT_ESTABLISHED);
+    if (states & kStateRelated) m |= NF_CT_STATE_BIT(IP_CT_RELATED);
+    if (states & kStateInvalid) m |= NF_CT_STATE_INVALID_BIT;
+    if (states & kStateUntracked) m |= NF_CT_STATE_UNTRACKED_BIT;
+    return m;
   }
 
   static ExprPtr Reject(uint32_t type, uint8_t code) {
@@ -819,6 +961,23 @@ class Linearizer {
       }
       case K::kVerdict:
         return b.Statement(Immediate(static_cast<uint32_t>(KernelVerdict(s.verdict)), s.verdict.chain));
+      case K::kCtStates: return b.CtState(StateMask(s.states));
+      case K::kSetMark: {
+        Field f = FieldOf(s.fields[0]);
+        std::vector<ExprPtr> exprs;
+        exprs.push_back(ImmediateData(NFT_REG_1, HostU32(s.mark)));
+        ExprPtr e = NewExpr(f.ct ? "ct" : "meta");
+        if (f.ct) {
+          nftnl_expr_set_u32(e.get(), NFTNL_EXPR_CT_KEY, f.ct_key);
+          nftnl_expr_set_u32(e.get(), NFTNL_EXPR_CT_SREG, NFT_REG_1);
+        } else {
+          nftnl_expr_set_u32(e.get(), NFTNL_EXPR_META_KEY, f.meta_key);
+          nftnl_expr_set_u32(e.get(), NFTNL_EXPR_META_SREG, NFT_REG_1);
+        }
+        exprs.push_back(std::move(e));
+        return b.Statement(std::move(exprs));
+      }
+      case K::kNat: return Nat(b, s);
       case K::kReject:
         // nft puts the protocol a reject needs at the head of the rule.
         if (s.reject == ir::Verdict::kRejectTcpReset) {

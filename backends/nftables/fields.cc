@@ -19,6 +19,7 @@ enum Datatype : uint32_t {
   kTypeIcmpCode = 32,
   kTypeIcmpv6Code = 33,
   kTypeIfname = 41,
+  kTypeMark = 19,
 };
 enum Desc : uint32_t { kDescIcmp = 4, kDescUdp = 6, kDescTcp = 8, kDescTh = 11, kDescIp = 12, kDescIp6 = 13, kDescIcmpv6 = 14 };
 
@@ -32,6 +33,15 @@ constexpr FieldInfo Meta(const char* text, const char* type_name, ValueKind v, u
 constexpr FieldInfo Payload(const char* text, const char* type_name, ValueKind v, uint32_t base, uint32_t offset,
                             uint32_t len, uint32_t type, uint32_t desc, uint32_t tmpl, int need_net, int need_l4) {
   return {text, type_name, v, false, 0, base, offset, len, type, kOrderBig, kOrderBig, desc, tmpl, need_net, need_l4};
+}
+
+constexpr FieldInfo Ct(const char* text, const char* type_name, ValueKind v, uint32_t key, bool original,
+                       uint32_t len, uint32_t type, uint32_t order, int need_net) {
+  FieldInfo f{text, type_name, v, false, 0, 0, 0, len, type, order, order, 0, 0, need_net, -1};
+  f.ct = true;
+  f.ct_key = key;
+  f.ct_original = original;
+  return f;
 }
 
 // In the order of enum class Field.
@@ -57,6 +67,13 @@ constexpr FieldInfo kFields[] = {
             NFPROTO_IPV6, 58),
     Payload("icmpv6 code", "icmpv6_code", ValueKind::kNumber, kTransport, 1, 1, kTypeIcmpv6Code, kDescIcmpv6, 2,
             NFPROTO_IPV6, 58),
+    Meta("meta mark", "mark", ValueKind::kMark, NFT_META_MARK, 4, kTypeMark, kOrderHost),
+    Ct("ct mark", "mark", ValueKind::kMark, NFT_CT_MARK, false, 4, kTypeMark, kOrderHost, 0),
+    // nft adds no protocol dependency for these: conntrack knows the family.
+    Ct("ct original ip daddr", "ipv4_addr", ValueKind::kIpv4, NFT_CT_DST_IP, true, 4, kTypeIpaddr, kOrderBig, 0),
+    Ct("ct original ip6 daddr", "ipv6_addr", ValueKind::kIpv6, NFT_CT_DST_IP6, true, 16, kTypeIp6addr, kOrderBig, 0),
+    Ct("ct original proto-dst", "inet_service", ValueKind::kPort, NFT_CT_PROTO_DST, true, 2, kTypeInetService,
+       kOrderBig, 0),
 };
 
 }  // namespace

@@ -28,10 +28,15 @@ enum class Field : uint8_t {
   kIcmpCode,
   kIcmpv6Type,
   kIcmpv6Code,
+  kMetaMark,             // the packet mark
+  kCtMark,               // the connection mark
+  kCtOriginalIpDaddr,    // the destination the client addressed, before DNAT
+  kCtOriginalIp6Daddr,
+  kCtOriginalProtoDst,   // its port (after meta l4proto)
 };
 
 // How values of the field are written in nft's syntax.
-enum class ValueKind : uint8_t { kIfname, kNfproto, kProto, kIpv4, kIpv6, kPort, kIcmpType, kIcmpv6Type, kNumber };
+enum class ValueKind : uint8_t { kIfname, kNfproto, kProto, kIpv4, kIpv6, kPort, kIcmpType, kIcmpv6Type, kNumber, kMark };
 
 // nft's byte orders (enum byteorder).
 enum ByteOrder : uint32_t { kOrderInvalid = 0, kOrderHost = 1, kOrderBig = 2 };
@@ -51,6 +56,9 @@ struct FieldInfo {
   uint32_t desc, tmpl;    // payload protocol description and its field (a set's typeof)
   int need_net;           // the NFPROTO_* the field implies, 0 if none
   int need_l4;            // the transport protocol it implies, -1 if none
+  bool ct = false;        // a ct expression (ct_key), else meta or payload
+  uint32_t ct_key = 0;    // NFT_CT_*
+  bool ct_original = false;  // of the original direction (ct original ...)
 };
 
 const FieldInfo& Info(Field f);

@@ -155,10 +155,15 @@ class Builder {
     at(Dim::kSrc);
     if (!Keyed(keyed, Dim::kSrc)) Address(out, r.src, AddressField(V6(r), true));
     at(Dim::kDst);
-    if (!Keyed(keyed, Dim::kDst)) Address(out, r.dst, AddressField(V6(r), false));
+    if (!Keyed(keyed, Dim::kDst))
+      Address(out, r.dst, r.original_dst ? OriginalField(V6(r)) : AddressField(V6(r), false));
     for (Dim d : {Dim::kProto, Dim::kSport, Dim::kDport, Dim::kIcmpType, Dim::kIcmpCode}) at(d);
-    if (r.has_service) Service(out, r.service, keyed);
+    if (r.has_service) Service(out, r.service, keyed, r.original_dst);
+    if (r.extras.has_mark) out.push_back(Match(Field::kMetaMark, r.extras.mark));
+    if (r.extras.has_ctmark) out.push_back(Match(Field::kCtMark, r.extras.ctmark));
   }
+
+  static Field OriginalField(bool v6) { return v6 ? Field::kCtOriginalIp6Daddr : Field::kCtOriginalIpDaddr; }
 
   static Stmt Ifname(Field f, const std::string& name) {
     Stmt s = Match(f, 0);
@@ -181,7 +186,15 @@ class Builder {
   }
 
   // The protocol match, without the dimensions a merged rule keys on.
-  void Service(std::vector<Stmt>& out, const ir::ServiceMatch& s, unsigned keyed) {
+  void Service(std::vector<Stmt>& out, const ir::ServiceMatch& s, unsigned keyed, bool original = false) {
+    if (original && (s.proto == kProtoTcp || s.proto == kProtoUdp) && !s.dports.empty()) {
+      // The port the client addressed: conntrack's, which needs the
+      // protocol named first (a transport header match names it too).
+      if (!s.sports.empty()) out.push_back(Values(PortField(s.proto, true, false), &s.sports, false));
+      else out.push_back(Match(Field::kL4proto, static_cast<U128>(s.proto)));
+      out.push_back(Values(Field::kCtOriginalProtoDst, &s.dports, false));
+      return;
+    }
     if ((s.proto == kProtoTcp || s.proto == kProtoUdp) && (!s.sports.empty() || !s.dports.empty())) {
       bool th = Keyed(keyed, Dim::kProto);
       bool any = th || Keyed(keyed, Dim::kSport) || Keyed(keyed, Dim::kDport);
@@ -217,14 +230,28 @@ class Builder {
   }
 
   static void Ct(std::vector<Stmt>& out, const ir::Rule& r) {
-    if (r.ct == ir::CtState::kNone) return;
-    Stmt s;
-    s.kind = Stmt::Kind::kCt;
-    s.ct = r.ct;
-    out.push_back(std::move(s));
+    if (r.ct != ir::CtState::kNone) {
+      Stmt s;
+      s.kind = Stmt::Kind::kCt;
+      s.ct = r.ct;
+      out.push_back(std::move(s));
+    }
+    if (r.extras.states) {
+      Stmt s;
+      s.kind = Stmt::Kind::kCtStates;
+      s.states = r.extras.states;
+      out.push_back(std::move(s));
+    }
+    if (r.extras.limit_rate) {
+      Stmt s;
+      s.kind = Stmt::Kind::kLimit;
+      s.rate = r.extras.limit_rate;
+      s.unit = kRateUnits[r.extras.limit_unit];
+      out.push_back(std::move(s));
+    }
   }
 
-  // What follows the matches: limit, counter, log, verdict.
+  // What follows the matches: limit, counter, log, mark or NAT, verdict.
   static void Statements(std::vector<Stmt>& out, const ir::Rule& r, bool counter) {
     if (r.log.enabled && r.log.rate) {
       Stmt s;
@@ -244,6 +271,21 @@ class Builder {
       s.prefix = KernelString(r.log.prefix);
       out.push_back(std::move(s));
     }
+    if (const Translation* x = r.xlate.get()) {
+      Stmt s;
+      if (x->kind == Translation::Kind::kMark || x->kind == Translation::Kind::kConnmark) {
+        s.kind = Stmt::Kind::kSetMark;
+        s.fields = {x->kind == Translation::Kind::kMark ? Field::kMetaMark : Field::kCtMark};
+        s.mark = x->mark;
+        out.push_back(std::move(s));
+      } else if (r.verdict == ir::Verdict::kNat) {
+        s.kind = Stmt::Kind::kNat;
+        s.xlate = x;
+        s.family = r.family;
+        out.push_back(std::move(s));
+        return;  // a NAT statement is the verdict
+      }
+    }
     Stmt v;
     v.kind = Stmt::Kind::kVerdict;
     switch (r.verdict) {
@@ -261,6 +303,7 @@ class Builder {
         v.reject = r.verdict;
         v.family = r.family;
         break;
+      case ir::Verdict::kNat: return;  // without a translation: none (not made by the lowering)
     }
     out.push_back(std::move(v));
   }

@@ -62,6 +62,9 @@ struct Stmt {
     kLog,      // log [prefix]
     kVerdict,  //
     kReject,   // reject with ...
+    kCtStates, // ct state new,established (states: a StateBit mask)
+    kSetMark,  // meta mark set N / ct mark set N (fields[0]: kMetaMark or kCtMark)
+    kNat,      // snat, dnat, masquerade, redirect (xlate)
   };
   Kind kind = Kind::kMatch;
   std::vector<Field> fields;
@@ -77,7 +80,10 @@ struct Stmt {
   std::string prefix;                   // kLog ("" for none), as nft stores it
   Verdict verdict;                      // kVerdict
   ir::Verdict reject = ir::Verdict::kRejectIcmp;  // kReject: kRejectTcpReset or kRejectIcmp
-  ir::RuleFamily family = ir::RuleFamily::kAny;   // kReject: icmp, icmpv6 or icmpx
+  ir::RuleFamily family = ir::RuleFamily::kAny;   // kReject: icmp, icmpv6 or icmpx; kNat: the address family
+  uint8_t states = 0;                             // kCtStates
+  uint32_t mark = 0;                              // kSetMark
+  const Translation* xlate = nullptr;             // kNat (the IR's)
 };
 
 struct Rule {

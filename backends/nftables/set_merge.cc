@@ -81,6 +81,9 @@ bool Mergeable(const ir::Rule& r) {
   if (r.verdict == ir::Verdict::kContinue) return false;
   if (r.log.enabled && r.log.rate != 0) return false;
   if (r.comment.rfind("fwc:", 0) == 0) return false;
+  // Marks, states, limits, translations and original destinations are not
+  // set dimensions: such rules stay as they are.
+  if (r.xlate || r.extras.any() || r.original_dst) return false;
   return true;
 }
 

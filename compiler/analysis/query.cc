@@ -137,13 +137,51 @@ std::optional<PacketSpec> ParsePacket(const std::string& text, std::string* erro
   return p;
 }
 
-QueryEngine::QueryEngine(const Model& m, const std::vector<PlacedRule>& placed) : m_(m) {
+QueryEngine::QueryEngine(const Model& m, const std::vector<PlacedRule>& placed,
+                         const std::vector<PlacedRule>& sections)
+    : m_(m) {
+  for (const auto& w : sections) {
+    if (!w.rule.iif.empty()) ifaces_.Id(w.rule.iif);
+    if (!w.rule.oif.empty()) ifaces_.Id(w.rule.oif);
+  }
   lists_ = BuildRuleLists(m, placed, ifaces_);
+  for (ir::Hook hook : {ir::Hook::kMarks, ir::Hook::kDnat, ir::Hook::kSnat})
+    for (Family f : {Family::kV4, Family::kV6}) {
+      SectionList l{hook, f, {}};
+      FieldLimits lim = FieldLimits::For(f, ifaces_.count());
+      for (const auto& w : sections) {
+        if (w.hook != hook) continue;
+        if (w.rule.family == ir::RuleFamily::kV4 && f != Family::kV4) continue;
+        if (w.rule.family == ir::RuleFamily::kV6 && f != Family::kV6) continue;
+        l.rules.push_back({&w, RuleCubes(w, lim, ifaces_)});
+      }
+      sections_.push_back(std::move(l));
+    }
 }
 
 std::optional<QueryResult> Query(const Model& m, const std::vector<PlacedRule>& placed, const PacketSpec& p,
-                                 std::string* error) {
-  return QueryEngine(m, placed).Query(p, error);
+                                 std::string* error, const std::vector<PlacedRule>& sections) {
+  return QueryEngine(m, placed, sections).Query(p, error);
+}
+
+bool ExtrasMatch(const MatchExtras& x, uint32_t mark, uint32_t ctmark, bool established) {
+  if (x.has_mark && x.mark != mark) return false;
+  if (x.has_ctmark && x.ctmark != ctmark) return false;
+  if (x.states && !(x.states & (established ? kStateEstablished : kStateNew))) return false;
+  return true;
+}
+
+const PlacedRule* QueryEngine::FirstMatch(ir::Hook hook, Family f, const Point& pt, uint32_t mark, uint32_t ctmark,
+                                          bool established) const {
+  for (const auto& l : sections_) {
+    if (l.hook != hook || l.family != f) continue;
+    for (const auto& r : l.rules) {
+      if (!ExtrasMatch(r.placed->rule.extras, mark, ctmark, established)) continue;
+      if (std::any_of(r.cubes.begin(), r.cubes.end(), [&](const Cube& c) { return CubeContains(c, pt); }))
+        return r.placed;
+    }
+  }
+  return nullptr;
 }
 
 std::optional<QueryResult> QueryEngine::Query(const PacketSpec& p, std::string* error) const {
@@ -168,27 +206,97 @@ std::optional<QueryResult> QueryEngine::Query(const PacketSpec& p, std::string* 
   if (!p.iif.empty() && !device(p.iif, &r.iif)) return std::nullopt;
   if (!p.oif.empty() && !device(p.oif, &r.oif)) return std::nullopt;
 
-  bool to_fw = m.local_destinations.of(f).Intersects(IntervalSet::Range(p.dst, p.dst));
   bool from_fw = m.firewall_addresses.of(f).Intersects(IntervalSet::Range(p.src, p.src));
   using ir::Hook;
-  r.chain = p.chain != Hook::kNone ? p.chain : from_fw ? Hook::kOutput : to_fw ? Hook::kInput : Hook::kForward;
-  // Guess the interfaces the packet would use from the attached networks.
-  if (r.chain != Hook::kOutput && r.iif.empty())
+  bool ports = p.proto == kProtoTcp || p.proto == kProtoUdp;
+  auto point = [&](U128 src, unsigned sport, U128 dst, unsigned dport, const std::string& iif, const std::string& oif) {
+    Point q{};
+    q[kIif] = iif.empty() ? 0 : ifaces.Find(iif);
+    q[kOif] = oif.empty() ? 0 : ifaces.Find(oif);
+    q[kSrc] = src;
+    q[kDst] = dst;
+    q[kProto] = static_cast<U128>(p.proto);
+    q[kSport] = ports ? sport : 0;
+    q[kDport] = ports ? dport : 0;
+    q[kIcmp] = p.icmp_type >= 0 ? (static_cast<U128>(p.icmp_type) << 8) | static_cast<U128>(p.icmp_code) : 0;
+    return q;
+  };
+  auto guess_iif = [&] {
+    if (!r.iif.empty()) return;
     for (const auto& i : m.interfaces)
       if (InNetworks(i, f, p.src)) {
         r.iif = i.device;
         r.guessed_iif = true;
         break;
       }
+  };
+  // Before routing (not for the firewall's own packets): the marks, then
+  // destination NAT, which decides where the packet is routed.
+  bool local_origin = p.chain == Hook::kOutput || (p.chain == Hook::kNone && from_fw);
+  U128 dst = p.dst;
+  unsigned dport = p.dport;
+  uint32_t mark = 0, ctmark = 0;
+  if (!local_origin && !sections_.empty()) {
+    guess_iif();
+    Point pre = point(p.src, p.sport, p.dst, p.dport, r.iif, "");
+    if (const PlacedRule* w = FirstMatch(Hook::kMarks, f, pre, mark, ctmark, p.established)) {
+      const Translation& x = *w->origin->translation;
+      (x.kind == Translation::Kind::kMark ? mark : ctmark) = x.mark;
+      r.steps.push_back({Hook::kMarks, w->origin, ""});
+    } else if (m.has_marks) {
+      r.steps.push_back({Hook::kMarks, nullptr, ""});
+    }
+    // Replies and later packets keep the translation of their connection.
+    if (!p.established) {
+      if (const PlacedRule* w = FirstMatch(Hook::kDnat, f, pre, mark, ctmark, p.established)) {
+        const Translation& x = *w->origin->translation;
+        if (x.kind == Translation::Kind::kDnat) dst = x.to(f)->lo;
+        if (x.kind == Translation::Kind::kRedirect) {
+          // The kernel redirects to the primary address of the interface the packet came in by.
+          for (const auto& i : m.interfaces)
+            if (i.device == r.iif && !i.addresses.of(f).empty()) dst = i.addresses.of(f).intervals()[0].lo;
+        }
+        if (x.port_lo && ports) dport = x.port_lo;
+        r.steps.push_back({Hook::kDnat, w->origin, FormatPoint(point(p.src, p.sport, dst, dport, r.iif, ""), f, ifaces)});
+      } else if (m.has_nat) {
+        r.steps.push_back({Hook::kDnat, nullptr, ""});
+      }
+    }
+  }
+  r.mark = mark;
+  r.ctmark = ctmark;
+  bool to_fw = m.local_destinations.of(f).Intersects(IntervalSet::Range(dst, dst));
+  r.chain = p.chain != Hook::kNone ? p.chain : from_fw ? Hook::kOutput : to_fw ? Hook::kInput : Hook::kForward;
+  // Guess the interfaces the packet would use from the attached networks.
+  if (r.chain != Hook::kOutput) guess_iif();
   if (r.chain != Hook::kInput && r.oif.empty())
     for (const auto& i : m.interfaces)
-      if (InNetworks(i, f, p.dst)) {
+      if (InNetworks(i, f, dst)) {
         r.oif = i.device;
         r.guessed_oif = true;
         break;
       }
   if (r.chain == Hook::kInput) r.oif.clear();
   if (r.chain == Hook::kOutput) r.iif.clear();
+  // After the filter, on the way out: source NAT.
+  auto srcnat = [&] {
+    if (r.chain == Hook::kInput || r.verdict != ast::Action::kAccept || p.established || sections_.empty()) return;
+    Point post = point(p.src, p.sport, dst, dport, r.iif, r.oif);
+    const PlacedRule* w = FirstMatch(Hook::kSnat, f, post, mark, ctmark, p.established);
+    if (!w) {
+      if (m.has_nat) r.steps.push_back({Hook::kSnat, nullptr, ""});
+      return;
+    }
+    const Translation& x = *w->origin->translation;
+    U128 src = p.src;
+    unsigned sport = p.sport;
+    if (x.kind == Translation::Kind::kSnat) src = x.to(f)->lo;
+    if (x.kind == Translation::Kind::kMasquerade)
+      for (const auto& i : m.interfaces)
+        if (i.device == r.oif && !i.addresses.of(f).empty()) src = i.addresses.of(f).intervals()[0].lo;
+    if (x.port_lo && ports) sport = x.port_lo;
+    r.steps.push_back({Hook::kSnat, w->origin, FormatPoint(point(src, sport, dst, dport, r.iif, r.oif), f, ifaces)});
+  };
 
   Point pt{};
   pt[kIif] = r.iif.empty() ? 0 : ifaces.Find(r.iif);
@@ -196,16 +304,18 @@ std::optional<QueryResult> QueryEngine::Query(const PacketSpec& p, std::string* 
   pt[kSrc] = p.src;
   pt[kDst] = p.dst;
   pt[kProto] = static_cast<U128>(p.proto);
-  bool ports = p.proto == kProtoTcp || p.proto == kProtoUdp;
   pt[kSport] = ports ? p.sport : 0;
   pt[kDport] = ports ? p.dport : 0;
   pt[kIcmp] = p.icmp_type >= 0 ? (static_cast<U128>(p.icmp_type) << 8) | static_cast<U128>(p.icmp_code) : 0;
   r.packet = FormatPoint(pt, f, ifaces);
+  // The filter rules name the destination the client addressed: pt keeps
+  // it, with the interfaces of the translated packet.
 
   // fwc's own rules come first in every base chain.
   if ((r.chain == Hook::kInput && r.iif == "lo") || (r.chain == Hook::kOutput && r.oif == "lo")) {
     r.verdict = ast::Action::kAccept;
     r.builtin = "loopback";
+    srcnat();
     return r;
   }
   if (p.established && m.stateful) {
@@ -224,6 +334,7 @@ std::optional<QueryResult> QueryEngine::Query(const PacketSpec& p, std::string* 
   auto decide = [&](const Unit& u) {
     r.verdict = u.action;
     r.rule = u.origin;
+    srcnat();
     return r;
   };
   for (const auto& l : lists_) {
@@ -235,6 +346,12 @@ std::optional<QueryResult> QueryEngine::Query(const PacketSpec& p, std::string* 
       for (; next_runtime < l.runtime.size() && l.runtime[next_runtime].before <= i; ++next_runtime) {
         const RuntimeUnit& rt = l.runtime[next_runtime];
         if (!contains(rt.unit)) continue;
+        if (rt.conditional) {
+          // Marks and states are known here; a rate limit is assumed kept.
+          if (!ExtrasMatch(rt.unit.origin->extras, mark, ctmark, p.established)) continue;
+          if (rt.unit.origin->extras.limit_rate) r.assumed_rules.push_back(rt.unit.origin);
+          return decide(rt.unit);
+        }
         r.runtime_rules.push_back(rt.unit.origin);
         if (rt.when_empty) return decide(rt.unit);
       }
@@ -242,6 +359,7 @@ std::optional<QueryResult> QueryEngine::Query(const PacketSpec& p, std::string* 
     }
   }
   r.verdict = m.default_action;
+  srcnat();
   return r;
 }
 

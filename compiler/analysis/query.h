@@ -48,6 +48,17 @@ struct QueryResult {
   // addresses; these rules over runtime sets, up to the one that decides,
   // would match it otherwise (or, negated, would not).
   std::vector<const PolicyRule*> runtime_rules;
+  // The way through the marks and nat sections, in order: "marks", "dstnat",
+  // "srcnat" steps, each with the rule that matched (null: none did).
+  struct Step {
+    ir::Hook hook = ir::Hook::kNone;
+    const PolicyRule* rule = nullptr;
+    std::string packet;  // the packet after the step (translated), as fwc query reads it
+  };
+  std::vector<Step> steps;
+  uint32_t mark = 0, ctmark = 0;  // as the marks section left them
+  // Conditional rules (limit) decided assuming the packet is within the limit.
+  std::vector<const PolicyRule*> assumed_rules;
 };
 
 // Decides packets as the compiled rules would: the first packet of a
@@ -57,19 +68,38 @@ struct QueryResult {
 // --packets) cost one evaluation each.
 class QueryEngine {
  public:
-  // m and placed must outlive the engine.
-  QueryEngine(const Model& m, const std::vector<PlacedRule>& placed);
+  // m, placed and sections (the marks and nat sections' placed rules) must
+  // outlive the engine.
+  QueryEngine(const Model& m, const std::vector<PlacedRule>& placed, const std::vector<PlacedRule>& sections = {});
   // Returns nullopt with *error for an unknown interface name.
   std::optional<QueryResult> Query(const PacketSpec& p, std::string* error) const;
 
  private:
+  struct SectionRule {
+    const PlacedRule* placed;
+    std::vector<Cube> cubes;
+  };
+  struct SectionList {
+    ir::Hook hook;
+    Family family;
+    std::vector<SectionRule> rules;
+  };
+  // The first rule of a section that matches the point (and the marks).
+  const PlacedRule* FirstMatch(ir::Hook hook, Family f, const Point& pt, uint32_t mark, uint32_t ctmark,
+                               bool established) const;
+
   const Model& m_;
   InterfaceIds ifaces_;
   std::vector<RuleList> lists_;
+  std::vector<SectionList> sections_;
 };
+
+// Whether a rule's extras (mark, connmark, state) hold for a packet with
+// these marks; a rate limit is assumed to hold.
+bool ExtrasMatch(const MatchExtras& x, uint32_t mark, uint32_t ctmark, bool established);
 
 // One packet: QueryEngine(m, placed).Query(p, error).
 std::optional<QueryResult> Query(const Model& m, const std::vector<PlacedRule>& placed, const PacketSpec& p,
-                                 std::string* error);
+                                 std::string* error, const std::vector<PlacedRule>& sections = {});
 
 }  // namespace fwc::analysis

@@ -149,7 +149,9 @@ std::vector<RuleList> BuildRuleLists(const Model& m, const std::vector<PlacedRul
         u.set_cubes(RuleCubes(w, l.limits, ifaces));
         if (w.rule.src.runtime || w.rule.dst.runtime) {
           bool when_empty = (!w.rule.src.runtime || w.rule.src.negated) && (!w.rule.dst.runtime || w.rule.dst.negated);
-          l.runtime.push_back({l.units.size(), std::move(u), when_empty});
+          l.runtime.push_back({l.units.size(), std::move(u), when_empty, false});
+        } else if (w.rule.extras.any()) {
+          l.runtime.push_back({l.units.size(), std::move(u), false, true});
         } else {
           l.units.push_back(std::move(u));
         }

@@ -65,6 +65,10 @@ struct RuntimeUnit {
   // It matches while its sets are empty: every runtime set it names is
   // negated ("from not blocklist").
   bool when_empty = false;
+  // Not over a runtime set but conditional: it also matches a mark,
+  // connection mark, state or rate limit (its origin's extras), which the
+  // cubes do not hold. fwc query decides it with the packet's marks.
+  bool conditional = false;
 };
 
 struct RuleList {

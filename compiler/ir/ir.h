@@ -3,10 +3,13 @@
 // Nothing here refers to the AST or to a particular backend's syntax.
 #pragma once
 
+#include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "compiler/base/address.h"
+#include "compiler/base/translation.h"
 
 namespace fwc::ir {
 
@@ -21,6 +24,7 @@ enum class Verdict {
   kRejectIcmp,      // ICMP/ICMPv6 port-unreachable
   kJump,
   kReturn,
+  kNat,  // the rule's translation (snat, dnat, masquerade, redirect), which ends its chain
 };
 
 enum class CtState { kNone, kEstablishedRelated, kInvalid };
@@ -55,6 +59,11 @@ struct Match {
   RuleFamily family = RuleFamily::kAny;
   CtState ct = CtState::kNone;
   bool has_service = false;
+  // The destination address and port are the connection's original ones,
+  // before DNAT (ct original): filter rules of a policy that translates
+  // destinations name what the client addressed.
+  bool original_dst = false;
+  MatchExtras extras;
   std::string iif, oif;
   AddrMatch src, dst;
   ServiceMatch service;
@@ -67,15 +76,34 @@ struct Rule : Match {
   Verdict verdict = Verdict::kAccept;
   std::string target;   // kJump
   std::string comment;  // "crm.fw:14 the CRM web service"
+  // A rule of the nat or marks section: a mark or connmark is set before the
+  // verdict (kAccept); snat, dnat, masquerade and redirect are the verdict
+  // kNat; no nat is kAccept.
+  std::shared_ptr<const Translation> xlate;
 };
 
-enum class Hook { kNone, kInput, kForward, kOutput };
+// The hooks fwc's chains are attached to. Besides the filter chains, the
+// marks section runs in prerouting at mangle priority (-150), DNAT at
+// dstnat (-100) before routing, SNAT at srcnat (100) after it.
+enum class Hook { kNone, kInput, kForward, kOutput, kMarks, kDnat, kSnat };
+
+// What the kernel calls a hook and its chain's type and priority.
+struct HookInfo {
+  const char* kernel_hook;  // "prerouting", "input", ...
+  const char* type;         // "filter" or "nat"
+  int priority;
+  const char* priority_name;  // nft's name for it: "filter", "mangle", "dstnat", "srcnat"
+  const char* iptables_table; // "filter", "mangle", "nat"
+  const char* iptables_chain; // "INPUT", "PREROUTING", ...
+};
+const HookInfo& Info(Hook h);
 
 struct Chain {
   std::string name;
   Hook hook = Hook::kNone;       // kNone: a regular chain reached by jumps
   Verdict policy = Verdict::kAccept;  // base chains only: kAccept or kDrop
   std::vector<Rule> rules;
+  Hook from = Hook::kNone;  // a regular chain: the base chain that jumps to it (its table)
 };
 
 struct NamedSet {
@@ -91,9 +119,15 @@ struct Ruleset {
   std::string source;       // policy file name, for the output header
   std::string policy_name;
   std::vector<NamedSet> sets;
-  // Regular chains first, then input, forward, output: a chain is declared
-  // before any rule jumps to it.
+  // Regular chains first, then marks, dstnat, input, forward, output,
+  // srcnat (those with rules): a chain is declared before any rule jumps to it.
   std::vector<Chain> chains;
+  // Which table families fwc owns besides filter: it replaces the nat or
+  // mangle table only when the policy has that section (iptables).
+  bool owns_nat = false, owns_marks = false;
+  // option forwarding, and whether any rule passes traffic through.
+  std::optional<bool> forwarding;
+  bool forwards = false;
 };
 
 // A readable dump of the IR (fwc compile --dump ir), and of its parts.
@@ -101,6 +135,8 @@ std::string Dump(const Ruleset& rs);
 std::string DumpMatch(const Match& m);
 std::string DumpService(const ServiceMatch& s);
 const char* VerdictName(Verdict v);
-const char* HookName(Hook h);  // "input", "forward", "output"; "" for kNone
+const char* HookName(Hook h);  // "input", "forward", "output", "marks", "dstnat", "srcnat"; "" for kNone
+std::string DumpTranslation(const Translation& t, RuleFamily family);
+std::string DumpExtras(const MatchExtras& x);
 
 }  // namespace fwc::ir

@@ -16,8 +16,49 @@ const char* VerdictName(Verdict v) {
     case Verdict::kRejectIcmp: return "reject-icmp";
     case Verdict::kJump: return "jump";
     case Verdict::kReturn: return "return";
+    case Verdict::kNat: return "nat";
   }
   return "?";
+}
+
+const HookInfo& Info(Hook h) {
+  static const HookInfo kInfo[] = {
+      {"", "filter", 0, "filter", "filter", ""},  // kNone: a regular chain
+      {"input", "filter", 0, "filter", "filter", "INPUT"},
+      {"forward", "filter", 0, "filter", "filter", "FORWARD"},
+      {"output", "filter", 0, "filter", "filter", "OUTPUT"},
+      {"prerouting", "filter", -150, "mangle", "mangle", "PREROUTING"},
+      {"prerouting", "nat", -100, "dstnat", "nat", "PREROUTING"},
+      {"postrouting", "nat", 100, "srcnat", "nat", "POSTROUTING"},
+  };
+  return kInfo[static_cast<int>(h)];
+}
+
+std::string DumpTranslation(const Translation& t, RuleFamily family) {
+  std::string out = std::string(" ") + TranslationName(t.kind);
+  Family f = family == RuleFamily::kV6 ? Family::kV6 : Family::kV4;
+  if (t.kind == Translation::Kind::kMark || t.kind == Translation::Kind::kConnmark)
+    return out + " " + std::to_string(t.mark);
+  if (t.has_address() && t.to(f)) out += " to " + FormatInterval(f, *t.to(f));
+  if (t.port_lo) {
+    out += " port " + std::to_string(t.port_lo);
+    if (t.port_hi != t.port_lo) out += "-" + std::to_string(t.port_hi);
+  }
+  return out;
+}
+
+std::string DumpExtras(const MatchExtras& x) {
+  std::string out;
+  if (x.has_mark) out += " mark " + std::to_string(x.mark);
+  if (x.has_ctmark) out += " ctmark " + std::to_string(x.ctmark);
+  if (x.states) {
+    std::string names;
+    for (const auto& s : kStateNames)
+      if (x.states & s.bit) names += (names.empty() ? "" : ",") + std::string(s.name);
+    out += " state " + names;
+  }
+  if (x.limit_rate) out += " limit " + std::to_string(x.limit_rate) + "/" + kRateUnits[x.limit_unit];
+  return out;
 }
 
 namespace {
@@ -59,6 +100,9 @@ const char* HookName(Hook h) {
     case Hook::kInput: return "input";
     case Hook::kForward: return "forward";
     case Hook::kOutput: return "output";
+    case Hook::kMarks: return "marks";
+    case Hook::kDnat: return "dstnat";
+    case Hook::kSnat: return "srcnat";
     case Hook::kNone: break;
   }
   return "";
@@ -70,8 +114,9 @@ std::string DumpMatch(const Match& r) {
   o << (r.family == RuleFamily::kAny ? "any " : r.family == RuleFamily::kV4 ? "ip4 " : "ip6 ");
   if (!r.iif.empty()) o << " iif " << r.iif;
   if (!r.oif.empty()) o << " oif " << r.oif;
-  o << Addr("src", r.src, f) << Addr("dst", r.dst, f);
-  if (r.has_service) o << Service(r.service);
+  o << Addr("src", r.src, f) << Addr(r.original_dst ? "original-dst" : "dst", r.dst, f);
+  if (r.has_service) o << Service(r.service) << (r.original_dst && !r.service.dports.empty() ? " (original)" : "");
+  o << DumpExtras(r.extras);
   if (r.ct == CtState::kEstablishedRelated) o << " ct established,related";
   if (r.ct == CtState::kInvalid) o << " ct invalid";
   return o.str();
@@ -98,6 +143,7 @@ std::string Dump(const Ruleset& rs) {
         if (r.log.rate) o << " rate " << r.log.rate << "/" << r.log.rate_unit;
       }
       if (r.counter) o << " counter";
+      if (r.xlate) o << DumpTranslation(*r.xlate, r.family);
       o << " -> " << VerdictName(r.verdict);
       if (r.verdict == Verdict::kJump) o << " " << r.target;
       o << "   # " << r.comment << "\n";

@@ -20,11 +20,20 @@ LoweringRule TakeActions::operator()(PlacedRule w) {
     l.rule.log.rate_unit = r->log.rate_unit;
     l.rule.counter = r->counter;
     l.rule.verdict = r->action == ast::Action::kAccept ? ir::Verdict::kAccept : ir::Verdict::kDrop;
+    if (r->translation) {
+      // Marks are set, then accepted (first match wins in the section);
+      // no nat accepts untranslated.
+      l.rule.xlate = r->translation;
+      using K = Translation::Kind;
+      K k = r->translation->kind;
+      bool nat = k == K::kSnat || k == K::kDnat || k == K::kMasquerade || k == K::kRedirect;
+      l.rule.verdict = nat ? ir::Verdict::kNat : ir::Verdict::kAccept;
+    }
     auto [file, fresh] = files_.emplace(r->loc.file, std::string());
     if (fresh) file->second = sources_.display_name(r->loc.file);
     l.rule.comment = file->second + ":" + std::to_string(r->loc.line);
     if (!r->comment.empty()) l.rule.comment += " " + r->comment;
-    l.reject = r->action == ast::Action::kReject;
+    l.reject = r->action == ast::Action::kReject && !r->translation;
     l.line = r->loc.line;
   }
   return l;
@@ -47,8 +56,10 @@ void LowerNegation::Process(LoweringRule w) {
   auto exclusion = [&](auto fill) {
     LoweringRule x;
     x.chain = name;
+    x.from = w.hook;
     x.line = w.line;
     x.rule.family = w.rule.family;
+    x.rule.original_dst = w.rule.original_dst;
     x.rule.verdict = ir::Verdict::kReturn;
     x.rule.comment = w.rule.comment;
     fill(x.rule);
@@ -62,6 +73,13 @@ void LowerNegation::Process(LoweringRule w) {
 
   LoweringRule final_rule;
   final_rule.chain = name;
+  final_rule.from = w.hook;
+  final_rule.rule.xlate = w.rule.xlate;
+  // A port translation needs its protocol named in the rule (iptables).
+  if (w.rule.xlate && w.rule.xlate->port_lo && w.rule.has_service && !neg_svc) {
+    final_rule.rule.has_service = true;
+    final_rule.rule.service = w.rule.service;
+  }
   final_rule.line = w.line;
   final_rule.rule.family = w.rule.family;
   final_rule.rule.log = w.rule.log;
@@ -81,6 +99,7 @@ void LowerNegation::Process(LoweringRule w) {
   jump.reject = false;
   jump.rule.verdict = ir::Verdict::kJump;
   jump.rule.target = name;
+  jump.rule.xlate = nullptr;
   Pass(std::move(jump));
   // The chain's rules follow: chains are built by name, so only the order
   // of the rules inside each one matters.
@@ -179,14 +198,32 @@ void BuildRuleset::Process(LoweringRule w) {
     return;
   }
   auto [it, fresh] = regular_.emplace(w.chain, std::vector<ir::Rule>());
-  if (fresh) order_.push_back(w.chain);
+  if (fresh) {
+    order_.push_back(w.chain);
+    from_[w.chain] = w.from;
+  }
   it->second.push_back(std::move(w.rule));
 }
 
 void BuildRuleset::Finish() {
   for (const auto& name : order_)
-    rs_.chains.push_back({name, ir::Hook::kNone, ir::Verdict::kAccept, std::move(regular_[name])});
+    rs_.chains.push_back({name, ir::Hook::kNone, ir::Verdict::kAccept, std::move(regular_[name]), from_[name]});
   regular_.clear();
+  rs_.owns_marks = m_.has_marks;
+  rs_.owns_nat = m_.has_nat;
+  rs_.forwarding = m_.forwarding;
+  auto section = [&](ir::Hook hook) {
+    auto it = base_.find(hook);
+    if (it == base_.end() || it->second.empty()) return;
+    ir::Chain c;
+    c.name = ir::HookName(hook);
+    c.hook = hook;
+    c.policy = ir::Verdict::kAccept;
+    c.rules = std::move(it->second);
+    rs_.chains.push_back(std::move(c));
+  };
+  section(ir::Hook::kMarks);
+  section(ir::Hook::kDnat);
 
   std::string default_comment = rs_.source + ":" + std::to_string(m_.policy_loc.line) + " default " +
                                 ast::ActionName(m_.default_action);
@@ -206,6 +243,14 @@ void BuildRuleset::Finish() {
     }
     rs_.chains.push_back(std::move(c));
   }
+  section(ir::Hook::kSnat);
+  // The policy passes traffic through when its forward chain has a rule
+  // of its own that can accept.
+  for (const auto& c : rs_.chains)
+    if (c.hook == ir::Hook::kForward || c.from == ir::Hook::kForward)
+      for (const auto& r : c.rules)
+        rs_.forwards |= r.verdict == ir::Verdict::kAccept && r.comment.rfind("fwc:", 0) != 0;
+  if (m_.default_action == ast::Action::kAccept) rs_.forwards = true;
 
   // Named sets for groups, in name order, and every runtime set the policy
   // declares, used or not: a script may fill it before a rule uses it.
@@ -230,7 +275,7 @@ std::vector<LoweringRule> RunProcessor(RuleProcessor& p, std::vector<LoweringRul
 }
 
 ir::Ruleset Lower(const Model& m, std::vector<PlacedRule> placed, const LoweringCaps& caps,
-                  const SourceManager& sources) {
+                  const SourceManager& sources, const std::vector<PlacedRule>& sections) {
   std::map<ir::Hook, size_t> expected;
   for (const auto& w : placed) ++expected[w.hook];
   TakeActions take(sources);
@@ -240,6 +285,7 @@ ir::Ruleset Lower(const Model& m, std::vector<PlacedRule> placed, const Lowering
   BuildRuleset build(m, sources, expected);
   RuleProcessor* chain[] = {&negation, &rate_limited, &reject, &build};
   for (size_t i = 0; i + 1 < std::size(chain); ++i) chain[i]->set_next(chain[i + 1]);
+  for (const auto& w : sections) chain[0]->Process(take(w));
   // Each placed rule is freed as soon as it has gone through the chain.
   for (auto& w : placed) {
     chain[0]->Process(take(std::move(w)));

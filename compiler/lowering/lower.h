@@ -22,6 +22,7 @@ class SourceManager;
 struct LoweringRule {
   ir::Hook hook = ir::Hook::kNone;
   std::string chain;  // a regular chain (hook kNone): a jump target
+  ir::Hook from = ir::Hook::kNone;  // a regular chain's: the hook that jumps to it
   ir::Rule rule;
   // Negated services still to be moved to a chain.
   std::vector<ir::ServiceMatch> services;
@@ -116,6 +117,7 @@ class BuildRuleset : public RuleProcessor {
   std::map<ir::Hook, std::vector<ir::Rule>> base_;
   std::vector<std::string> order_;  // regular chains, as they appear
   std::map<std::string, std::vector<ir::Rule>> regular_;
+  std::map<std::string, ir::Hook> from_;  // regular chains: the hook that jumps to them
 };
 
 // Collects what reaches it: the end of a chain under test.
@@ -130,8 +132,9 @@ class CollectRules : public RuleProcessor {
 std::vector<LoweringRule> RunProcessor(RuleProcessor& p, std::vector<LoweringRule> rules);
 
 // The whole lowering for a target: TakeActions, LowerNegation,
-// SplitRateLimitedLog, SplitReject, BuildRuleset.
+// SplitRateLimitedLog, SplitReject, BuildRuleset. sections: the placed
+// rules of the marks and nat sections (PlaceSectionRules).
 ir::Ruleset Lower(const Model& m, std::vector<PlacedRule> placed, const LoweringCaps& caps,
-                  const SourceManager& sources);
+                  const SourceManager& sources, const std::vector<PlacedRule>& sections = {});
 
 }  // namespace fwc

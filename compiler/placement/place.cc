@@ -34,6 +34,11 @@ ir::AddrMatch ToAddrMatch(const AddressSlot& slot, Family f) {
   return m;
 }
 
+// snat and dnat translate to an address of the packet's family.
+bool TranslatesIn(const PolicyRule& r, Family f) {
+  return !r.translation || !r.translation->has_address() || r.translation->to(f).has_value();
+}
+
 bool HasFamilySpecificAtom(const ServiceSlot& s) {
   for (const auto& a : s.atoms)
     if (a.family()) return true;
@@ -42,11 +47,12 @@ bool HasFamilySpecificAtom(const ServiceSlot& s) {
 
 // Nothing family-specific: one rule serves both families.
 bool ForBothFamilies(const PolicyRule& r) {
-  return r.src.any && r.dst.any && !HasFamilySpecificAtom(r.services);
+  return r.src.any && r.dst.any && !HasFamilySpecificAtom(r.services) &&
+         !(r.translation && r.translation->has_address());
 }
 
 bool InFamily(const PolicyRule& r, Family f) {
-  return r.src.Allows(f) && r.dst.Allows(f) && r.services.Allows(f);
+  return r.src.Allows(f) && r.dst.Allows(f) && r.services.Allows(f) && TranslatesIn(r, f);
 }
 
 }  // namespace
@@ -54,9 +60,14 @@ bool InFamily(const PolicyRule& r, Family f) {
 std::string KernelSetName(const std::string& object, Family f) { return object + (f == Family::kV4 ? "_v4" : "_v6"); }
 
 std::vector<const PolicyRule*> SelectActiveRules(const Model& m, const std::set<std::string>& defines) {
+  return SelectActive(m.rules, defines);
+}
+
+std::vector<const PolicyRule*> SelectActive(const std::vector<PolicyRule>& rules,
+                                            const std::set<std::string>& defines) {
   std::vector<const PolicyRule*> out;
-  out.reserve(m.rules.size());
-  for (const auto& r : m.rules) {
+  out.reserve(rules.size());
+  for (const auto& r : rules) {
     if (r.disabled) continue;
     if (!r.condition.empty() && (defines.count(r.condition) > 0) == r.condition_negated) continue;
     out.push_back(&r);
@@ -143,6 +154,7 @@ void SplitByFamily(const PolicyRule& r, std::vector<PlacedRule>& out) {
   base.origin = &r;
   base.src_is_firewall = r.src.firewall;
   base.dst_is_firewall = r.dst.firewall;
+  base.rule.extras = r.extras;
 
   if (ForBothFamilies(r)) {
     PlacedRule w = std::move(base);
@@ -179,7 +191,7 @@ IntervalSet SlotSet(const ir::AddrMatch& a, Family f) {
   return a.negated ? a.set.Complement(FamilyMax(f)) : a.set;
 }
 
-Placement Place(const Model& m, const ir::Match& r, Family f) {
+Placement Place(const Model& m, const ir::Match& r, Family f, const NatView& nat) {
   IntervalSet src = SlotSet(r.src, f), dst = SlotSet(r.dst, f);
   const IntervalSet& own = m.firewall_addresses.of(f);
   const IntervalSet& local = m.local_destinations.of(f);
@@ -192,20 +204,24 @@ Placement Place(const Model& m, const ir::Match& r, Family f) {
   bool src_only_fw = !src_open && own.Contains(src);
   bool dst_only_fw = !dst_open && own.Contains(dst);
   bool dst_only_local = !dst_open && local.Contains(dst);
+  // Destination NAT sends what the client addressed to the firewall on
+  // (forward), or what it addressed elsewhere to the firewall (input).
+  bool dnat = nat.active && dst.Intersects(nat.dnat.of(f));
+  bool redirect = nat.active && dst.Intersects(nat.redirect.of(f));
   Placement p;
-  p.input = to_fw && !src_only_fw && r.oif.empty();
+  p.input = (to_fw || redirect) && !src_only_fw && r.oif.empty();
   p.output = from_fw && !dst_only_fw && r.iif.empty();
-  p.forward = !src_only_fw && !dst_only_local;
+  p.forward = !src_only_fw && (!dst_only_local || dnat);
   return p;
 }
 
 // The chains a rule's traffic can reach, over the families it has.
-Placement PlaceRule(const Model& m, const ir::Match& r) {
+Placement PlaceRule(const Model& m, const ir::Match& r, const NatView& nat = {}) {
   Placement p;
   for (Family f : {Family::kV4, Family::kV6}) {
     if (r.family == ir::RuleFamily::kV4 && f != Family::kV4) continue;
     if (r.family == ir::RuleFamily::kV6 && f != Family::kV6) continue;
-    Placement q = Place(m, r, f);
+    Placement q = Place(m, r, f, nat);
     p.input |= q.input;
     p.forward |= q.forward;
     p.output |= q.output;
@@ -217,19 +233,66 @@ size_t ChainCount(const Placement& p) { return size_t{p.input} + size_t{p.forwar
 
 }  // namespace
 
+NatView BuildNatView(const Model& m, const std::set<std::string>& defines) {
+  NatView v;
+  for (const PolicyRule* r : SelectActive(m.nat_rules, defines)) {
+    if (!r->translation->destination()) continue;
+    v.active = true;
+    AddressSet& to = r->translation->kind == Translation::Kind::kDnat ? v.dnat : v.redirect;
+    for (Family f : {Family::kV4, Family::kV6}) {
+      if (!r->dst.Allows(f) || !TranslatesIn(*r, f)) continue;
+      ir::AddrMatch a = ToAddrMatch(r->dst, f);
+      to.of(f).AddAll(SlotSet(a, f));
+    }
+  }
+  return v;
+}
+
 // The last copy is the rule itself.
-void PlaceInChains(const Model& m, PlacedRule w, std::vector<PlacedRule>& out) {
-  Placement p = PlaceRule(m, w.rule);
+void PlaceInChains(const Model& m, PlacedRule w, std::vector<PlacedRule>& out, const NatView& nat) {
+  Placement p = PlaceRule(m, w.rule, nat);
   size_t left = ChainCount(p);
   for (auto [on, hook] : {std::pair{p.input, ir::Hook::kInput}, {p.forward, ir::Hook::kForward},
                           {p.output, ir::Hook::kOutput}}) {
     if (!on) continue;
     PlacedRule c = --left == 0 ? std::move(w) : w;
     c.hook = hook;
-    if (hook == ir::Hook::kInput && c.dst_is_firewall) c.rule.dst = {};
+    // Translated traffic arrives in input or forward with its new
+    // destination: the rules there match the one the client addressed.
+    if (nat.active && hook != ir::Hook::kOutput) c.rule.original_dst = true;
+    // (Not when it matches the original destination: a redirect brings
+    // traffic for other hosts to input, which "to fw" must not accept.)
+    if (hook == ir::Hook::kInput && c.dst_is_firewall && !c.rule.original_dst) c.rule.dst = {};
     if (hook == ir::Hook::kOutput && c.src_is_firewall) c.rule.src = {};
     out.push_back(std::move(c));
   }
+}
+
+void PlaceSectionRule(PlacedRule w, std::vector<PlacedRule>& out) {
+  using K = Translation::Kind;
+  const Translation& t = *w.origin->translation;
+  bool dnat = false, snat = false;
+  switch (t.kind) {
+    case K::kMark:
+    case K::kConnmark: w.hook = ir::Hook::kMarks; out.push_back(std::move(w)); return;
+    case K::kDnat:
+    case K::kRedirect: dnat = true; break;
+    case K::kSnat:
+    case K::kMasquerade: snat = true; break;
+    case K::kNoNat:
+      dnat = w.rule.oif.empty();
+      snat = w.rule.iif.empty();
+      break;
+  }
+  if (dnat && snat) {
+    PlacedRule c = w;
+    c.hook = ir::Hook::kDnat;
+    out.push_back(std::move(c));
+  } else if (dnat) {
+    w.hook = ir::Hook::kDnat;
+  }
+  if (snat) w.hook = ir::Hook::kSnat;
+  out.push_back(std::move(w));
 }
 
 void SplitServices(PlacedRule w, std::vector<PlacedRule>& out) {
@@ -261,18 +324,18 @@ size_t ServiceRules(const PolicyRule& r, std::optional<Family> f) {
 
 // How many rules PlaceRules makes of r, counted without making them: the
 // chains of each of its family rules times their service matches.
-size_t PlacedRules(const Model& m, const PolicyRule& r) {
+size_t PlacedRules(const Model& m, const PolicyRule& r, const NatView& nat) {
   ir::Match probe;  // what placement looks at
   probe.iif = r.iif;
   probe.oif = r.oif;
-  if (ForBothFamilies(r)) return ChainCount(PlaceRule(m, probe)) * ServiceRules(r, std::nullopt);
+  if (ForBothFamilies(r)) return ChainCount(PlaceRule(m, probe, nat)) * ServiceRules(r, std::nullopt);
   size_t n = 0;
   for (Family f : {Family::kV4, Family::kV6}) {
     if (!InFamily(r, f)) continue;
     probe.family = ToRuleFamily(f);
     probe.src = ToAddrMatch(r.src, f);
     probe.dst = ToAddrMatch(r.dst, f);
-    n += ChainCount(PlaceRule(m, probe)) * ServiceRules(r, f);
+    n += ChainCount(PlaceRule(m, probe, nat)) * ServiceRules(r, f);
   }
   return n;
 }
@@ -284,8 +347,9 @@ std::vector<PlacedRule> PlaceRules(const Model& m, const std::set<std::string>& 
   // beforehand: at 100,000 rules the placed rules take 70 MB, and whole
   // vectors handed from pass to pass held two such at once.
   auto active = SelectActiveRules(m, defines);
+  NatView nat = BuildNatView(m, defines);
   size_t size = 0;
-  for (const PolicyRule* r : active) size += PlacedRules(m, *r);
+  for (const PolicyRule* r : active) size += PlacedRules(m, *r, nat);
   std::vector<PlacedRule> placed;
   placed.reserve(size);
   std::vector<PlacedRule> family, chained;  // one rule's, reused
@@ -293,7 +357,7 @@ std::vector<PlacedRule> PlaceRules(const Model& m, const std::set<std::string>& 
     family.clear();
     SplitByFamily(*r, family);
     chained.clear();
-    for (auto& w : family) PlaceInChains(m, std::move(w), chained);
+    for (auto& w : family) PlaceInChains(m, std::move(w), chained, nat);
     // A rule that lands in no chain can never match; say so.
     if (chained.empty())
       diags.Warning("never-matches", r->loc,
@@ -301,6 +365,19 @@ std::vector<PlacedRule> PlaceRules(const Model& m, const std::set<std::string>& 
                     "check its interfaces and addresses: e.g. 'out' cannot match traffic to the firewall itself");
     for (auto& w : chained) SplitServices(std::move(w), placed);
   }
+  return placed;
+}
+
+std::vector<PlacedRule> PlaceSectionRules(const Model& m, const std::set<std::string>& defines) {
+  std::vector<PlacedRule> placed, family, hooked;
+  for (const auto* section : {&m.mark_rules, &m.nat_rules})
+    for (const PolicyRule* r : SelectActive(*section, defines)) {
+      family.clear();
+      SplitByFamily(*r, family);
+      hooked.clear();
+      for (auto& w : family) PlaceSectionRule(std::move(w), hooked);
+      for (auto& w : hooked) SplitServices(std::move(w), placed);
+    }
   return placed;
 }
 
@@ -315,7 +392,7 @@ std::string DumpPlaced(const std::vector<PlacedRule>& placed, const SourceManage
     }
     if (w.origin)
       o << "   # " << sources.display_name(w.origin->loc.file) << ":" << w.origin->loc.line << " "
-        << ast::ActionName(w.origin->action);
+        << (w.origin->translation ? TranslationName(w.origin->translation->kind) : ast::ActionName(w.origin->action));
     o << "\n";
   }
   return o.str();

@@ -52,8 +52,25 @@ std::vector<const PolicyRule*> SelectActiveRules(const Model& m, const std::set<
 // family.
 void SplitByFamily(const PolicyRule& r, std::vector<PlacedRule>& out);
 
-// A copy of w in each chain its traffic can reach.
-void PlaceInChains(const Model& m, PlacedRule w, std::vector<PlacedRule>& out);
+// Where the nat section's active rules translate destinations, which
+// decides where filter rules land: a filter rule names the destination the
+// client addressed, so one naming a port-forwarded address of the firewall
+// also lands in forward (DNAT), one naming a remote address also in input
+// (redirect).
+struct NatView {
+  bool active = false;        // some active dnat or redirect rule
+  AddressSet dnat, redirect;  // their destinations (as the client addressed them)
+};
+NatView BuildNatView(const Model& m, const std::set<std::string>& defines);
+
+// A copy of w in each chain its traffic can reach. With destination NAT,
+// rules in input and forward match the original destination.
+void PlaceInChains(const Model& m, PlacedRule w, std::vector<PlacedRule>& out, const NatView& nat = {});
+
+// A rule of the nat or marks section in its hook: marks before routing,
+// dnat and redirect in dstnat, snat and masquerade in srcnat, no nat in
+// each of the two its interfaces allow.
+void PlaceSectionRule(PlacedRule w, std::vector<PlacedRule>& out);
 
 // One rule per service match of w (negated services stay together).
 void SplitServices(PlacedRule w, std::vector<PlacedRule>& out);
@@ -66,6 +83,13 @@ std::vector<ir::ServiceMatch> GroupServices(const std::vector<ServiceAtom>& atom
 // Every active rule through the three passes, into one vector allocated
 // once. A rule that lands in no chain is a warning (never-matches).
 std::vector<PlacedRule> PlaceRules(const Model& m, const std::set<std::string>& defines, Diagnostics& diags);
+
+// The marks section's, then the nat section's active rules, placed.
+std::vector<PlacedRule> PlaceSectionRules(const Model& m, const std::set<std::string>& defines);
+
+// The active rules of one section (m.rules, m.nat_rules or m.mark_rules).
+std::vector<const PolicyRule*> SelectActive(const std::vector<PolicyRule>& rules,
+                                            const std::set<std::string>& defines);
 
 // The placed rules, one a line (fwc compile --dump placed).
 std::string DumpPlaced(const std::vector<PlacedRule>& placed, const SourceManager& sources);

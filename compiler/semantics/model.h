@@ -4,11 +4,13 @@
 #pragma once
 
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "compiler/base/address.h"
+#include "compiler/base/translation.h"
 #include "compiler/syntax/ast.h"
 
 namespace fwc {
@@ -83,6 +85,10 @@ struct PolicyRule {
   std::string comment;
   std::string condition;
   std::vector<std::string> nowarn;  // silenced diagnostic codes
+  MatchExtras extras;               // mark, connmark, state, limit
+  // A rule of the nat or marks section: what it does (its action is then
+  // meaningless). Shared: placement copies it into every rule made of this.
+  std::shared_ptr<const Translation> translation;
 };
 
 // set NAME runtime: its kernel sets NAME_v4 and NAME_v6 (as declared) hold
@@ -116,6 +122,11 @@ struct Model {
   bool any_includes_firewall = true;
   bool stateful = true;
   std::vector<PolicyRule> rules;
+  // The nat and marks sections, in order; their rules have a translation.
+  std::vector<PolicyRule> nat_rules, mark_rules;
+  bool has_nat = false, has_marks = false;
+  // option forwarding: yes (turn it on), no (off), unset (leave it).
+  std::optional<bool> forwarding;
   // Every condition name rules test, for "-D foo is never used" warnings.
   std::vector<std::string> conditions;
 };

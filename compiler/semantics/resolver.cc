@@ -6,6 +6,7 @@
 
 #include "compiler/base/diagnostics.h"
 #include "compiler/base/protocols.h"
+#include "compiler/syntax/lexer.h"
 
 namespace fwc {
 
@@ -74,6 +75,12 @@ class Resolver {
         n.decl = &d;
         in_order_.push_back(&n);
       }
+    for (const auto& mk : unit_.marks) {
+      if (!Declare(mk.name, mk.loc, "mark")) continue;
+      uint32_t value = 0;
+      if (MarkNumber(mk.value, mk.text, mk.value_loc, &value)) marks_[mk.name] = value;
+      else marks_[mk.name] = std::nullopt;  // reported: uses say nothing more
+    }
   }
 
   bool Declare(const std::string& name, const Loc& loc, const char* kind) {
@@ -551,6 +558,16 @@ class Resolver {
     for (const auto& o : p.options) Option(o, m);
     std::set<std::string> conditions;
     m.rules.reserve(p.rules.size());
+    m.has_nat = p.has_nat;
+    m.has_marks = p.has_marks;
+    for (const auto* section : {&p.marks, &p.nat}) {
+      auto& out = section == &p.nat ? m.nat_rules : m.mark_rules;
+      for (const auto& r : *section) {
+        if (diags_.at_cap()) break;
+        if (auto pr = Rule(r)) out.push_back(std::move(*pr));
+        if (!r.condition.empty()) conditions.insert(r.condition);
+      }
+    }
     for (const auto& r : p.rules) {
       if (diags_.at_cap()) break;
       if (auto pr = Rule(r)) m.rules.push_back(std::move(*pr));
@@ -560,18 +577,24 @@ class Resolver {
   }
 
   void Option(const ast::Option& o, Model& m) {
+    bool forwarding = false;
     bool* target = o.name == "any-includes-firewall" ? &m.any_includes_firewall
                    : o.name == "stateful"            ? &m.stateful
+                   : o.name == "forwarding"          ? &forwarding
                                                      : nullptr;
     if (!target) {
-      std::string near = ClosestName(o.name, {"any-includes-firewall", "stateful"});
+      std::string near = ClosestName(o.name, {"any-includes-firewall", "stateful", "forwarding"});
       diags_.Error("unknown-option", o.loc, "unknown option '" + o.name + "'",
-                   near.empty() ? "the options are any-includes-firewall and stateful"
+                   near.empty() ? "the options are any-includes-firewall, stateful and forwarding"
                                 : "did you mean '" + near + "'?");
       return;
     }
-    if (o.value == "yes" || o.value == "true" || o.value == "on") *target = true;
-    else if (o.value == "no" || o.value == "false" || o.value == "off") *target = false;
+    auto set = [&](bool v) {
+      *target = v;
+      if (target == &forwarding) m.forwarding = v;
+    };
+    if (o.value == "yes" || o.value == "true" || o.value == "on") set(true);
+    else if (o.value == "no" || o.value == "false" || o.value == "off") set(false);
     else
       diags_.Error("bad-option-value", o.value_loc, "option '" + o.name + "' takes yes or no, not '" + o.value + "'",
                    "write 'option " + o.name + " yes;' or '... no;'");
@@ -724,10 +747,12 @@ class Resolver {
       ok &= !out.oif.empty();
     }
     if (r.log.enabled) ok &= Log(r.log);
+    if (r.matches) ok &= Extras(*r.matches, out.extras);
     if (!ok) return std::nullopt;
     out.src = std::move(*src);
     out.dst = std::move(*dst);
     out.services = std::move(*svc);
+    if (r.translation && !Translate(r, *r.translation, out)) return std::nullopt;
 
     // A rule must leave at least one family in which source, destination
     // and service can all match; otherwise it is a mistake, not a no-op.
@@ -754,6 +779,185 @@ class Resolver {
       return std::nullopt;
     }
     return out;
+  }
+
+  // --- nat and marks ---------------------------------------------------------
+
+  static constexpr uint64_t kMaxMark = 0xffffffffu;
+
+  bool MarkNumber(uint64_t value, const std::string& text, const Loc& loc, uint32_t* out) {
+    if (value > kMaxMark) {
+      diags_.Error("mark-range", loc, "mark " + (value == UINT64_MAX ? text : std::to_string(value)) +
+                   " is outside 0-4294967295", "marks are 32-bit numbers");
+      return false;
+    }
+    *out = static_cast<uint32_t>(value);
+    return true;
+  }
+
+  // A mark as written: a number or the name of a 'mark NAME VALUE;'.
+  bool Mark(const std::string& text, const Loc& loc, uint32_t* out) {
+    if (!text.empty() && text[0] >= '0' && text[0] <= '9') return MarkNumber(syntax::NumberValue(text), text, loc, out);
+    auto it = marks_.find(text);
+    if (it == marks_.end()) {
+      std::vector<std::string> names;
+      for (const auto& [n, _] : marks_) names.push_back(n);
+      std::string near = ClosestName(text, names);
+      diags_.Error("unknown-name", loc, "unknown mark '" + text + "'",
+                   near.empty() ? "declare it, e.g. 'mark " + text + " 1;', or write the number"
+                                : "did you mean '" + near + "'?");
+      return false;
+    }
+    if (!it->second) return false;  // its declaration was reported
+    *out = *it->second;
+    return true;
+  }
+
+  bool Extras(const ast::RuleMatches& in, MatchExtras& out) {
+    bool ok = true;
+    if (!in.mark.empty()) {
+      out.has_mark = Mark(in.mark, in.mark_loc, &out.mark);
+      ok &= out.has_mark;
+    }
+    if (!in.connmark.empty()) {
+      out.has_ctmark = Mark(in.connmark, in.connmark_loc, &out.ctmark);
+      ok &= out.has_ctmark;
+    }
+    for (const auto& [name, loc] : in.states) {
+      auto it = std::find_if(std::begin(kStateNames), std::end(kStateNames),
+                             [&](const auto& s) { return name == s.name; });
+      if (it == std::end(kStateNames)) {
+        std::string near = ClosestName(name, {"new", "established", "related", "invalid", "untracked"});
+        diags_.Error("bad-state", loc, "unknown connection state '" + name + "'",
+                     near.empty() ? "the states are new, established, related, invalid and untracked"
+                                  : "did you mean '" + near + "'?");
+        ok = false;
+        continue;
+      }
+      out.states |= it->bit;
+    }
+    if (in.limit_rate || !in.limit_unit.empty()) {
+      auto unit = std::find(std::begin(kRateUnits), std::end(kRateUnits), in.limit_unit);
+      if (unit == std::end(kRateUnits)) {
+        std::string near = ClosestName(in.limit_unit, {"second", "minute", "hour", "day"});
+        diags_.Error("bad-limit", in.limit_loc, "unknown rate unit '" + in.limit_unit + "'",
+                     near.empty() ? "write e.g. 'limit 10/second' (second, minute, hour or day)"
+                                  : "did you mean '" + near + "'?");
+        ok = false;
+      } else if (in.limit_rate == 0 || in.limit_rate > 1000000) {
+        diags_.Error("bad-limit", in.limit_loc, "a limit must be between 1 and 1000000 packets per unit",
+                     "write e.g. 'limit 10/second'");
+        ok = false;
+      } else {
+        out.limit_rate = static_cast<uint32_t>(in.limit_rate);
+        out.limit_unit = static_cast<uint8_t>(unit - std::begin(kRateUnits));
+      }
+    }
+    return ok;
+  }
+
+  const FirewallInterface* InterfaceByDevice(const std::string& device) const {
+    for (const auto& i : model_interfaces_)
+      if (i.device == device) return &i;
+    return nullptr;
+  }
+
+  // The checks of a nat or marks rule, and what it translates to.
+  bool Translate(const ast::Rule& r, const ast::Translation& t, PolicyRule& out) {
+    using K = ast::Translation::Kind;
+    auto x = std::make_shared<Translation>();
+    x->kind = static_cast<Translation::Kind>(t.kind);
+    const char* what = TranslationName(x->kind);
+    bool ok = true;
+    // Where each kind runs: before routing (no output interface known yet)
+    // or after it (no input interface in the srcnat hook for local traffic).
+    if ((t.kind == K::kDnat || t.kind == K::kRedirect || t.kind == K::kMark || t.kind == K::kConnmark) &&
+        !r.out_iface.empty()) {
+      diags_.Error(x->nat() ? "nat-interface" : "mark-interface", r.out_loc,
+                   std::string("'") + what + "' happens before routing, so it cannot match an output interface",
+                   "match the input interface with 'in', or the destination address");
+      ok = false;
+    }
+    if ((t.kind == K::kSnat || t.kind == K::kMasquerade) && !r.in_iface.empty()) {
+      diags_.Error("nat-interface", r.in_loc,
+                   std::string("'") + what + "' happens after routing, on the way out: it matches 'out', not 'in'",
+                   "match the output interface with 'out', or the source address");
+      ok = false;
+    }
+    if (t.kind == K::kNoNat && !r.in_iface.empty() && !r.out_iface.empty()) {
+      diags_.Error("nat-interface", r.out_loc, "'no nat' with both 'in' and 'out' matches in no NAT hook",
+                   "'no nat ... in IFACE' stops destination NAT, 'no nat ... out IFACE' source NAT");
+      ok = false;
+    }
+    if (t.kind == K::kMasquerade) {
+      const FirewallInterface* i = out.oif.empty() ? nullptr : InterfaceByDevice(out.oif);
+      if (r.out_iface.empty()) {
+        diags_.Error("nat-interface", t.loc, "'masquerade' needs the interface whose address it takes",
+                     "add 'out IFACE', e.g. 'masquerade from inside to any out outside;'");
+        ok = false;
+      } else if (i && i->addresses.empty()) {
+        diags_.Error("masquerade-no-address", r.out_loc,
+                     "interface '" + r.out_iface + "' has no address to masquerade with",
+                     "declare its address in the firewall block, or use 'snat to ADDRESS'");
+        ok = false;
+      }
+    }
+    if (t.kind == K::kMark || t.kind == K::kConnmark) ok &= Mark(t.mark, t.mark_loc, &x->mark);
+    if (t.has_to) {
+      ast::AddrSet to;
+      to.items.push_back(t.to);
+      to.loc = t.to.loc;
+      auto slot = Addresses(to);
+      if (!slot) return false;
+      if (slot->any || slot->runtime()) {
+        diags_.Error("nat-target", t.to.loc, std::string("'") + what + "' needs an address or range to translate to",
+                     "name a host, an address or a range");
+        return false;
+      }
+      for (Family f : {Family::kV4, Family::kV6}) {
+        const auto& iv = slot->set.of(f).intervals();
+        if (iv.size() > 1) {
+          diags_.Error("nat-target", t.to.loc,
+                       "'" + t.to.text + "' has " + std::to_string(iv.size()) + " separate " +
+                           (f == Family::kV4 ? "IPv4" : "IPv6") + " blocks; NAT translates to one address or range",
+                       "translate to a host or a range");
+          return false;
+        }
+        if (iv.size() == 1) (f == Family::kV4 ? x->to_v4 : x->to_v6) = iv[0];
+      }
+    }
+    if (t.port) {
+      IntervalSet port;
+      if (!Ports({*t.port}, port)) return false;
+      bool ports = !out.services.any && !out.services.negated && !out.services.atoms.empty();
+      for (const auto& a : out.services.atoms) ports &= a.proto == kProtoTcp || a.proto == kProtoUdp;
+      if (!ports) {
+        diags_.Error("nat-port", t.port->loc, "a port translation needs a service with ports (tcp or udp)",
+                     "name the service the rule translates, e.g. 'dnat to web port 8080 tcp 80 from ...'");
+        return false;
+      }
+      x->port_lo = static_cast<uint16_t>(t.port->lo);
+      x->port_hi = static_cast<uint16_t>(t.port->hi);
+    }
+    if (!ok) return false;
+    // The rule applies in the families it can match and, for snat and
+    // dnat, that its target has an address of.
+    if (x->has_address()) {
+      bool any_family = false;
+      for (Family f : {Family::kV4, Family::kV6})
+        any_family |= out.src.Allows(f) && out.dst.Allows(f) && out.services.Allows(f) && x->to(f);
+      if (!any_family) {
+        diags_.Error("family-mismatch", t.to.loc,
+                     "'" + t.to.text + "' has no address of the family this rule matches",
+                     "translate IPv4 traffic to an IPv4 address and IPv6 traffic to an IPv6 address")
+            .notes = {{r.loc, std::string("this rule matches ") +
+                                  (out.src.Allows(Family::kV4) && out.dst.Allows(Family::kV4) ? "IPv4" : "IPv6") +
+                                  " traffic"}};
+        return false;
+      }
+    }
+    out.translation = std::move(x);
+    return true;
   }
 
   bool Log(const ast::LogSpec& l) {
@@ -805,6 +1009,7 @@ class Resolver {
   std::vector<const ast::RuntimeSet*> runtime_decls_;  // as declared, duplicates left out
   std::map<std::string, Value> runtime_values_;
   Value cycle_;  // kInvalid: what a name resolves to while it is resolved
+  std::map<std::string, std::optional<uint32_t>> marks_;  // nullopt: its declaration has an error
 };
 
 }  // namespace

@@ -4,6 +4,7 @@
 // Resolver (compiler/semantics/resolver.h).
 #pragma once
 
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -109,6 +110,29 @@ struct LogSpec {
   Loc rate_loc;
 };
 
+// What a rule of the nat or marks section does, in place of a verdict.
+struct Translation {
+  enum class Kind { kSnat, kMasquerade, kDnat, kRedirect, kNoNat, kMark, kConnmark };
+  Kind kind = Kind::kSnat;
+  bool has_to = false;  // snat, dnat: the address translated to
+  AddrItem to;
+  std::optional<PortRange> port;  // snat, masquerade, dnat, redirect
+  std::string mark;               // mark, connmark: a number or a mark's name
+  Loc mark_loc;
+  Loc loc;  // the keyword
+};
+
+// The matches a rule may add to its addresses and services: few rules have
+// them, so a rule holds them behind a pointer.
+struct RuleMatches {
+  std::string mark, connmark;  // a number or a mark's name; empty: any
+  Loc mark_loc, connmark_loc;
+  std::vector<std::pair<std::string, Loc>> states;  // new, established, ...
+  uint64_t limit_rate = 0;                          // 0: no limit
+  std::string limit_unit;
+  Loc limit_loc;
+};
+
 // Small members first, so that they pack: a policy may have 100k rules.
 struct Rule {
   Action action = Action::kAccept;
@@ -127,6 +151,9 @@ struct Rule {
   Loc condition_loc;
   // Diagnostic codes silenced for this rule ("nowarn redundant-rule").
   std::vector<std::pair<std::string, Loc>> nowarn;
+  // Shared, never changed after parsing: the AST is copied whole.
+  std::shared_ptr<const Translation> translation;  // nat and marks rules only
+  std::shared_ptr<const RuleMatches> matches;      // null: none
 };
 
 struct Option {
@@ -141,7 +168,20 @@ struct Policy {
   Action default_action = Action::kDrop;
   std::vector<Option> options;
   std::vector<Rule> rules;
+  // The nat and marks sections; a section may be written more than once,
+  // its rules then follow on in order.
+  bool has_nat = false, has_marks = false;
+  std::vector<Rule> nat, marks;
   Loc loc;
+};
+
+// mark NAME VALUE;
+struct MarkDecl {
+  std::string name;
+  uint64_t value = 0;
+  std::string text;  // as written, for values too large to hold
+  Loc loc;
+  Loc value_loc;
 };
 
 // Everything a compile unit declares, includes already merged in.
@@ -149,6 +189,7 @@ struct Unit {
   std::vector<Firewall> firewalls;
   std::vector<ObjectDecl> objects;
   std::vector<RuntimeSet> runtime_sets;
+  std::vector<MarkDecl> marks;
   std::vector<Policy> policies;
 };
 

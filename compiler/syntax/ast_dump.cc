@@ -64,6 +64,51 @@ std::string Quoted(const std::string& s) {
   return out + "\"";
 }
 
+std::string Port(const ast::PortRange& p) { return " port " + Ports({p}); }
+
+// What a nat or marks rule does, as written.
+std::string TranslationText(const ast::Translation& t) {
+  using K = ast::Translation::Kind;
+  std::string port = t.port ? Port(*t.port) : "";
+  switch (t.kind) {
+    case K::kSnat: return "snat to " + AddrItem(t.to) + port;
+    case K::kDnat: return "dnat to " + AddrItem(t.to) + port;
+    case K::kMasquerade: return "masquerade" + port;
+    case K::kRedirect: return "redirect to" + port;
+    case K::kNoNat: return "no nat";
+    case K::kMark: return "mark " + t.mark;
+    case K::kConnmark: return "connmark " + t.mark;
+  }
+  return "";
+}
+
+void DumpRule(std::ostringstream& o, const ast::Rule& r, const char* indent) {
+  o << indent << (r.translation ? TranslationText(*r.translation) : ast::ActionName(r.action));
+  if (!r.services.items.empty()) o << " " << Slot(r.services.negated, r.services.items, SvcItem);
+  o << " from " << Slot(r.src.negated, r.src.items, AddrItem) << " to " << Slot(r.dst.negated, r.dst.items, AddrItem);
+  if (!r.in_iface.empty()) o << " in " << r.in_iface;
+  if (!r.out_iface.empty()) o << " out " << r.out_iface;
+  if (const ast::RuleMatches* m = r.matches.get()) {
+    if (!m->mark.empty()) o << " mark " << m->mark;
+    if (!m->connmark.empty()) o << " connmark " << m->connmark;
+    if (!m->states.empty()) {
+      o << " state ";
+      for (size_t i = 0; i < m->states.size(); ++i) o << (i ? "," : "") << m->states[i].first;
+    }
+    if (m->limit_rate) o << " limit " << m->limit_rate << "/" << m->limit_unit;
+  }
+  if (r.log.enabled) {
+    o << " log";
+    if (!r.log.prefix.empty()) o << " prefix " << Quoted(r.log.prefix);
+    if (r.log.rate) o << " rate " << r.log.rate << "/" << r.log.rate_unit;
+  }
+  if (r.counter) o << " counter";
+  if (!r.comment.empty()) o << " comment " << Quoted(r.comment);
+  if (r.disabled) o << " disabled";
+  if (!r.condition.empty()) o << " if " << (r.condition_negated ? "not " : "") << r.condition;
+  o << ";\n";
+}
+
 }  // namespace
 
 std::string DumpAst(const ast::Unit& u) {
@@ -107,27 +152,21 @@ std::string DumpAst(const ast::Unit& u) {
   }
   for (const auto& r : u.runtime_sets)
     o << "set " << r.name << " runtime" << (r.family.empty() ? "" : " " + r.family) << ";\n";
+  for (const auto& m : u.marks) o << "mark " << m.name << " " << m.text << ";\n";
   for (const auto& p : u.policies) {
     o << "policy " << p.name << " default " << ast::ActionName(p.default_action) << " {\n";
     for (const auto& opt : p.options) o << "    option " << opt.name << " " << opt.value << ";\n";
-    for (const auto& r : p.rules) {
-      o << "    " << ast::ActionName(r.action);
-      if (!r.services.items.empty()) o << " " << Slot(r.services.negated, r.services.items, SvcItem);
-      o << " from " << Slot(r.src.negated, r.src.items, AddrItem) << " to "
-        << Slot(r.dst.negated, r.dst.items, AddrItem);
-      if (!r.in_iface.empty()) o << " in " << r.in_iface;
-      if (!r.out_iface.empty()) o << " out " << r.out_iface;
-      if (r.log.enabled) {
-        o << " log";
-        if (!r.log.prefix.empty()) o << " prefix " << Quoted(r.log.prefix);
-        if (r.log.rate) o << " rate " << r.log.rate << "/" << r.log.rate_unit;
-      }
-      if (r.counter) o << " counter";
-      if (!r.comment.empty()) o << " comment " << Quoted(r.comment);
-      if (r.disabled) o << " disabled";
-      if (!r.condition.empty()) o << " if " << (r.condition_negated ? "not " : "") << r.condition;
-      o << ";\n";
+    if (p.has_nat) {
+      o << "    nat {\n";
+      for (const auto& r : p.nat) DumpRule(o, r, "        ");
+      o << "    }\n";
     }
+    if (p.has_marks) {
+      o << "    marks {\n";
+      for (const auto& r : p.marks) DumpRule(o, r, "        ");
+      o << "    }\n";
+    }
+    for (const auto& r : p.rules) DumpRule(o, r, "    ");
     o << "}\n";
   }
   return o.str();

@@ -13,8 +13,10 @@ namespace {
 const TokenSet kStatementStarts = {Tok::kInclude, Tok::kFirewall, Tok::kHost,    Tok::kNetwork, Tok::kRange,
                                    Tok::kGroup,   Tok::kService,  Tok::kSet,     Tok::kPolicy};
 // What may follow a rule's destination.
-const TokenSet kRuleOptions = {Tok::kIn,       Tok::kOut, Tok::kLog,    Tok::kCounter, Tok::kComment,
-                               Tok::kDisabled, Tok::kIf,  Tok::kNowarn, Tok::kSemi};
+const TokenSet kRuleOptions = {Tok::kIn,     Tok::kOut,  Tok::kLog,      Tok::kCounter, Tok::kComment,
+                               Tok::kDisabled, Tok::kIf,  Tok::kNowarn,  Tok::kMark,    Tok::kConnmark,
+                               Tok::kState,    Tok::kLimit, Tok::kSemi};
+const TokenSet kNatActions = {Tok::kSnat, Tok::kMasquerade, Tok::kDnat, Tok::kRedirect, Tok::kNo};
 
 // The recursive-descent parser: one function per grammar rule, building the
 // AST as the reference parser (reference_parser.cc) builds it from ANTLR's
@@ -154,7 +156,12 @@ class Parser {
       case Tok::kService: return Service();
       case Tok::kSet: return RuntimeSet();
       case Tok::kPolicy: return Policy();
-      default: throw Fail(kStatementStarts, "a statement (include, firewall, host, network, range, group, service, set or policy)");
+      // Not in kStatementStarts: 'mark' also starts a rule of the marks
+      // section, which must not end the block.
+      case Tok::kMark: return MarkDecl();
+      default:
+        throw Fail(kStatementStarts,
+                   "a statement (include, firewall, host, network, range, group, service, set, mark or policy)");
     }
   }
 
@@ -281,8 +288,23 @@ class Parser {
     unit_.runtime_sets.push_back(std::move(set));
   }
 
+  // markDecl : 'mark' name NUMBER ';'
+  void MarkDecl() {
+    Take();
+    Token name = Expect(Tok::kId);
+    Token value = Expect(Tok::kNumber);
+    Expect(Tok::kSemi);
+    ast::MarkDecl m;
+    m.name = Text(name);
+    m.loc = At(name);
+    m.text = Text(value);
+    m.value = NumberValue(lexer_.Text(value));
+    m.value_loc = At(value);
+    unit_.marks.push_back(std::move(m));
+  }
+
   // policyDecl : 'policy' name 'default' action '{' policyItem* '}' ';'?
-  // policyItem : optionStmt | ruleDecl
+  // policyItem : optionStmt | natBlock | marksBlock | ruleDecl
   void Policy() {
     Take();
     Token name = Expect(Tok::kId);
@@ -296,6 +318,8 @@ class Parser {
       if (Is(Tok::kRBrace) || tok_.type == Tok::kEof || StartsStatement(tok_.type)) break;
       try {
         if (Is(Tok::kOption)) p.options.push_back(Option());
+        else if (Is(Tok::kNat)) Section(p.nat, p.has_nat, &Parser::NatRule, "nat section");
+        else if (Is(Tok::kMarks)) Section(p.marks, p.has_marks, &Parser::MarkRule, "marks section");
         else p.rules.push_back(Rule());
       } catch (const Mismatch& m) {
         errors_.Report(m);
@@ -307,11 +331,30 @@ class Parser {
     Optional(Tok::kSemi);
   }
 
-  // optionStmt : 'option' name optionValue ';'   optionValue : name | NUMBER
+  // natBlock : 'nat' '{' natRule* '}' ';'?   marksBlock : 'marks' '{' markRule* '}' ';'?
+  // A mistake in one of its rules skips that rule only.
+  void Section(std::vector<ast::Rule>& rules, bool& present, ast::Rule (Parser::*rule)(), const char* block) {
+    Take();
+    present = true;
+    Token open = Expect(Tok::kLBrace);
+    for (;;) {
+      if (Is(Tok::kRBrace) || tok_.type == Tok::kEof || StartsStatement(tok_.type)) break;
+      try {
+        rules.push_back((this->*rule)());
+      } catch (const Mismatch& m) {
+        errors_.Report(m);
+        SkipItem();
+      }
+    }
+    Close(open, block);
+    Optional(Tok::kSemi);
+  }
+
+  // optionStmt : 'option' name optionValue ';'   optionValue : name | NUMBER | 'no'
   ast::Option Option() {
     Take();
     Token name = Expect(Tok::kId);
-    if (!Is(Tok::kId) && !Is(Tok::kNumber)) throw Fail();
+    if (!Is(Tok::kId) && !Is(Tok::kNumber) && !Is(Tok::kNo)) throw Fail();
     Token value = Take();
     Expect(Tok::kSemi);
     ast::Option opt;
@@ -340,6 +383,13 @@ class Parser {
     ast::Rule r;
     r.action = Action();
     r.loc = At(start);
+    RuleBody(r, start);
+    return r;
+  }
+
+  // What every rule has after its action:
+  //   svcSet? 'from' src=addrSet 'to' dst=addrSet ruleOption* ';'
+  void RuleBody(ast::Rule& r, const Token& start) {
     if (!Is(Tok::kFrom)) r.services = SvcSet();
     Expect(Tok::kFrom);
     r.src = AddrSet();
@@ -348,7 +398,80 @@ class Parser {
     while (!Is(Tok::kSemi)) RuleOption(r);
     Take();
     r.span = Span(start);
+  }
+
+  // natRule : natAction svcSet? 'from' src=addrSet 'to' dst=addrSet ruleOption* ';'
+  // natAction : 'snat' 'to' addrItem natPort? | 'masquerade' natPort?
+  //           | 'dnat' 'to' addrItem natPort? | 'redirect' 'to' natPort | 'no' 'nat'
+  ast::Rule NatRule() {
+    Token start = tok_;
+    if (!kNatActions.Has(tok_.type))
+      throw Fail(kNatActions, "a NAT rule (snat, masquerade, dnat, redirect or no nat) or '}'");
+    auto t = std::make_shared<ast::Translation>();
+    t->loc = At(start);
+    switch (Take().type) {
+      case Tok::kSnat:
+      case Tok::kDnat:
+        t->kind = start.type == Tok::kSnat ? ast::Translation::Kind::kSnat : ast::Translation::Kind::kDnat;
+        Expect(Tok::kTo);
+        t->has_to = true;
+        t->to = AddrItem();
+        if (Is(Tok::kPort)) t->port = NatPort();
+        break;
+      case Tok::kMasquerade:
+        t->kind = ast::Translation::Kind::kMasquerade;
+        if (Is(Tok::kPort)) t->port = NatPort();
+        break;
+      case Tok::kRedirect:
+        t->kind = ast::Translation::Kind::kRedirect;
+        Expect(Tok::kTo);
+        t->port = NatPort();
+        break;
+      default:  // 'no'
+        t->kind = ast::Translation::Kind::kNoNat;
+        Expect(Tok::kNat);
+        break;
+    }
+    ast::Rule r;
+    r.loc = At(start);
+    r.translation = std::move(t);
+    RuleBody(r, start);
     return r;
+  }
+
+  // natPort : 'port' port
+  ast::PortRange NatPort() {
+    Expect(Tok::kPort);
+    return Port();
+  }
+
+  // markRule : ('mark' | 'connmark') markValue svcSet? 'from' src=addrSet 'to' dst=addrSet ruleOption* ';'
+  ast::Rule MarkRule() {
+    Token start = tok_;
+    if (!Is(Tok::kMark) && !Is(Tok::kConnmark)) throw Fail({}, "a mark rule (mark or connmark) or '}'");
+    auto t = std::make_shared<ast::Translation>();
+    t->kind = Take().type == Tok::kMark ? ast::Translation::Kind::kMark : ast::Translation::Kind::kConnmark;
+    t->loc = At(start);
+    Token value = MarkValue();
+    t->mark = Text(value);
+    t->mark_loc = At(value);
+    ast::Rule r;
+    r.loc = At(start);
+    r.translation = std::move(t);
+    RuleBody(r, start);
+    return r;
+  }
+
+  // markValue : NUMBER | name
+  Token MarkValue() {
+    if (!Is(Tok::kNumber) && !Is(Tok::kId)) throw Fail({}, "a mark (a number or a mark's name)");
+    return Take();
+  }
+
+  ast::RuleMatches& Matches(ast::Rule& r) {
+    if (!r.matches) r.matches = std::make_shared<ast::RuleMatches>();
+    // Only this parser holds it while the rule is being built.
+    return const_cast<ast::RuleMatches&>(*r.matches);
   }
 
   // ruleOption : 'in' name | 'out' name | 'log' logArg* | 'counter'
@@ -356,7 +479,7 @@ class Parser {
   //            | 'nowarn' name (',' name)*
   void RuleOption(ast::Rule& r) {
     if (!kRuleOptions.Has(tok_.type))
-      throw Fail(kRuleOptions, "a rule option (in, out, log, counter, comment, disabled, if, nowarn) or ';'");
+      throw Fail(kRuleOptions, "a rule option (in, out, log, counter, comment, disabled, if, nowarn, mark, connmark, state, limit) or ';'");
     switch (Take().type) {
       case Tok::kIn: {
         Token name = Expect(Tok::kId);
@@ -390,6 +513,32 @@ class Parser {
           r.nowarn.emplace_back(Text(name), At(name));
         } while (Optional(Tok::kComma));
         break;
+      case Tok::kMark:
+      case Tok::kConnmark: {
+        bool conn = last_.type == Tok::kConnmark;
+        Token value = MarkValue();
+        ast::RuleMatches& m = Matches(r);
+        (conn ? m.connmark : m.mark) = Text(value);
+        (conn ? m.connmark_loc : m.mark_loc) = At(value);
+        break;
+      }
+      case Tok::kState:
+        do {
+          Token name = Expect(Tok::kId);
+          Matches(r).states.emplace_back(Text(name), At(name));
+        } while (Optional(Tok::kComma));
+        break;
+      case Tok::kLimit: {
+        Token start = last_;
+        Token number = Expect(Tok::kNumber);
+        Expect(Tok::kSlash);
+        Token unit = Expect(Tok::kId);
+        ast::RuleMatches& m = Matches(r);
+        m.limit_rate = NumberValue(lexer_.Text(number));
+        m.limit_unit = Text(unit);
+        m.limit_loc = Span(start);
+        break;
+      }
       default: break;  // not in kRuleOptions
     }
   }
@@ -519,7 +668,7 @@ class Parser {
       case Tok::kIcmp:
       case Tok::kIcmpv6:
         s.kind = start.type == Tok::kIcmpv6 ? ast::SvcSpec::Kind::kIcmpv6 : ast::SvcSpec::Kind::kIcmp;
-        if (Is(Tok::kId) || Is(Tok::kNumber)) IcmpType(s);
+        if (Is(Tok::kId) || Is(Tok::kNumber) || Is(Tok::kRedirect)) IcmpType(s);
         break;
       default: {  // 'proto'
         s.kind = ast::SvcSpec::Kind::kProto;
@@ -534,7 +683,7 @@ class Parser {
     return s;
   }
 
-  // icmpType : (name | NUMBER) ('code' NUMBER)?
+  // icmpType : (name | NUMBER | 'redirect') ('code' NUMBER)?
   void IcmpType(ast::SvcSpec& s) {
     Token type = Take();
     s.icmp_type = Text(type);

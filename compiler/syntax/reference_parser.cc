@@ -1,6 +1,7 @@
 #include "compiler/syntax/reference_parser.h"
 
 #include <algorithm>
+#include <optional>
 
 #include "FwcLexer.h"
 #include "FwcParser.h"
@@ -103,6 +104,16 @@ class AstBuilder {
         set.family_loc = At(c->family);
       }
       unit_.runtime_sets.push_back(std::move(set));
+    } else if (auto* c = st->markDecl()) {
+      ast::MarkDecl m;
+      m.name = Text(c->name());
+      m.loc = c->name() ? At(c->name()) : At(c);
+      if (c->NUMBER()) {
+        m.text = c->NUMBER()->getText();
+        m.value = Number(c->NUMBER());
+        m.value_loc = At(c->NUMBER());
+      }
+      unit_.marks.push_back(std::move(m));
     } else if (auto* c = st->policyDecl()) {
       Policy(c);
     }
@@ -190,19 +201,23 @@ class AstBuilder {
     return s;
   }
 
+  std::optional<ast::PortRange> Port(FwcParser::PortContext* p) {
+    if (!p) return std::nullopt;
+    auto nums = p->NUMBER();
+    if (nums.empty()) return std::nullopt;
+    ast::PortRange r;
+    r.lo = r.hi = Number(nums[0]);
+    if (nums.size() > 1) r.hi = Number(nums[1]);
+    r.text = p->getText();
+    r.loc = At(p);
+    return r;
+  }
+
   std::vector<ast::PortRange> Ports(FwcParser::PortsContext* c) {
     std::vector<ast::PortRange> out;
     if (!c) return out;
-    for (auto* p : c->port()) {
-      auto nums = p->NUMBER();
-      if (nums.empty()) continue;
-      ast::PortRange r;
-      r.lo = r.hi = Number(nums[0]);
-      if (nums.size() > 1) r.hi = Number(nums[1]);
-      r.text = p->getText();
-      r.loc = At(p);
-      out.push_back(r);
-    }
+    for (auto* p : c->port())
+      if (auto r = Port(p)) out.push_back(*r);
     return out;
   }
 
@@ -225,6 +240,9 @@ class AstBuilder {
         if (t->name()) {
           s.icmp_type = Text(t->name());
           s.icmp_type_loc = At(t->name());
+        } else if (t->getStart() && t->getStart()->getText() == "redirect") {
+          s.icmp_type = "redirect";
+          s.icmp_type_loc = At(t->getStart());
         } else if (!nums.empty()) {
           s.icmp_type = nums[0]->getText();
           s.icmp_type_loc = At(nums[0]);
@@ -289,6 +307,12 @@ class AstBuilder {
           opt.value_loc = At(v);
         }
         p.options.push_back(std::move(opt));
+      } else if (auto* n = item->natBlock()) {
+        p.has_nat = true;
+        for (auto* r : n->natRule()) p.nat.push_back(NatRule(r));
+      } else if (auto* m = item->marksBlock()) {
+        p.has_marks = true;
+        for (auto* r : m->markRule()) p.marks.push_back(MarkRule(r));
       } else if (auto* r = item->ruleDecl()) {
         p.rules.push_back(Rule(r));
       }
@@ -300,15 +324,78 @@ class AstBuilder {
     ast::Rule r;
     r.action = Action(c->action());
     r.loc = c->action() ? At(c->action()) : At(c);
+    Body(r, c, c->svcSet(), c->src, c->dst, c->ruleOption());
+    return r;
+  }
+
+  std::optional<ast::PortRange> NatPort(FwcParser::NatPortContext* c) {
+    return c ? Port(c->port()) : std::nullopt;
+  }
+
+  ast::Rule NatRule(FwcParser::NatRuleContext* c) {
+    ast::Rule r;
+    auto t = std::make_shared<ast::Translation>();
+    using K = ast::Translation::Kind;
+    auto* a = c->natAction();
+    if (auto* x = dynamic_cast<FwcParser::SnatActionContext*>(a)) {
+      t->kind = K::kSnat;
+      t->has_to = true;
+      if (x->addrItem()) t->to = AddrItem(x->addrItem());
+      t->port = NatPort(x->natPort());
+    } else if (auto* x = dynamic_cast<FwcParser::DnatActionContext*>(a)) {
+      t->kind = K::kDnat;
+      t->has_to = true;
+      if (x->addrItem()) t->to = AddrItem(x->addrItem());
+      t->port = NatPort(x->natPort());
+    } else if (auto* x = dynamic_cast<FwcParser::MasqueradeActionContext*>(a)) {
+      t->kind = K::kMasquerade;
+      t->port = NatPort(x->natPort());
+    } else if (auto* x = dynamic_cast<FwcParser::RedirectActionContext*>(a)) {
+      t->kind = K::kRedirect;
+      t->port = NatPort(x->natPort());
+    } else {
+      t->kind = K::kNoNat;
+    }
+    t->loc = a ? At(a->getStart()) : At(c);
+    r.loc = t->loc;
+    r.translation = std::move(t);
+    Body(r, c, c->svcSet(), c->src, c->dst, c->ruleOption());
+    return r;
+  }
+
+  ast::Rule MarkRule(FwcParser::MarkRuleContext* c) {
+    ast::Rule r;
+    auto t = std::make_shared<ast::Translation>();
+    t->kind = c->kind && c->kind->getText() == "connmark" ? ast::Translation::Kind::kConnmark
+                                                          : ast::Translation::Kind::kMark;
+    t->loc = c->kind ? At(c->kind) : At(c);
+    if (auto* v = c->markValue()) {
+      t->mark = v->getText();
+      t->mark_loc = At(v);
+    }
+    r.loc = t->loc;
+    r.translation = std::move(t);
+    Body(r, c, c->svcSet(), c->src, c->dst, c->ruleOption());
+    return r;
+  }
+
+  ast::RuleMatches& Matches(ast::Rule& r) {
+    if (!r.matches) r.matches = std::make_shared<ast::RuleMatches>();
+    return const_cast<ast::RuleMatches&>(*r.matches);  // only this builder holds it yet
+  }
+
+  // What every kind of rule has after its action.
+  void Body(ast::Rule& r, antlr4::ParserRuleContext* c, FwcParser::SvcSetContext* svc, FwcParser::AddrSetContext* src,
+            FwcParser::AddrSetContext* dst, const std::vector<FwcParser::RuleOptionContext*>& options) {
     r.span = At(c);
-    if (auto* s = c->svcSet()) {
+    if (auto* s = svc) {
       r.services.negated = s->negated != nullptr;
       r.services.loc = At(s);
       for (auto* i : s->svcItem()) r.services.items.push_back(SvcItem(i));
     }
-    r.src = AddrSet(c->src);
-    r.dst = AddrSet(c->dst);
-    for (auto* o : c->ruleOption()) {
+    r.src = AddrSet(src);
+    r.dst = AddrSet(dst);
+    for (auto* o : options) {
       if (auto* i = dynamic_cast<FwcParser::InIfaceContext*>(o)) {
         r.in_iface = Text(i->name());
         r.in_loc = At(i->name());
@@ -341,9 +428,25 @@ class AstBuilder {
         r.condition = Text(f->name());
         r.condition_negated = f->negated != nullptr;
         r.condition_loc = At(f->name());
+      } else if (auto* mk = dynamic_cast<FwcParser::MarkOptContext*>(o)) {
+        if (auto* v = mk->markValue()) {
+          Matches(r).mark = v->getText();
+          Matches(r).mark_loc = At(v);
+        }
+      } else if (auto* cn = dynamic_cast<FwcParser::ConnmarkOptContext*>(o)) {
+        if (auto* v = cn->markValue()) {
+          Matches(r).connmark = v->getText();
+          Matches(r).connmark_loc = At(v);
+        }
+      } else if (auto* st = dynamic_cast<FwcParser::StateOptContext*>(o)) {
+        for (auto* n : st->name()) Matches(r).states.emplace_back(Text(n), At(n));
+      } else if (auto* lim = dynamic_cast<FwcParser::LimitOptContext*>(o)) {
+        ast::RuleMatches& m = Matches(r);
+        if (lim->NUMBER()) m.limit_rate = Number(lim->NUMBER());
+        m.limit_unit = Text(lim->name());
+        m.limit_loc = At(lim);
       }
     }
-    return r;
   }
 
   int file_;

@@ -83,6 +83,19 @@ inline std::string Rule(const ast::Rule& r) {
          std::to_string(r.disabled) + " if " + std::to_string(r.condition_negated) + Str(r.condition) +
          At(r.condition_loc) + "\n";
   for (const auto& [code, loc] : r.nowarn) out += "    nowarn " + Str(code) + At(loc) + "\n";
+  if (const ast::Translation* t = r.translation.get()) {
+    out += "    translation " + std::to_string(static_cast<int>(t->kind)) + At(t->loc) + " to " +
+           std::to_string(t->has_to) + " " + Addr(t->to) + " mark " + Str(t->mark) + At(t->mark_loc) + " port";
+    out += t->port ? Ports({*t->port}) : std::string(" -");
+    out += "\n";
+  }
+  if (const ast::RuleMatches* m = r.matches.get()) {
+    out += "    matches mark " + Str(m->mark) + At(m->mark_loc) + " connmark " + Str(m->connmark) +
+           At(m->connmark_loc) + " limit " + std::to_string(m->limit_rate) + "/" + Str(m->limit_unit) +
+           At(m->limit_loc) + " states";
+    for (const auto& [name, loc] : m->states) out += " " + Str(name) + At(loc);
+    out += "\n";
+  }
   return out;
 }
 
@@ -112,7 +125,13 @@ inline std::string ExactAst(const ast::Unit& u) {
     for (const auto& o : p.options)
       out += "  option " + Str(o.name) + At(o.loc) + " " + Str(o.value) + At(o.value_loc) + "\n";
     for (const auto& r : p.rules) out += Rule(r);
+    out += " nat " + std::to_string(p.has_nat) + "\n";
+    for (const auto& r : p.nat) out += Rule(r);
+    out += " marks " + std::to_string(p.has_marks) + "\n";
+    for (const auto& r : p.marks) out += Rule(r);
   }
+  for (const auto& m : u.marks)
+    out += "mark " + Str(m.name) + At(m.loc) + " " + std::to_string(m.value) + Str(m.text) + At(m.value_loc) + "\n";
   return out;
 }
 

@@ -26,7 +26,7 @@ std::vector<Case> Cases() {
       {"syntax error", Policy("", "  accept tcp 80 from any to any\n  accept from any to any;\n"),
        "syntax-error", 7, 32, "missing ';'", "ends with ';'"},
       {"unexpected token", Policy("host a 10.0.0.1;", "  accept from any to a a;\n"), "syntax-error", 7, 24,
-       "expected a rule option (in, out, log, counter, comment, disabled, if, nowarn) or ';', found the name 'a'", ""},
+       "expected a rule option (in, out, log, counter, comment, disabled, if, nowarn, mark, connmark, state, limit) or ';', found the name 'a'", ""},
       {"invalid character", Policy("host a 10.0.0.1 $;", ""), "syntax-error", 5, 17, "'$'",
        ""},
       {"undefined name", Policy("host lb 10.1.2.2;", "  accept from any to lbb;\n"), "unknown-name", 7, 22,

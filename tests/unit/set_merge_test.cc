@@ -177,6 +177,7 @@ Outcome Apply(ir::Verdict v, const std::string& target, Call call) {
     case ir::Verdict::kRejectTcpReset: return Outcome::kRejectTcp;
     case ir::Verdict::kRejectIcmp: return Outcome::kRejectIcmp;
     case ir::Verdict::kReturn: return Outcome::kReturn;
+    case ir::Verdict::kNat: return Outcome::kAccept;  // not in filter chains
     case ir::Verdict::kJump: {
       Outcome o = call(target);
       return o == Outcome::kReturn ? Outcome::kEnd : o;

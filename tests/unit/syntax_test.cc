@@ -585,7 +585,7 @@ TEST_CASE("syntax errors say in words what was expected, and each mistake is rep
   const std::string fw = test::kFirewall;  // lines 1-4
   const std::vector<SyntaxCase> cases = {
       {"a misspelt action", fw + "policy p default drop {\n  acept tcp 22 from any to any;\n}\n", 6, 3,
-       "expected '}', 'option', 'accept', 'drop' or 'reject', found the name 'acept'", "did you mean 'accept'?"},
+       "expected '}', 'option', 'nat', 'marks', 'accept', 'drop' or 'reject', found the name 'acept'", "did you mean 'accept'?"},
       {"a misspelt protocol", fw + "policy p default drop {\n  accept tpc 22 from any to any;\n}\n", 6, 10,
        "after the name 'tpc', found the number 22", "did you mean 'tcp'?"},
       {"a misspelt 'from'", fw + "policy p default drop {\n  accept tcp 22 form any to any;\n}\n", 6, 17,
