@@ -120,7 +120,13 @@ int RunQuery(const QueryArgs& a, const Registry& registry) {
   auto step = [&](const analysis::QueryResult::Step& st) {
     std::string name = ir::HookName(st.hook);
     std::cout << name << ":" << std::string(name.size() < 8 ? 8 - name.size() : 1, ' ');
-    if (!st.rule) std::cout << "no rule matches: " << (st.hook == ir::Hook::kMarks ? "no mark" : "not translated");
+    if (!st.rule) {
+      std::cout << "no rule matches: " << (st.hook == ir::Hook::kMarks ? "no mark" : "not translated");
+      // Routes are not the policy's: a destination in none of the
+      // firewall's networks leaves by an interface fwc cannot guess.
+      if (st.hook == ir::Hook::kSnat && r->oif.empty()) std::cout << " (output interface unknown: add 'out IFACE')";
+      if (st.hook != ir::Hook::kSnat && r->iif.empty()) std::cout << " (input interface unknown: add 'in IFACE')";
+    }
     else std::cout << RuleText(c, st.rule);
     if (!st.packet.empty()) std::cout << "\n         -> " << st.packet;
     std::cout << "\n";

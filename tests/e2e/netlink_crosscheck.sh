@@ -1,7 +1,7 @@
 #!/bin/bash
 # netlink_crosscheck.sh FWC SOURCE_DIR — the netlink backend against the text
 # backend: for every bundled policy (policies/*.fw with a firewall line,
-# tests/golden/features.fw, tests/e2e/netlink-coverage.fw), with and without
+# tests/golden/features.fw, tests/golden/nat.fw, tests/e2e/netlink-coverage.fw), with and without
 # the -D conditions it tests, `nft -f` of `fwc compile` in one network
 # namespace and `fwc apply` in another must give the same
 # `nft list table inet fwc`, byte for byte. On top of that, `fwc verify`
@@ -35,7 +35,7 @@ result() {  # result NAME STATUS [DETAIL-FILE]
   fi
 }
 
-for policy in "$src"/policies/*.fw "$src"/tests/golden/features.fw "$src"/tests/e2e/netlink-coverage.fw; do
+for policy in "$src"/policies/*.fw "$src"/tests/golden/features.fw "$src"/tests/golden/nat.fw "$src"/tests/e2e/netlink-coverage.fw; do
   grep -q '^firewall ' "$policy" || continue   # include-only files
   name=$(basename "$policy" .fw)
   for define in "" mgmt debug; do

@@ -47,6 +47,7 @@ const Golden kGoldens[] = {
     {"policies/maas-ha-1.fw", {}, "maas-ha-1"},
     {"policies/maas-ha-2.fw", {}, "maas-ha-2"},
     {"tests/golden/features.fw", {}, "features"},
+    {"tests/golden/nat.fw", {}, "nat"},
 };
 
 }  // namespace

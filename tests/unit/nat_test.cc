@@ -1,0 +1,244 @@
+// The nat and marks sections through every layer: placement (which hook,
+// which families, filter rules naming the original destination), the
+// lowering (what a translation becomes), the nftables model as both nft
+// backends print it, the iptables script, and fwc query's way through marks,
+// dstnat, the filter and srcnat.
+#include <catch2/catch.hpp>
+
+#include "backends/iptables/iptables_backend.h"
+#include "compiler/analysis/query.h"
+#include "support.h"
+
+using namespace fwc;
+using namespace fwc::test;
+
+namespace {
+
+// A gateway: outside eth1 (10.1.1.1), dmz eth2 (10.1.2.1); web in the dmz.
+std::string Gateway(const std::string& sections, const std::string& rules) {
+  return Policy("host web 10.1.2.10, 2001:db8:2::10;\nmark webmark 1;", sections + rules);
+}
+
+// The placed rules of the sections, as "hook family translation" lines.
+std::vector<std::string> SectionHooks(const Result& r) {
+  std::vector<std::string> out;
+  for (const auto& w : r.c->sections())
+    out.push_back(std::string(ir::HookName(w.hook)) + " " +
+                  (w.rule.family == ir::RuleFamily::kAny  ? "any"
+                   : w.rule.family == ir::RuleFamily::kV4 ? "ip4"
+                                                          : "ip6") +
+                  " " + TranslationName(w.origin->translation->kind));
+  return out;
+}
+
+std::string Query(const Result& r, const std::string& text, analysis::QueryResult* out = nullptr) {
+  std::string err;
+  auto p = analysis::ParsePacket(text, &err);
+  REQUIRE(p);
+  auto q = analysis::Query(r.c->model(), r.c->placed(), *p, &err, r.c->sections());
+  REQUIRE(q);
+  if (out) *out = *q;
+  return std::string(ast::ActionName(q->verdict)) + " " + ir::HookName(q->chain);
+}
+
+bool Has(const std::string& haystack, const std::string& needle) { return haystack.find(needle) != std::string::npos; }
+
+}  // namespace
+
+TEST_CASE("each kind of nat and marks rule lands in its hook, in the families of its target", "[nat]") {
+  struct Row {
+    const char* rule;
+    std::vector<std::string> hooks;
+  };
+  const Row rows[] = {
+      {"    dnat to web tcp 80 from any to fw in outside;\n", {"dstnat ip4 dnat", "dstnat ip6 dnat"}},
+      {"    dnat to 10.1.2.10 tcp 80 from any to any in outside;\n", {"dstnat ip4 dnat"}},
+      {"    redirect to port 3128 tcp 80 from any to any in dmz;\n", {"dstnat any redirect"}},
+      {"    snat to 10.1.1.1 from 10.1.2.0/24 to any out outside;\n", {"srcnat ip4 snat"}},
+      {"    masquerade from any to any out outside;\n", {"srcnat any masquerade"}},
+      {"    no nat from any to any;\n", {"dstnat any no nat", "srcnat any no nat"}},
+      {"    no nat from any to any in dmz;\n", {"dstnat any no nat"}},
+      {"    no nat from any to any out outside;\n", {"srcnat any no nat"}},
+  };
+  for (const Row& row : rows) {
+    SECTION(row.rule) {
+      Result r = Compile(Gateway(std::string("  nat {\n") + row.rule + "  }\n", ""));
+      INFO(r.Rendered());
+      REQUIRE(r.ok);
+      CHECK(SectionHooks(r) == row.hooks);
+    }
+  }
+  SECTION("marks") {
+    Result r = Compile(Gateway("  marks {\n    mark webmark tcp 80 from any to web;\n    connmark 7 from any to any;\n  }\n", ""));
+    REQUIRE(r.ok);
+    CHECK(SectionHooks(r) == std::vector<std::string>{"marks ip4 mark", "marks ip6 mark", "marks any connmark"});
+  }
+}
+
+TEST_CASE("with destination NAT, filter rules match the original destination and land where it is translated",
+          "[nat]") {
+  const std::string nat = "  nat {\n    dnat to web port 8080 tcp 80 from any to 10.1.1.1 in outside;\n  }\n";
+  Result r = Compile(Gateway(nat, "  accept tcp 80 from any to fw in outside;\n"));
+  INFO(r.Rendered());
+  REQUIRE(r.ok);
+  // The port forward: the rule naming the firewall's address lands in
+  // forward too, and matches conntrack's original destination there.
+  auto fwd = PolicyRules(r.rs, "forward");
+  REQUIRE(fwd.size() == 1);  // the forward is of IPv4 only
+  CHECK(fwd[0].original_dst);
+  CHECK(fwd[0].dst.present);
+  CHECK(PolicyRules(r.rs, "input").size() == 2);
+  CHECK(Has(r.output, "ct original ip daddr"));
+  CHECK(Has(r.output, "meta l4proto tcp ct original proto-dst 80 accept"));
+  // Without destination NAT nothing changes.
+  Result plain = Compile(Gateway("", "  accept tcp 80 from any to fw in outside;\n"));
+  REQUIRE(plain.ok);
+  CHECK(PolicyRules(plain.rs, "forward").empty());
+  CHECK_FALSE(Has(plain.output, "ct original"));
+}
+
+TEST_CASE("a redirect brings a rule naming other hosts into input, and 'to fw' there keeps its address", "[nat]") {
+  Result r = Compile(Gateway("  nat {\n    redirect to port 3128 tcp 80 from any to not fw in dmz;\n  }\n",
+                             "  accept tcp 80 from any to any in dmz;\n  accept tcp 3128 from any to fw in dmz;\n"));
+  INFO(r.Rendered());
+  REQUIRE(r.ok);
+  auto input = PolicyRules(r.rs, "input");
+  REQUIRE(input.size() >= 2);
+  // The "to fw" rule matches the original destination (the firewall), so
+  // redirected traffic for other hosts does not pass by it.
+  bool kept = false;
+  for (const auto& x : input)
+    if (x.has_service && !x.service.dports.empty() && x.service.dports.intervals()[0].lo == 3128)
+      kept |= x.dst.present && x.original_dst;
+  CHECK(kept);
+}
+
+TEST_CASE("the lowering turns translations into a kNat verdict and marks into a set-then-accept", "[nat]") {
+  Result r = Compile(Gateway("  marks {\n    mark webmark tcp 80 from any to web;\n  }\n"
+                             "  nat {\n    masquerade from any to not {10.0.0.0/8, 192.168.0.0/16} out outside;\n"
+                             "    no nat from any to any out dmz;\n  }\n",
+                             ""),
+                     "iptables");
+  INFO(r.Rendered());
+  REQUIRE(r.ok);
+  const ir::Chain* marks = FindChain(r.rs, "marks");
+  REQUIRE(marks);
+  REQUIRE(marks->rules.size() == 2);
+  CHECK(marks->rules[0].verdict == ir::Verdict::kAccept);
+  REQUIRE(marks->rules[0].xlate);
+  CHECK(marks->rules[0].xlate->mark == 1);
+  // iptables cannot negate a list: the masquerade moves to a chain of its
+  // own in the nat table, whose last rule translates.
+  const ir::Chain* neg = nullptr;
+  for (const auto& c : r.rs.chains)
+    if (c.hook == ir::Hook::kNone) neg = &c;
+  REQUIRE(neg);
+  CHECK(neg->from == ir::Hook::kSnat);
+  CHECK(neg->rules.back().verdict == ir::Verdict::kNat);
+  const ir::Chain* srcnat = FindChain(r.rs, "srcnat");
+  REQUIRE(srcnat);
+  CHECK(srcnat->rules.back().verdict == ir::Verdict::kAccept);  // no nat
+  CHECK(r.rs.owns_nat);
+  CHECK(r.rs.owns_marks);
+  std::string v4 = IptablesBackend().RestoreFile(r.rs, Family::kV4);
+  CHECK(Has(v4, "*mangle\n"));
+  CHECK(Has(v4, "-j MARK --set-mark 1\n"));
+  CHECK(Has(v4, "*nat\n"));
+  CHECK(Has(v4, ":" + neg->name + " - [0:0]"));
+  CHECK(Has(v4, "-A POSTROUTING -o eth1 -m comment --comment \"test.fw:12\" -j " + neg->name));
+  CHECK(Has(v4, "-A " + neg->name + " -m comment --comment \"test.fw:12\" -j MASQUERADE\n"));
+  CHECK(Has(v4, "-A POSTROUTING -o eth2 -m comment --comment \"test.fw:13\" -j ACCEPT"));
+}
+
+TEST_CASE("the nft text writes each translation as nft reads it", "[nat]") {
+  struct Row {
+    const char* rule;
+    const char* text;
+  };
+  const Row rows[] = {
+      {"dnat to web port 8080 tcp 80 from any to 10.1.1.1 in outside;", "dnat ip to 10.1.2.10:8080"},
+      {"dnat to web port 8080 tcp 80 from any to 2001:db8:1::1 in outside;", "dnat ip6 to [2001:db8:2::10]:8080"},
+      {"dnat to 10.1.2.10-10.1.2.12 tcp 80 from any to 10.1.1.1;", "dnat ip to 10.1.2.10-10.1.2.12"},
+      {"snat to 10.1.1.1 port 1024-2000 udp from 10.1.2.0/24 to any out outside;",
+       "snat ip to 10.1.1.1:1024-2000"},
+      {"masquerade from 10.1.2.0/24 to any out outside;", "masquerade"},
+      {"masquerade port 20000-30000 tcp from 10.1.2.0/24 to any out outside;", "masquerade to :20000-30000"},
+      {"redirect to port 3128 tcp 80 from 10.1.2.0/24 to any in dmz;", "redirect to :3128"},
+  };
+  for (const Row& row : rows) {
+    SECTION(row.rule) {
+      Result r = Compile(Gateway(std::string("  nat {\n    ") + row.rule + "\n  }\n", ""));
+      INFO(r.Rendered());
+      REQUIRE(r.ok);
+      CHECK(Has(r.output, row.text));
+    }
+  }
+  SECTION("chains and matches") {
+    Result r = Compile(Gateway("  marks {\n    connmark webmark from any to web;\n  }\n"
+                               "  nat {\n    masquerade from any to any out outside;\n  }\n",
+                               "  accept tcp 22 from any to web connmark webmark mark 3 state new,related limit 5/minute;\n"));
+    REQUIRE(r.ok);
+    CHECK(Has(r.output, "type filter hook prerouting priority mangle; policy accept;"));
+    CHECK(Has(r.output, "type nat hook postrouting priority srcnat; policy accept;"));
+    CHECK_FALSE(Has(r.output, "dstnat"));  // no rule there: no chain
+    CHECK(Has(r.output, "ct mark set 1 accept"));
+    CHECK(Has(r.output, "meta mark 3 ct mark 1 ct state new,related limit rate 5/minute accept"));
+  }
+}
+
+TEST_CASE("fwc query follows a packet through marks, dstnat, the filter and srcnat", "[nat][query]") {
+  Result r = Compile(Gateway("  marks {\n    mark webmark tcp 22 from any to web;\n  }\n"
+                             "  nat {\n    dnat to web port 8080 tcp 80 from any to 10.1.1.1 in outside;\n"
+                             "    masquerade from 10.1.2.0/24 to any out outside;\n  }\n",
+                             "  accept tcp 80 from any to 10.1.1.1 in outside;\n"
+                             "  accept tcp 22 from any to web mark webmark;\n"
+                             "  accept from 10.1.2.0/24 to any in dmz;\n"));
+  INFO(r.Rendered());
+  REQUIRE(r.ok);
+  analysis::QueryResult q;
+  // The port forward: translated to web:8080, routed to forward, accepted
+  // by the rule naming what the client addressed.
+  CHECK(Query(r, "tcp 10.1.1.50 -> 10.1.1.1:80", &q) == "accept forward");
+  REQUIRE(q.steps.size() >= 2);
+  CHECK(q.steps[1].hook == ir::Hook::kDnat);
+  REQUIRE(q.steps[1].rule);
+  CHECK(Has(q.steps[1].packet, "10.1.2.10:8080"));
+  CHECK(q.oif == "eth2");
+  // The server is not reachable directly.
+  CHECK(Query(r, "tcp 10.1.1.50 -> 10.1.2.10:8080") == "drop forward");
+  // The mark decides the rule that matches it.
+  CHECK(Query(r, "tcp 10.1.1.50 -> 10.1.2.10:22", &q) == "accept forward");
+  CHECK(q.mark == 1);
+  // Outbound traffic from the dmz leaves masqueraded with the outside
+  // address (the interface is given: no attached network holds the host).
+  CHECK(Query(r, "tcp 10.1.2.10 -> 198.51.100.7:443 out outside", &q) == "accept forward");
+  REQUIRE(!q.steps.empty());
+  CHECK(q.steps.back().hook == ir::Hook::kSnat);
+  CHECK(Has(q.steps.back().packet, "10.1.1.1:40000 -> 198.51.100.7:443"));
+}
+
+TEST_CASE("rules with marks, states or limits neither shadow nor cover others", "[nat][analysis]") {
+  Result r = Compile(Policy("", "  accept tcp 22 from any to any mark 1;\n  drop tcp 22 from any to any;\n", "accept"));
+  INFO(r.Rendered());
+  CHECK(r.ok);
+  CHECK_FALSE(r.Find("shadowed-rule"));
+  CHECK_FALSE(r.Find("redundant-rule"));
+  // Without the mark the first rule covers the second.
+  Result u = Compile(Policy("", "  accept tcp 22 from any to any;\n  drop tcp 22 from any to any;\n", "accept"));
+  CHECK(u.Find("shadowed-rule"));
+}
+
+TEST_CASE("option forwarding reaches the IR and the outputs say what they do about it", "[nat]") {
+  Result on = Compile(Policy("", "  option forwarding yes;\n  accept from any to any;\n"));
+  REQUIRE(on.ok);
+  REQUIRE(on.rs.forwarding.has_value());
+  CHECK(*on.rs.forwarding);
+  CHECK(Has(on.output, "option forwarding yes"));
+  Result ipt = Compile(Policy("", "  option forwarding yes;\n  accept from any to any;\n"), "iptables");
+  CHECK(Has(ipt.output, "echo 1 > /proc/sys/net/ipv4/ip_forward"));
+  Result unset = Compile(Policy("", "  nat {\n    masquerade from any to any out outside;\n  }\n  accept from any to any;\n"));
+  REQUIRE(unset.ok);
+  CHECK_FALSE(unset.rs.forwarding.has_value());
+  CHECK(unset.rs.forwards);
+  CHECK(Has(unset.output, "say 'option forwarding yes;'"));
+}
