@@ -3,6 +3,7 @@
 #include <fstream>
 #include <iostream>
 
+#include "compiler/analysis/nat_analysis.h"
 #include "compiler/analysis/query.h"
 #include "compiler/analysis/semantic_diff.h"
 #include "cli/cli.h"
@@ -182,18 +183,36 @@ int RunDiff(const DiffArgs& a, const Registry& registry) {
   if (!old_c.model().runtime_sets.empty() || !new_c.model().runtime_sets.empty())
     std::cerr << "fwc: note: rules over runtime sets are left out of the comparison: what they match is known "
                  "only at runtime\n";
-  if (result.incomplete) {
+  auto sections = analysis::DiffSections(old_c.sections(), new_c.sections(), ifaces);
+  if (sections.conditional)
+    std::cerr << "fwc: note: nat and marks rules with mark, connmark, state or limit matches are left out of the "
+                 "comparison\n";
+  if (result.incomplete || sections.incomplete) {
     std::cerr << "fwc: error: the policies are too fragmented to compare exactly\n";
     return kExitUsage;
   }
-  if (result.differences.empty()) {
-    std::cout << "equivalent: both policies decide every packet the same way\n";
+  if (result.differences.empty() && sections.changes.empty()) {
+    std::cout << "equivalent: both policies decide and translate every packet the same way\n";
     return kExitOk;
   }
   auto who = [](const Compilation& c, const PolicyRule* r) {
     return r ? c.sources().display_name(r->loc.file) + ":" + std::to_string(r->loc.line)
              : std::string("the default policy");
   };
+  if (!sections.changes.empty()) {
+    std::cout << sections.changes.size() << (sections.changes.size() == 1 ? " class" : " classes")
+              << " of packets changed mark or translation:\n";
+    for (const auto& ch : sections.changes) {
+      auto rule = [](const Compilation& c, const PolicyRule* r) {
+        return r ? c.sources().display_name(r->loc.file) + ":" + std::to_string(r->loc.line) : std::string("no rule");
+      };
+      std::cout << "\n" << ir::HookName(ch.hook) << " (" << FamilyName(ch.family) << "): " << ch.before << " -> "
+                << ch.after << "\n  packets: " << ch.description << "\n  before:  " << rule(old_c, ch.old_rule)
+                << "\n  after:   " << rule(new_c, ch.new_rule) << "\n  example: " << ch.example << "\n";
+    }
+    if (result.differences.empty()) return kExitPolicy;
+    std::cout << "\n";
+  }
   constexpr size_t kShown = 20;
   std::cout << result.differences.size() << (result.differences.size() == 1 ? " class" : " classes")
             << " of packets changed verdict:\n";

@@ -1,5 +1,7 @@
 #include "compiler/compilation.h"
 
+#include "compiler/analysis/nat_analysis.h"
+
 #include "compiler/semantics/resolver.h"
 
 #include <algorithm>
@@ -87,6 +89,8 @@ void Compilation::Analyze() {
   {
     auto lists = analysis::BuildRuleLists(model_, placed_, ifaces);
     if (!keep_placed_) placed_ = std::vector<PlacedRule>();
+    if (!sections_.empty())
+      analysis::ReportSections(analysis::AnalyzeSections(model_, sections_, lists, ifaces), diags_);
     findings_ = analysis::AnalyzeShadows(lists, ifaces, &stats_, analysis_options_);
     // A rule is redundant "because later rules agree" only if that holds
     // whatever the runtime sets hold.

@@ -481,7 +481,9 @@ std::vector<std::string> Describe(const TableImage& image) {
     std::string name = Str(nftnl_chain_get_str(c.get(), NFTNL_CHAIN_NAME));
     std::string line = "chain " + name;
     if (nftnl_chain_is_set(c.get(), NFTNL_CHAIN_HOOKNUM)) {
-      line += std::string(": hook ") + HookName(nftnl_chain_get_u32(c.get(), NFTNL_CHAIN_HOOKNUM)) + ", priority " +
+      const char* type = nftnl_chain_is_set(c.get(), NFTNL_CHAIN_TYPE) ? nftnl_chain_get_str(c.get(), NFTNL_CHAIN_TYPE) : "";
+      line += std::string(": type ") + Str(type) + ", hook " + HookName(nftnl_chain_get_u32(c.get(), NFTNL_CHAIN_HOOKNUM)) +
+              ", priority " +
               std::to_string(static_cast<int32_t>(nftnl_chain_get_u32(c.get(), NFTNL_CHAIN_PRIO)));
       if (nftnl_chain_is_set(c.get(), NFTNL_CHAIN_POLICY))
         line += nftnl_chain_get_u32(c.get(), NFTNL_CHAIN_POLICY) == NF_ACCEPT ? ", policy accept" : ", policy drop";

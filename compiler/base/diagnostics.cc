@@ -46,7 +46,8 @@ Diagnostic* Diagnostics::Report(const std::string& code, Severity default_severi
 const std::vector<std::string>& DiagnosticControl::ControllableCodes() {
   static const std::vector<std::string> codes = {
       "shadowed-rule", "redundant-rule", "conflicting-rule", "empty-rule",
-      "never-matches", "unused-define",  "no-interfaces", "analysis-incomplete", "port-zero"};
+      "never-matches", "unused-define",  "no-interfaces", "analysis-incomplete", "port-zero",
+      "nat-filtered"};
   return codes;
 }
 

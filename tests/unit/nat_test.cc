@@ -6,6 +6,7 @@
 #include <catch2/catch.hpp>
 
 #include "backends/iptables/iptables_backend.h"
+#include "compiler/analysis/nat_analysis.h"
 #include "compiler/analysis/query.h"
 #include "support.h"
 
@@ -241,4 +242,82 @@ TEST_CASE("option forwarding reaches the IR and the outputs say what they do abo
   CHECK_FALSE(unset.rs.forwarding.has_value());
   CHECK(unset.rs.forwards);
   CHECK(Has(unset.output, "say 'option forwarding yes;'"));
+}
+
+TEST_CASE("the sections' analysis: first match wins in each hook, and port forwards the filter drops", "[nat][analysis]") {
+  struct Row {
+    const char* name;
+    std::string sections, rules;
+    const char* code;  // expected diagnostic, "" for none
+    int line;
+  };
+  // Gateway(): the sections start on line 8.
+  const Row rows[] = {
+      {"a narrower rule after a broader one with another translation is shadowed",
+       "  nat {\n    masquerade from 10.1.2.0/24 to any out outside;\n    snat to 10.1.1.9 from 10.1.2.6 to any out outside;\n  }\n",
+       "", "shadowed-rule", 10},
+      {"the same translation again is redundant",
+       "  nat {\n    masquerade from 10.1.2.0/24 to any out outside;\n    masquerade from 10.1.2.6 to any out outside;\n  }\n",
+       "", "redundant-rule", 10},
+      {"the narrower rule first is fine",
+       "  nat {\n    snat to 10.1.1.9 from 10.1.2.6 to any out outside;\n    masquerade from 10.1.2.0/24 to any out outside;\n  }\n",
+       "", "", 0},
+      {"marks shadow marks",
+       "  marks {\n    mark 1 tcp from any to web;\n    mark 2 tcp 80 from any to web;\n  }\n", "", "shadowed-rule", 10},
+      {"different hooks do not shadow each other",
+       "  nat {\n    no nat from any to any in outside;\n    masquerade from 10.1.2.0/24 to any out outside;\n  }\n", "",
+       "", 0},
+      {"a conditional rule does not cover",
+       "  nat {\n    masquerade from 10.1.2.0/24 to any out outside mark 3;\n    snat to 10.1.1.9 from 10.1.2.6 to any out outside;\n  }\n",
+       "", "", 0},
+      {"a port forward no filter rule accepts",
+       "  nat {\n    dnat to web tcp 80 from any to 10.1.1.1 in outside;\n  }\n", "  accept tcp 22 from any to fw;\n",
+       "nat-filtered", 9},
+      {"a port forward the filter accepts",
+       "  nat {\n    dnat to web tcp 80 from any to 10.1.1.1 in outside;\n  }\n", "  accept tcp 80 from any to fw;\n", "", 0},
+  };
+  for (const Row& row : rows) {
+    SECTION(row.name) {
+      Result r = Compile(Gateway(row.sections, row.rules));
+      INFO(r.Rendered());
+      for (const char* code : {"shadowed-rule", "redundant-rule", "nat-filtered"}) {
+        const Diagnostic* d = r.Find(code);
+        if (std::string(code) == row.code) {
+          REQUIRE(d);
+          CHECK(d->loc.line == row.line);
+        } else {
+          CHECK_FALSE(d);
+        }
+      }
+    }
+  }
+}
+
+TEST_CASE("fwc diff of the sections finds every class of packets whose mark or translation changed", "[nat][diff]") {
+  auto diff = [](const std::string& a, const std::string& b) {
+    Result x = Compile(Gateway(a, "  accept from any to any;\n"));
+    Result y = Compile(Gateway(b, "  accept from any to any;\n"));
+    REQUIRE(x.ok);
+    REQUIRE(y.ok);
+    analysis::InterfaceIds ifaces;
+    return analysis::DiffSections(x.c->sections(), y.c->sections(), ifaces);
+  };
+  const std::string one = "  marks {\n    mark webmark tcp 80 from any to web;\n  }\n";
+  // The failover of the LVS farm: one mark changes, for each family.
+  auto d = diff(one, "  marks {\n    mark 2 tcp 80 from any to web;\n  }\n");
+  REQUIRE(d.changes.size() == 2);
+  CHECK(d.changes[0].before == "mark 1");
+  CHECK(d.changes[0].after == "mark 2");
+  CHECK(Has(d.changes[0].example, ":80"));
+  // Rules reordered without changing what they do: no difference.
+  const std::string ab =
+      "  nat {\n    snat to 10.1.1.9 from 10.1.2.6 to any out outside;\n    snat to 10.1.1.8 from 10.1.2.7 to any out outside;\n  }\n";
+  const std::string ba =
+      "  nat {\n    snat to 10.1.1.8 from 10.1.2.7 to any out outside;\n    snat to 10.1.1.9 from 10.1.2.6 to any out outside;\n  }\n";
+  CHECK(diff(ab, ba).changes.empty());
+  // A translation added: the packets it takes change from none to it.
+  auto added = diff("", "  nat {\n    masquerade from 10.1.2.0/24 to any out outside;\n  }\n");
+  REQUIRE(added.changes.size() == 1);
+  CHECK(added.changes[0].before == "no translation");
+  CHECK(added.changes[0].after == "masquerade");
 }
