@@ -149,7 +149,7 @@ int RunQuery(const QueryArgs& a, const Registry& registry) {
   for (const auto& st : r->steps)
     if (st.hook == ir::Hook::kSnat) step(st);
   for (const PolicyRule* a : r->assumed_rules)
-    std::cout << "(assuming the packet is within the rate limit of " << RuleText(c, a) << ")\n";
+    std::cout << "(assuming the packet is within the rate or connection limit of " << RuleText(c, a) << ")\n";
   if (!r->runtime_rules.empty()) {
     std::cout << "(assuming the runtime sets hold none of its addresses; these rules depend on them:)\n";
     for (const PolicyRule* rt : r->runtime_rules) std::cout << "runtime: " << RuleText(c, rt) << "\n";

@@ -13,6 +13,7 @@ statement   : includeStmt
             | serviceDecl
             | setDecl
             | markDecl
+            | helperDecl
             | policyDecl
             ;
 
@@ -35,6 +36,10 @@ setDecl     : 'set' name 'runtime' family=name? ';' ;
 
 // A named packet or connection mark: the one line an LVS failover changes.
 markDecl    : 'mark' name NUMBER ';' ;
+
+// A conntrack helper (tftp, ftp, ...) for the traffic of a service: the
+// related connections it expects pass by the stateful rule.
+helperDecl  : 'helper' name svcSpec ';' ;
 
 policyDecl  : 'policy' name 'default' action '{' policyItem* '}' ';'? ;
 policyItem  : optionStmt | natBlock | marksBlock | ruleDecl ;
@@ -72,6 +77,7 @@ ruleOption  : 'in' name                       # inIface
             | 'connmark' markValue            # connmarkOpt
             | 'state' name (',' name)*        # stateOpt
             | 'limit' NUMBER '/' name         # limitOpt
+            | 'connlimit' NUMBER              # connlimitOpt
             ;
 logArg      : 'prefix' STRING                 # logPrefix
             | 'rate' NUMBER '/' name          # logRate

@@ -189,6 +189,8 @@ std::string ExtraMatches(const MatchExtras& x) {
       }
     out += "-m conntrack --ctstate " + names + " ";
   }
+  if (x.connlimit)
+    out += "-m connlimit --connlimit-upto " + std::to_string(x.connlimit) + " --connlimit-mask 0 ";
   if (x.limit_rate) {
     std::string unit = kRateUnits[x.limit_unit];
     out += "-m limit --limit " + std::to_string(x.limit_rate) + "/" +
@@ -226,6 +228,11 @@ void EmitRule(std::ostringstream& o, const std::string& chain, const ir::Rule& r
   if (r.xlate && (r.xlate->kind == Translation::Kind::kMark || r.xlate->kind == Translation::Kind::kConnmark))
     targets.push_back(comment + (r.xlate->kind == Translation::Kind::kMark ? "-j MARK --set-mark " : "-j CONNMARK --set-mark ") +
                       std::to_string(r.xlate->mark));
+  if (!r.helper.empty()) {
+    // The object's kind: its name is KIND_PROTO.
+    targets.push_back(comment + "-j CT --helper " + IptablesBackend::Text(r.helper.substr(0, r.helper.rfind('_'))));
+  }
+  if (r.clamp_mss) targets.push_back("-p tcp --tcp-flags SYN,RST SYN " + comment + "-j TCPMSS --clamp-mss-to-pmtu");
   if (r.verdict != ir::Verdict::kContinue) targets.push_back(comment + Target(r, f));
 
   for (const auto& s : AddressMatches(r.src, f, true))
@@ -239,9 +246,11 @@ bool InFamily(ir::RuleFamily rf, Family f) {
 }
 
 std::string OwnedTables(const ir::Ruleset& rs) {
-  if (rs.owns_nat && rs.owns_marks) return "filter, mangle and nat tables";
+  bool mangle = rs.owns_marks || rs.clamp_mss;
+  if (!rs.helpers.empty()) return std::string("filter") + (mangle ? ", mangle" : "") + (rs.owns_nat ? ", nat" : "") + " and raw tables";
+  if (rs.owns_nat && mangle) return "filter, mangle and nat tables";
   if (rs.owns_nat) return "filter and nat tables";
-  if (rs.owns_marks) return "filter and mangle tables";
+  if (mangle) return "filter and mangle tables";
   return "filter table";
 }
 
@@ -272,8 +281,9 @@ std::string IptablesBackend::RestoreFile(const ir::Ruleset& rs, Family f) const 
     std::vector<const char*> builtin;  // declared with policy ACCEPT unless fwc has that chain
   };
   const Table tables[] = {{"filter", true, {}},
-                          {"mangle", rs.owns_marks, {"PREROUTING", "INPUT", "FORWARD", "OUTPUT", "POSTROUTING"}},
-                          {"nat", rs.owns_nat, {"PREROUTING", "INPUT", "OUTPUT", "POSTROUTING"}}};
+                          {"mangle", rs.owns_marks || rs.clamp_mss, {"PREROUTING", "INPUT", "FORWARD", "OUTPUT", "POSTROUTING"}},
+                          {"nat", rs.owns_nat, {"PREROUTING", "INPUT", "OUTPUT", "POSTROUTING"}},
+                          {"raw", !rs.helpers.empty(), {"PREROUTING", "OUTPUT"}}};
   for (const Table& t : tables) {
     if (!t.owned) continue;
     o << "*" << t.name << "\n";

@@ -723,6 +723,7 @@ class Linearizer {
     nftnl_table_set_u32(image_.table.get(), NFTNL_TABLE_FAMILY, kFamily);
     nftnl_table_set_str(image_.table.get(), NFTNL_TABLE_NAME, kTableName);
     for (const auto& c : t_.chains) image_.chains.push_back(Chain(c));
+    for (const auto& h : t_.helpers) image_.objects.push_back(Helper(h));
     for (const auto& s : t_.sets) NamedSet(s);
     for (const auto& c : t_.chains)
       for (const auto& r : c.rules) Rule(c.name, r);
@@ -730,6 +731,18 @@ class Linearizer {
   }
 
  private:
+  static ObjPtr Helper(const nftables::Helper& h) {
+    ObjPtr o = NewObj();
+    nftnl_obj_set_u32(o.get(), NFTNL_OBJ_FAMILY, kFamily);
+    nftnl_obj_set_str(o.get(), NFTNL_OBJ_TABLE, kTableName);
+    nftnl_obj_set_str(o.get(), NFTNL_OBJ_NAME, h.name.c_str());
+    nftnl_obj_set_u32(o.get(), NFTNL_OBJ_TYPE, NFT_OBJECT_CT_HELPER);
+    nftnl_obj_set_str(o.get(), NFTNL_OBJ_CT_HELPER_NAME, h.kind.c_str());
+    nftnl_obj_set_u8(o.get(), NFTNL_OBJ_CT_HELPER_L4PROTO, static_cast<uint8_t>(h.proto));
+    nftnl_obj_set_u16(o.get(), NFTNL_OBJ_CT_HELPER_L3PROTO, NFPROTO_INET);
+    return o;
+  }
+
   static ChainPtr Chain(const nftables::Chain& c) {
     ChainPtr ch = NewChain();
     nftnl_chain_set_u32(ch.get(), NFTNL_CHAIN_FAMILY, kFamily);
@@ -744,6 +757,8 @@ class Linearizer {
         case ir::Hook::kMarks:
         case ir::Hook::kDnat: hook = NF_INET_PRE_ROUTING; break;
         case ir::Hook::kSnat: hook = NF_INET_POST_ROUTING; break;
+        case ir::Hook::kMss: hook = NF_INET_FORWARD; break;
+        case ir::Hook::kHelpers: hook = NF_INET_PRE_ROUTING; break;
         case ir::Hook::kNone: break;
       }
       const ir::HookInfo& info = ir::Info(c.hook);
@@ -978,6 +993,51 @@ class Linearizer {
         return b.Statement(std::move(exprs));
       }
       case K::kNat: return Nat(b, s);
+      case K::kSetHelper: {
+        ExprPtr e = NewExpr("objref");
+        nftnl_expr_set_u32(e.get(), NFTNL_EXPR_OBJREF_IMM_TYPE, NFT_OBJECT_CT_HELPER);
+        nftnl_expr_set_str(e.get(), NFTNL_EXPR_OBJREF_IMM_NAME, s.name.c_str());
+        return b.Statement(std::move(e));
+      }
+      case K::kClampMss: {
+        // As nft compiles "tcp flags syn tcp option maxseg size set rt mtu".
+        b.MetaEq(NFT_META_L4PROTO, std::string(1, static_cast<char>(kProtoTcp)));
+        Field flags;
+        flags.base = NFT_PAYLOAD_TRANSPORT_HEADER;
+        flags.offset = 13;
+        flags.len = 1;
+        std::vector<ExprPtr> match;
+        match.push_back(Load(flags, NFT_REG_1));
+        match.push_back(Bitwise(std::string(1, '\x02')));
+        match.push_back(Cmp(NFT_CMP_NEQ, std::string(1, '\0')));
+        b.Statement(std::move(match));
+        std::vector<ExprPtr> set;
+        ExprPtr rt = NewExpr("rt");
+        nftnl_expr_set_u32(rt.get(), NFTNL_EXPR_RT_DREG, NFT_REG_1);
+        nftnl_expr_set_u32(rt.get(), NFTNL_EXPR_RT_KEY, NFT_RT_TCPMSS);
+        set.push_back(std::move(rt));
+        ExprPtr order = NewExpr("byteorder");
+        nftnl_expr_set_u32(order.get(), NFTNL_EXPR_BYTEORDER_SREG, NFT_REG_1);
+        nftnl_expr_set_u32(order.get(), NFTNL_EXPR_BYTEORDER_DREG, NFT_REG_1);
+        nftnl_expr_set_u32(order.get(), NFTNL_EXPR_BYTEORDER_LEN, 2);
+        nftnl_expr_set_u32(order.get(), NFTNL_EXPR_BYTEORDER_SIZE, 2);
+        nftnl_expr_set_u32(order.get(), NFTNL_EXPR_BYTEORDER_OP, NFT_BYTEORDER_HTON);
+        set.push_back(std::move(order));
+        ExprPtr x = NewExpr("exthdr");
+        nftnl_expr_set_u32(x.get(), NFTNL_EXPR_EXTHDR_SREG, NFT_REG_1);
+        nftnl_expr_set_u8(x.get(), NFTNL_EXPR_EXTHDR_TYPE, 2);  // TCPOPT_MAXSEG
+        nftnl_expr_set_u32(x.get(), NFTNL_EXPR_EXTHDR_OFFSET, 2);
+        nftnl_expr_set_u32(x.get(), NFTNL_EXPR_EXTHDR_LEN, 2);
+        nftnl_expr_set_u32(x.get(), NFTNL_EXPR_EXTHDR_OP, NFT_EXTHDR_OP_TCPOPT);
+        set.push_back(std::move(x));
+        return b.Statement(std::move(set));
+      }
+      case K::kConnlimit: {
+        ExprPtr e = NewExpr("connlimit");
+        nftnl_expr_set_u32(e.get(), NFTNL_EXPR_CONNLIMIT_COUNT, static_cast<uint32_t>(s.rate));
+        nftnl_expr_set_u32(e.get(), NFTNL_EXPR_CONNLIMIT_FLAGS, 0);
+        return b.Statement(std::move(e));
+      }
       case K::kReject:
         // nft puts the protocol a reject needs at the head of the rule.
         if (s.reject == ir::Verdict::kRejectTcpReset) {

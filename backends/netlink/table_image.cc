@@ -301,7 +301,13 @@ std::vector<std::string> CanonicalLines(const TableImage& image, const std::vect
     char buf[4096];
     buf[0] = 0;
     nftnl_obj_snprintf(buf, sizeof buf, o.get(), NFTNL_OUTPUT_DEFAULT, 0);
-    out.push_back(std::string("object ") + buf);
+    // Without its reference count: the kernel's, how many rules use it.
+    std::string text = buf;
+    if (size_t u = text.find(" use "); u != std::string::npos) {
+      size_t end = text.find(' ', u + 5);
+      text.erase(u, end == std::string::npos ? std::string::npos : end - u);
+    }
+    out.push_back("object " + text);
   }
   for (const auto& f : image.flowtables) {
     char buf[4096];

@@ -158,6 +158,9 @@ void Statement(std::string& out, const nftables::Table& t, const Stmt& s) {
       out += std::string(Info(s.fields[0]).text) + " set " + std::to_string(s.mark) + " ";
       return;
     case Stmt::Kind::kNat: out += Nat(s) + " "; return;
+    case Stmt::Kind::kSetHelper: out += "ct helper set " + Quote(s.name) + " "; return;
+    case Stmt::Kind::kClampMss: out += "tcp flags syn tcp option maxseg size set rt mtu "; return;
+    case Stmt::Kind::kConnlimit: out += "ct count " + std::to_string(s.rate) + " "; return;
     case Stmt::Kind::kReject:
       if (s.reject == ir::Verdict::kRejectTcpReset) out += "reject with tcp reset ";
       else if (s.family == ir::RuleFamily::kV4) out += "reject with icmp type port-unreachable ";
@@ -230,6 +233,9 @@ std::string NftBackend::Emit(const nftables::MergedRuleset& ms) {
     << "table inet fwc {\n}\n"
     << "delete table inet fwc\n\n"
     << "table inet fwc {\n";
+  for (const auto& h : t.helpers)
+    o << "\tct helper " << h.name << " {\n\t\ttype " << Quote(h.kind) << " protocol " << ProtoValue(h.proto)
+      << "\n\t\tl3proto inet\n\t}\n\n";
   for (const auto& s : t.sets) NamedSet(o, t, s);
   std::string line;
   for (size_t i = 0; i < t.chains.size(); ++i) {

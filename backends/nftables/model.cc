@@ -90,6 +90,7 @@ class Builder {
     t.policy_name = KernelString(rs_.policy_name);
     for (const auto& n : ms_.ifnames) t.ifnames.push_back(KernelString(n));
     for (const auto& s : rs_.sets) t.sets.push_back(GroupSet(s));
+    for (const auto& h : rs_.helpers) t.helpers.push_back({KernelString(h.name), KernelString(h.kind), h.proto});
     for (const auto& c : ms_.chains)
       for (const auto& m : c.rules)
         if (!m.name.empty()) t.sets.push_back(MergedSet(m));
@@ -242,6 +243,12 @@ class Builder {
       s.states = r.extras.states;
       out.push_back(std::move(s));
     }
+    if (r.extras.connlimit) {
+      Stmt s;
+      s.kind = Stmt::Kind::kConnlimit;
+      s.rate = r.extras.connlimit;
+      out.push_back(std::move(s));
+    }
     if (r.extras.limit_rate) {
       Stmt s;
       s.kind = Stmt::Kind::kLimit;
@@ -269,6 +276,17 @@ class Builder {
       Stmt s;
       s.kind = Stmt::Kind::kLog;
       s.prefix = KernelString(r.log.prefix);
+      out.push_back(std::move(s));
+    }
+    if (r.clamp_mss) {
+      Stmt s;
+      s.kind = Stmt::Kind::kClampMss;
+      out.push_back(std::move(s));
+    }
+    if (!r.helper.empty()) {
+      Stmt s;
+      s.kind = Stmt::Kind::kSetHelper;
+      s.name = KernelString(r.helper);
       out.push_back(std::move(s));
     }
     if (const Translation* x = r.xlate.get()) {

@@ -65,6 +65,9 @@ struct Stmt {
     kCtStates, // ct state new,established (states: a StateBit mask)
     kSetMark,  // meta mark set N / ct mark set N (fields[0]: kMetaMark or kCtMark)
     kNat,      // snat, dnat, masquerade, redirect (xlate)
+    kConnlimit, // ct count N (rate: N)
+    kClampMss, // tcp flags syn tcp option maxseg size set rt mtu
+    kSetHelper, // ct helper set "NAME" (name)
   };
   Kind kind = Kind::kMatch;
   std::vector<Field> fields;
@@ -111,8 +114,15 @@ struct Chain {
   std::vector<Rule> rules;
 };
 
+// A ct helper object: ct helper NAME { type "KIND" protocol PROTO; l3proto inet; }
+struct Helper {
+  std::string name, kind;
+  int proto = 0;
+};
+
 struct Table {
   std::string source, policy_name;  // for the text's header, as nft stores them
+  std::vector<Helper> helpers;      // declared before the chains that assign them
   std::vector<Set> sets;            // named sets and maps, in declaration order
   std::vector<Chain> chains;        // in declaration order: regular, action, base
   std::vector<std::string> ifnames;  // interface names of interface elements, by index

@@ -349,7 +349,7 @@ std::optional<QueryResult> QueryEngine::Query(const PacketSpec& p, std::string* 
         if (rt.conditional) {
           // Marks and states are known here; a rate limit is assumed kept.
           if (!ExtrasMatch(rt.unit.origin->extras, mark, ctmark, p.established)) continue;
-          if (rt.unit.origin->extras.limit_rate) r.assumed_rules.push_back(rt.unit.origin);
+          if (rt.unit.origin->extras.limit_rate || rt.unit.origin->extras.connlimit) r.assumed_rules.push_back(rt.unit.origin);
           return decide(rt.unit);
         }
         r.runtime_rules.push_back(rt.unit.origin);

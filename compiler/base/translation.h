@@ -38,11 +38,13 @@ struct MatchExtras {
   uint8_t limit_unit = 0;  // index into kRateUnits
   uint32_t mark = 0, ctmark = 0;
   uint32_t limit_rate = 0;  // packets per unit; 0: no limit
+  uint32_t connlimit = 0;   // at most this many connections (of the rule); 0: no limit
 
-  bool any() const { return has_mark || has_ctmark || states || limit_rate; }
+  bool any() const { return has_mark || has_ctmark || states || limit_rate || connlimit; }
   bool operator==(const MatchExtras& o) const {
     return has_mark == o.has_mark && has_ctmark == o.has_ctmark && states == o.states && mark == o.mark &&
-           ctmark == o.ctmark && limit_rate == o.limit_rate && (!limit_rate || limit_unit == o.limit_unit);
+           ctmark == o.ctmark && limit_rate == o.limit_rate && (!limit_rate || limit_unit == o.limit_unit) &&
+           connlimit == o.connlimit;
   }
   bool operator!=(const MatchExtras& o) const { return !(*this == o); }
 };
@@ -61,6 +63,16 @@ struct Translation {
   // Rewrites the destination (before routing) rather than the source.
   bool destination() const { return kind == Kind::kDnat || kind == Kind::kRedirect; }
   bool nat() const { return kind != Kind::kMark && kind != Kind::kConnmark; }
+};
+
+// A conntrack helper the policy declares (helper tftp udp 69;): the kernel
+// object named `name` of type `kind`, assigned to the traffic of `proto`
+// and `ports` before routing.
+struct HelperSpec {
+  std::string name;  // "tftp_udp": kind and protocol, one object each
+  std::string kind;  // "tftp"
+  int proto = 0;
+  IntervalSet ports;
 };
 
 // "snat", "dnat", ..., "mark", "connmark".

@@ -80,12 +80,19 @@ struct Rule : Match {
   // verdict (kAccept); snat, dnat, masquerade and redirect are the verdict
   // kNat; no nat is kAccept.
   std::shared_ptr<const Translation> xlate;
+  // Sets the MSS option of TCP SYNs to what the route's MTU allows (option
+  // clamp-mss): the rule's statement, before its verdict (kContinue).
+  bool clamp_mss = false;
+  std::string helper;  // assigns this conntrack helper object (before its verdict, kContinue)
 };
 
 // The hooks fwc's chains are attached to. Besides the filter chains, the
 // marks section runs in prerouting at mangle priority (-150), DNAT at
 // dstnat (-100) before routing, SNAT at srcnat (100) after it.
-enum class Hook { kNone, kInput, kForward, kOutput, kMarks, kDnat, kSnat };
+// kMss: forward at mangle priority, where option clamp-mss rewrites the MSS
+// of TCP SYNs to the route's MTU.
+// kHelpers: prerouting, where the traffic of conntrack helpers gets them.
+enum class Hook { kNone, kInput, kForward, kOutput, kMarks, kDnat, kSnat, kMss, kHelpers };
 
 // What the kernel calls a hook and its chain's type and priority.
 struct HookInfo {
@@ -128,6 +135,8 @@ struct Ruleset {
   // option forwarding, and whether any rule passes traffic through.
   std::optional<bool> forwarding;
   bool forwards = false;
+  bool clamp_mss = false;  // option clamp-mss: fwc owns the mangle table (iptables)
+  std::vector<HelperSpec> helpers;  // conntrack helper objects (nft), the raw table (iptables)
 };
 
 // A readable dump of the IR (fwc compile --dump ir), and of its parts.

@@ -30,6 +30,8 @@ const HookInfo& Info(Hook h) {
       {"prerouting", "filter", -150, "mangle", "mangle", "PREROUTING"},
       {"prerouting", "nat", -100, "dstnat", "nat", "PREROUTING"},
       {"postrouting", "nat", 100, "srcnat", "nat", "POSTROUTING"},
+      {"forward", "filter", -150, "mangle", "mangle", "FORWARD"},
+      {"prerouting", "filter", 0, "filter", "raw", "PREROUTING"},
   };
   return kInfo[static_cast<int>(h)];
 }
@@ -58,6 +60,7 @@ std::string DumpExtras(const MatchExtras& x) {
     out += " state " + names;
   }
   if (x.limit_rate) out += " limit " + std::to_string(x.limit_rate) + "/" + kRateUnits[x.limit_unit];
+  if (x.connlimit) out += " connlimit " + std::to_string(x.connlimit);
   return out;
 }
 
@@ -103,6 +106,8 @@ const char* HookName(Hook h) {
     case Hook::kMarks: return "marks";
     case Hook::kDnat: return "dstnat";
     case Hook::kSnat: return "srcnat";
+    case Hook::kMss: return "mss";
+    case Hook::kHelpers: return "helpers";
     case Hook::kNone: break;
   }
   return "";
@@ -144,6 +149,8 @@ std::string Dump(const Ruleset& rs) {
       }
       if (r.counter) o << " counter";
       if (r.xlate) o << DumpTranslation(*r.xlate, r.family);
+      if (r.clamp_mss) o << " clamp-mss";
+      if (!r.helper.empty()) o << " helper " << r.helper;
       o << " -> " << VerdictName(r.verdict);
       if (r.verdict == Verdict::kJump) o << " " << r.target;
       o << "   # " << r.comment << "\n";

@@ -212,6 +212,23 @@ void BuildRuleset::Finish() {
   rs_.owns_marks = m_.has_marks;
   rs_.owns_nat = m_.has_nat;
   rs_.forwarding = m_.forwarding;
+  rs_.clamp_mss = m_.clamp_mss;
+  rs_.helpers = m_.helpers;
+  for (const auto& h : m_.helpers) {
+    ir::Rule r = Builtin("fwc: conntrack helper " + h.kind + " (" + h.name + ")", ir::Verdict::kContinue);
+    r.has_service = true;
+    r.service.proto = h.proto;
+    r.service.dports = h.ports;
+    r.helper = h.name;
+    base_[ir::Hook::kHelpers].push_back(std::move(r));
+  }
+  if (m_.clamp_mss) {
+    // One rule, before the filter sees the SYN: MTU problems of tunnels and
+    // PPPoE links otherwise stall TCP connections through the firewall.
+    ir::Rule r = Builtin("fwc: clamp the MSS of TCP SYNs to the route's MTU (option clamp-mss)", ir::Verdict::kContinue);
+    r.clamp_mss = true;
+    base_[ir::Hook::kMss].push_back(std::move(r));
+  }
   auto section = [&](ir::Hook hook) {
     auto it = base_.find(hook);
     if (it == base_.end() || it->second.empty()) return;
@@ -244,6 +261,8 @@ void BuildRuleset::Finish() {
     rs_.chains.push_back(std::move(c));
   }
   section(ir::Hook::kSnat);
+  section(ir::Hook::kMss);
+  section(ir::Hook::kHelpers);
   // The policy passes traffic through when its forward chain has a rule
   // of its own that can accept.
   for (const auto& c : rs_.chains)

@@ -127,6 +127,8 @@ struct Model {
   bool has_nat = false, has_marks = false;
   // option forwarding: yes (turn it on), no (off), unset (leave it).
   std::optional<bool> forwarding;
+  bool clamp_mss = false;  // option clamp-mss
+  std::vector<HelperSpec> helpers;
   // Every condition name rules test, for "-D foo is never used" warnings.
   std::vector<std::string> conditions;
 };

@@ -57,6 +57,7 @@ class Resolver {
     IndexNames();
     Firewall(m);
     RuntimeSets(m);
+    Helpers(m);
     for (Named* n : in_order_) Resolve(*n);
     Policy(m);
     return m;
@@ -581,11 +582,12 @@ class Resolver {
     bool* target = o.name == "any-includes-firewall" ? &m.any_includes_firewall
                    : o.name == "stateful"            ? &m.stateful
                    : o.name == "forwarding"          ? &forwarding
+                   : o.name == "clamp-mss"           ? &m.clamp_mss
                                                      : nullptr;
     if (!target) {
-      std::string near = ClosestName(o.name, {"any-includes-firewall", "stateful", "forwarding"});
+      std::string near = ClosestName(o.name, {"any-includes-firewall", "stateful", "forwarding", "clamp-mss"});
       diags_.Error("unknown-option", o.loc, "unknown option '" + o.name + "'",
-                   near.empty() ? "the options are any-includes-firewall, stateful and forwarding"
+                   near.empty() ? "the options are any-includes-firewall, stateful, forwarding and clamp-mss"
                                 : "did you mean '" + near + "'?");
       return;
     }
@@ -781,6 +783,38 @@ class Resolver {
     return out;
   }
 
+  // --- conntrack helpers ---------------------------------------------------
+
+  void Helpers(Model& m) {
+    static const std::vector<std::string> kinds = {"ftp", "tftp", "irc", "sip", "sane", "amanda", "snmp", "pptp",
+                                                   "netbios-ns"};
+    for (const auto& h : unit_.helpers) {
+      if (std::find(kinds.begin(), kinds.end(), h.kind) == kinds.end()) {
+        std::string near = ClosestName(h.kind, kinds);
+        diags_.Error("bad-helper", h.loc, "unknown conntrack helper '" + h.kind + "'",
+                     near.empty() ? "the helpers are ftp, tftp, irc, sip, sane, amanda, snmp, pptp and netbios-ns"
+                                  : "did you mean '" + near + "'?");
+        continue;
+      }
+      const ast::SvcSpec& s = h.service;
+      if ((s.kind != ast::SvcSpec::Kind::kTcp && s.kind != ast::SvcSpec::Kind::kUdp) || s.dports.empty() ||
+          !s.sports.empty()) {
+        diags_.Error("bad-helper", s.loc, "a helper watches a TCP or UDP port: write e.g. 'helper " + h.kind +
+                     (h.kind == "ftp" ? " tcp 21;'" : " udp 69;'"), "give the protocol and the port(s) it serves");
+        continue;
+      }
+      HelperSpec spec;
+      spec.kind = h.kind;
+      spec.proto = s.kind == ast::SvcSpec::Kind::kTcp ? kProtoTcp : kProtoUdp;
+      spec.name = h.kind + (spec.proto == kProtoTcp ? "_tcp" : "_udp");
+      if (!Ports(s.dports, spec.ports)) continue;
+      // One object per kind and protocol: a second declaration adds ports.
+      auto same = std::find_if(m.helpers.begin(), m.helpers.end(), [&](const HelperSpec& x) { return x.name == spec.name; });
+      if (same != m.helpers.end()) same->ports.AddAll(spec.ports);
+      else m.helpers.push_back(std::move(spec));
+    }
+  }
+
   // --- nat and marks ---------------------------------------------------------
 
   static constexpr uint64_t kMaxMark = 0xffffffffu;
@@ -835,6 +869,15 @@ class Resolver {
         continue;
       }
       out.states |= it->bit;
+    }
+    if (in.connlimit) {
+      if (*in.connlimit == 0 || *in.connlimit > 1000000) {
+        diags_.Error("bad-limit", in.connlimit_loc, "a connection limit must be between 1 and 1000000",
+                     "write e.g. 'connlimit 10' (at most 10 connections of this rule at once)");
+        ok = false;
+      } else {
+        out.connlimit = static_cast<uint32_t>(*in.connlimit);
+      }
     }
     if (in.limit_rate || !in.limit_unit.empty()) {
       auto unit = std::find(std::begin(kRateUnits), std::end(kRateUnits), in.limit_unit);

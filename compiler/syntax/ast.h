@@ -131,6 +131,8 @@ struct RuleMatches {
   uint64_t limit_rate = 0;                          // 0: no limit
   std::string limit_unit;
   Loc limit_loc;
+  std::optional<uint64_t> connlimit;  // at most this many connections
+  Loc connlimit_loc;
 };
 
 // Small members first, so that they pack: a policy may have 100k rules.
@@ -175,6 +177,13 @@ struct Policy {
   Loc loc;
 };
 
+// helper KIND SERVICE;
+struct HelperDecl {
+  std::string kind;  // ftp, tftp, ...
+  Loc loc;
+  SvcSpec service;
+};
+
 // mark NAME VALUE;
 struct MarkDecl {
   std::string name;
@@ -190,6 +199,7 @@ struct Unit {
   std::vector<ObjectDecl> objects;
   std::vector<RuntimeSet> runtime_sets;
   std::vector<MarkDecl> marks;
+  std::vector<HelperDecl> helpers;
   std::vector<Policy> policies;
 };
 

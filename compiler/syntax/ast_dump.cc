@@ -96,6 +96,7 @@ void DumpRule(std::ostringstream& o, const ast::Rule& r, const char* indent) {
       for (size_t i = 0; i < m->states.size(); ++i) o << (i ? "," : "") << m->states[i].first;
     }
     if (m->limit_rate) o << " limit " << m->limit_rate << "/" << m->limit_unit;
+    if (m->connlimit) o << " connlimit " << *m->connlimit;
   }
   if (r.log.enabled) {
     o << " log";
@@ -153,6 +154,7 @@ std::string DumpAst(const ast::Unit& u) {
   for (const auto& r : u.runtime_sets)
     o << "set " << r.name << " runtime" << (r.family.empty() ? "" : " " + r.family) << ";\n";
   for (const auto& m : u.marks) o << "mark " << m.name << " " << m.text << ";\n";
+  for (const auto& h : u.helpers) o << "helper " << h.kind << " " << Spec(h.service) << ";\n";
   for (const auto& p : u.policies) {
     o << "policy " << p.name << " default " << ast::ActionName(p.default_action) << " {\n";
     for (const auto& opt : p.options) o << "    option " << opt.name << " " << opt.value << ";\n";

@@ -10,12 +10,12 @@ namespace {
 
 // The tokens a statement starts with: where parsing resumes after a
 // mistake, and what ends a block whose '}' is missing.
-const TokenSet kStatementStarts = {Tok::kInclude, Tok::kFirewall, Tok::kHost,    Tok::kNetwork, Tok::kRange,
-                                   Tok::kGroup,   Tok::kService,  Tok::kSet,     Tok::kPolicy};
+const TokenSet kStatementStarts = {Tok::kInclude, Tok::kFirewall, Tok::kHost, Tok::kNetwork, Tok::kRange,
+                                   Tok::kGroup,   Tok::kService,  Tok::kSet,  Tok::kHelper,  Tok::kPolicy};
 // What may follow a rule's destination.
 const TokenSet kRuleOptions = {Tok::kIn,     Tok::kOut,  Tok::kLog,      Tok::kCounter, Tok::kComment,
                                Tok::kDisabled, Tok::kIf,  Tok::kNowarn,  Tok::kMark,    Tok::kConnmark,
-                               Tok::kState,    Tok::kLimit, Tok::kSemi};
+                               Tok::kState,    Tok::kLimit, Tok::kConnlimit, Tok::kSemi};
 const TokenSet kNatActions = {Tok::kSnat, Tok::kMasquerade, Tok::kDnat, Tok::kRedirect, Tok::kNo};
 
 // The recursive-descent parser: one function per grammar rule, building the
@@ -159,9 +159,10 @@ class Parser {
       // Not in kStatementStarts: 'mark' also starts a rule of the marks
       // section, which must not end the block.
       case Tok::kMark: return MarkDecl();
+      case Tok::kHelper: return HelperDecl();
       default:
         throw Fail(kStatementStarts,
-                   "a statement (include, firewall, host, network, range, group, service, set, mark or policy)");
+                   "a statement (include, firewall, host, network, range, group, service, set, mark, helper or policy)");
     }
   }
 
@@ -286,6 +287,19 @@ class Parser {
     }
     Expect(Tok::kSemi);
     unit_.runtime_sets.push_back(std::move(set));
+  }
+
+  // helperDecl : 'helper' name svcSpec ';'
+  void HelperDecl() {
+    Take();
+    Token name = Expect(Tok::kId);
+    if (!StartsSpec()) throw Fail();
+    ast::HelperDecl h;
+    h.kind = Text(name);
+    h.loc = At(name);
+    h.service = Spec();
+    Expect(Tok::kSemi);
+    unit_.helpers.push_back(std::move(h));
   }
 
   // markDecl : 'mark' name NUMBER ';'
@@ -479,7 +493,7 @@ class Parser {
   //            | 'nowarn' name (',' name)*
   void RuleOption(ast::Rule& r) {
     if (!kRuleOptions.Has(tok_.type))
-      throw Fail(kRuleOptions, "a rule option (in, out, log, counter, comment, disabled, if, nowarn, mark, connmark, state, limit) or ';'");
+      throw Fail(kRuleOptions, "a rule option (in, out, log, counter, comment, disabled, if, nowarn, mark, connmark, state, limit, connlimit) or ';'");
     switch (Take().type) {
       case Tok::kIn: {
         Token name = Expect(Tok::kId);
@@ -537,6 +551,13 @@ class Parser {
         m.limit_rate = NumberValue(lexer_.Text(number));
         m.limit_unit = Text(unit);
         m.limit_loc = Span(start);
+        break;
+      }
+      case Tok::kConnlimit: {
+        Token number = Expect(Tok::kNumber);
+        ast::RuleMatches& m = Matches(r);
+        m.connlimit = NumberValue(lexer_.Text(number));
+        m.connlimit_loc = At(number);
         break;
       }
       default: break;  // not in kRuleOptions

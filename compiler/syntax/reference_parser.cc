@@ -104,6 +104,12 @@ class AstBuilder {
         set.family_loc = At(c->family);
       }
       unit_.runtime_sets.push_back(std::move(set));
+    } else if (auto* c = st->helperDecl()) {
+      ast::HelperDecl h;
+      h.kind = Text(c->name());
+      h.loc = c->name() ? At(c->name()) : At(c);
+      if (c->svcSpec()) h.service = Spec(c->svcSpec());
+      unit_.helpers.push_back(std::move(h));
     } else if (auto* c = st->markDecl()) {
       ast::MarkDecl m;
       m.name = Text(c->name());
@@ -440,6 +446,11 @@ class AstBuilder {
         }
       } else if (auto* st = dynamic_cast<FwcParser::StateOptContext*>(o)) {
         for (auto* n : st->name()) Matches(r).states.emplace_back(Text(n), At(n));
+      } else if (auto* cl = dynamic_cast<FwcParser::ConnlimitOptContext*>(o)) {
+        if (cl->NUMBER()) {
+          Matches(r).connlimit = Number(cl->NUMBER());
+          Matches(r).connlimit_loc = At(cl->NUMBER());
+        }
       } else if (auto* lim = dynamic_cast<FwcParser::LimitOptContext*>(o)) {
         ast::RuleMatches& m = Matches(r);
         if (lim->NUMBER()) m.limit_rate = Number(lim->NUMBER());

@@ -21,16 +21,16 @@ class TokenSet {
   TokenSet(std::initializer_list<Tok> toks) {
     for (Tok t : toks) Add(t);
   }
-  void Add(Tok t) { bits_ |= uint64_t{1} << static_cast<int>(t); }
+  void Add(Tok t) { bits_ |= Bits{1} << static_cast<int>(t); }
   void AddAll(TokenSet o) { bits_ |= o.bits_; }
   bool Has(Tok t) const { return (bits_ >> static_cast<int>(t)) & 1; }
   bool empty() const { return bits_ == 0; }
   void clear() { bits_ = 0; }
-  uint64_t bits() const { return bits_; }
 
  private:
-  uint64_t bits_ = 0;
-  static_assert(kTokenTypes <= 64, "token types must fit in a TokenSet");
+  using Bits = unsigned __int128;
+  Bits bits_ = 0;
+  static_assert(kTokenTypes <= 128, "token types must fit in a TokenSet");
 };
 
 // A mistake: found where one of `expected` (one of `what`, in words, when

@@ -92,7 +92,8 @@ inline std::string Rule(const ast::Rule& r) {
   if (const ast::RuleMatches* m = r.matches.get()) {
     out += "    matches mark " + Str(m->mark) + At(m->mark_loc) + " connmark " + Str(m->connmark) +
            At(m->connmark_loc) + " limit " + std::to_string(m->limit_rate) + "/" + Str(m->limit_unit) +
-           At(m->limit_loc) + " states";
+           At(m->limit_loc) + " connlimit " + (m->connlimit ? std::to_string(*m->connlimit) : "-") +
+           At(m->connlimit_loc) + " states";
     for (const auto& [name, loc] : m->states) out += " " + Str(name) + At(loc);
     out += "\n";
   }
@@ -129,6 +130,12 @@ inline std::string ExactAst(const ast::Unit& u) {
     for (const auto& r : p.nat) out += Rule(r);
     out += " marks " + std::to_string(p.has_marks) + "\n";
     for (const auto& r : p.marks) out += Rule(r);
+  }
+  for (const auto& h : u.helpers) {
+    ast::SvcItem item;
+    item.kind = ast::SvcItem::Kind::kSpec;
+    item.spec = h.service;
+    out += "helper " + Str(h.kind) + At(h.loc) + " " + Svc(item) + "\n";
   }
   for (const auto& m : u.marks)
     out += "mark " + Str(m.name) + At(m.loc) + " " + std::to_string(m.value) + Str(m.text) + At(m.value_loc) + "\n";

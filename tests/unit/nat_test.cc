@@ -321,3 +321,29 @@ TEST_CASE("fwc diff of the sections finds every class of packets whose mark or t
   CHECK(added.changes[0].before == "no translation");
   CHECK(added.changes[0].after == "masquerade");
 }
+
+TEST_CASE("conntrack helpers, MSS clamping and connection limits in every backend", "[nat]") {
+  const std::string text = std::string(kFirewall) + "helper tftp udp 69;\nhelper ftp tcp 21;\nhelper ftp tcp 2121;\n" +
+                           "policy p default drop {\n  option clamp-mss yes;\n"
+                           "  accept tcp 22 from any to fw connlimit 4;\n}\n";
+  Result nft = Compile(text);
+  INFO(nft.Rendered());
+  REQUIRE(nft.ok);
+  // One object per helper kind and protocol, its ports gathered.
+  CHECK(Has(nft.output, "ct helper ftp_tcp {\n\t\ttype \"ftp\" protocol tcp\n\t\tl3proto inet\n\t}"));
+  CHECK(Has(nft.output, "tcp dport { 21, 2121 } ct helper set \"ftp_tcp\""));
+  CHECK(Has(nft.output, "udp dport 69 ct helper set \"tftp_udp\""));
+  CHECK(Has(nft.output, "type filter hook forward priority mangle; policy accept;"));
+  CHECK(Has(nft.output, "tcp flags syn tcp option maxseg size set rt mtu"));
+  CHECK(Has(nft.output, "tcp dport 22 ct count 4 accept"));
+  Result ipt = Compile(text, "iptables");
+  REQUIRE(ipt.ok);
+  std::string v4 = IptablesBackend().RestoreFile(ipt.rs, Family::kV4);
+  CHECK(Has(v4, "*raw\n"));
+  CHECK(Has(v4, "-j CT --helper ftp\n"));
+  CHECK(Has(v4, "*mangle\n"));
+  CHECK(Has(v4, "-A FORWARD -p tcp --tcp-flags SYN,RST SYN -m comment"));
+  CHECK(Has(v4, "-j TCPMSS --clamp-mss-to-pmtu"));
+  CHECK(Has(v4, "-m connlimit --connlimit-upto 4 --connlimit-mask 0"));
+  CHECK_FALSE(Has(v4, "*nat\n"));  // no nat section: the nat table is not fwc's
+}
