@@ -148,7 +148,10 @@ std::string Nat(const Translation& x, Family f) {
         std::string s = FormatAddress(f, a);
         return f == Family::kV6 && x.port_lo ? "[" + s + "]" : s;
       };
-      std::string to = iv.lo == iv.hi ? one(iv.lo) : one(iv.lo) + "-" + one(iv.hi);
+      // ip6tables wants an IPv6 range with a port in one pair of brackets.
+      std::string to = iv.lo == iv.hi                         ? one(iv.lo)
+                       : f == Family::kV6 && x.port_lo        ? "[" + FormatAddress(f, iv.lo) + "-" + FormatAddress(f, iv.hi) + "]"
+                                                              : one(iv.lo) + "-" + one(iv.hi);
       if (x.port_lo) to += ":" + NatPorts(x);
       return x.kind == Translation::Kind::kSnat ? "-j SNAT --to-source " + to : "-j DNAT --to-destination " + to;
     }

@@ -40,11 +40,16 @@ LoweringRule TakeActions::operator()(PlacedRule w) {
 }
 
 void LowerNegation::Process(LoweringRule w) {
-  auto lower_addr = [&](const ir::AddrMatch& a) {
-    return a.present && a.negated && !caps_.negated_address_sets && a.set.intervals().size() > 1;
+  auto lower_addr = [&](const ir::AddrMatch& a, bool one_prefix) {
+    if (!a.present || !a.negated || caps_.negated_address_sets || a.runtime) return false;
+    if (a.set.intervals().size() > 1) return true;
+    // A match of one prefix only (iptables' conntrack --ctorigdst) cannot
+    // negate a range that is not one.
+    Family f = w.rule.family == ir::RuleFamily::kV6 ? Family::kV6 : Family::kV4;
+    return one_prefix && a.set.intervals().size() == 1 && !IntervalPrefix(f, a.set.intervals()[0]);
   };
   bool neg_svc = w.services_negated && !w.services.empty();
-  bool neg_src = lower_addr(w.rule.src), neg_dst = lower_addr(w.rule.dst);
+  bool neg_src = lower_addr(w.rule.src, false), neg_dst = lower_addr(w.rule.dst, w.rule.original_dst);
   if (!neg_svc && !neg_src && !neg_dst) return Pass(std::move(w));
   // Packets the negation excludes RETURN from a chain of their own; the
   // rest reach the verdict at its end.

@@ -238,15 +238,45 @@ NatView BuildNatView(const Model& m, const std::set<std::string>& defines) {
   for (const PolicyRule* r : SelectActive(m.nat_rules, defines)) {
     if (!r->translation->destination()) continue;
     v.active = true;
-    AddressSet& to = r->translation->kind == Translation::Kind::kDnat ? v.dnat : v.redirect;
+    const Translation& t = *r->translation;
+    AddressSet& to = t.kind == Translation::Kind::kDnat ? v.dnat : v.redirect;
     for (Family f : {Family::kV4, Family::kV6}) {
       if (!r->dst.Allows(f) || !TranslatesIn(*r, f)) continue;
       ir::AddrMatch a = ToAddrMatch(r->dst, f);
-      to.of(f).AddAll(SlotSet(a, f));
+      IntervalSet original = SlotSet(a, f);
+      to.of(f).AddAll(original);
+      v.touched.of(f).AddAll(original);
+      if (t.kind == Translation::Kind::kDnat) v.touched.of(f).Add(t.to(f)->lo, t.to(f)->hi);
+      else v.touched.of(f).AddAll(m.local_destinations.of(f));  // redirected to the firewall
     }
+    bool ports = !r->services.any && !r->services.negated;
+    for (const auto& atom : r->services.atoms) ports &= atom.proto == kProtoTcp || atom.proto == kProtoUdp;
+    v.ports_only &= ports;
   }
   return v;
 }
+
+namespace {
+
+// Whether a filter rule must match conntrack's original destination: it
+// may meet a translated connection (see NatView::touched).
+bool NeedsOriginal(const PlacedRule& w, const NatView& nat) {
+  if (!nat.active) return false;
+  if (nat.ports_only) {
+    bool port_services = w.rule.has_service ? (w.rule.service.proto == kProtoTcp || w.rule.service.proto == kProtoUdp)
+                                            : w.services.empty() || w.services_negated;
+    for (const auto& s : w.services) port_services |= s.proto == kProtoTcp || s.proto == kProtoUdp;
+    if (!port_services) return false;  // ICMP and the like are never translated
+  }
+  for (Family f : {Family::kV4, Family::kV6}) {
+    if (w.rule.family == ir::RuleFamily::kV4 && f != Family::kV4) continue;
+    if (w.rule.family == ir::RuleFamily::kV6 && f != Family::kV6) continue;
+    if (SlotSet(w.rule.dst, f).Intersects(nat.touched.of(f))) return true;
+  }
+  return false;
+}
+
+}  // namespace
 
 // The last copy is the rule itself.
 void PlaceInChains(const Model& m, PlacedRule w, std::vector<PlacedRule>& out, const NatView& nat) {
@@ -259,7 +289,7 @@ void PlaceInChains(const Model& m, PlacedRule w, std::vector<PlacedRule>& out, c
     c.hook = hook;
     // Translated traffic arrives in input or forward with its new
     // destination: the rules there match the one the client addressed.
-    if (nat.active && hook != ir::Hook::kOutput) c.rule.original_dst = true;
+    if (hook != ir::Hook::kOutput && NeedsOriginal(c, nat)) c.rule.original_dst = true;
     // (Not when it matches the original destination: a redirect brings
     // traffic for other hosts to input, which "to fw" must not accept.)
     if (hook == ir::Hook::kInput && c.dst_is_firewall && !c.rule.original_dst) c.rule.dst = {};

@@ -60,6 +60,12 @@ void SplitByFamily(const PolicyRule& r, std::vector<PlacedRule>& out);
 struct NatView {
   bool active = false;        // some active dnat or redirect rule
   AddressSet dnat, redirect;  // their destinations (as the client addressed them)
+  // Every address a translated connection has before or after DNAT: a
+  // filter rule whose destination misses them all matches the same with
+  // the packet's own destination, which (unlike conntrack's original one)
+  // untracked packets such as ICMP errors and MLD have too.
+  AddressSet touched;
+  bool ports_only = true;  // every translation is of TCP or UDP traffic only
 };
 NatView BuildNatView(const Model& m, const std::set<std::string>& defines);
 

@@ -556,7 +556,15 @@ class Resolver {
     m.policy_name = p.name;
     m.policy_loc = p.loc;
     m.default_action = p.default_action;
-    for (const auto& o : p.options) Option(o, m);
+    std::map<std::string, Loc> options_seen;
+    for (const auto& o : p.options) {
+      auto [it, fresh] = options_seen.emplace(o.name, o.loc);
+      if (!fresh)
+        diags_.Warning("duplicate-option", o.loc, "option '" + o.name + "' is given again; the last one counts",
+                       "keep one of them")
+            .notes.push_back({it->second, "first given here"});
+      Option(o, m);
+    }
     std::set<std::string> conditions;
     m.rules.reserve(p.rules.size());
     m.has_nat = p.has_nat;

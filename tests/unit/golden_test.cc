@@ -42,9 +42,11 @@ struct Golden {
 const Golden kGoldens[] = {
     {"policies/crm.fw", {}, "crm"},
     {"policies/crm.fw", {"mgmt"}, "crm-mgmt"},
+    {"policies/crm.fw", {"nagios"}, "crm-nagios"},
     {"policies/cdpsfy.fw", {}, "cdpsfy"},
     {"policies/haproxy.fw", {}, "haproxy"},
-    {"policies/maas-ha-1.fw", {}, "maas-ha-1"},
+    {"policies/lvs.fw", {}, "lvs"},
+    {"policies/maas-ha-1.fw", {"gateway"}, "maas-ha-1"},  // the master, the node network's gateway
     {"policies/maas-ha-2.fw", {}, "maas-ha-2"},
     {"tests/golden/features.fw", {}, "features"},
     {"tests/golden/nat.fw", {}, "nat"},

@@ -347,3 +347,63 @@ TEST_CASE("conntrack helpers, MSS clamping and connection limits in every backen
   CHECK(Has(v4, "-m connlimit --connlimit-upto 4 --connlimit-mask 0"));
   CHECK_FALSE(Has(v4, "*nat\n"));  // no nat section: the nat table is not fwc's
 }
+
+TEST_CASE("only filter rules that can meet a translated connection match conntrack's original destination",
+          "[nat]") {
+  // Untracked packets (ICMP errors, MLD) have no conntrack entry: rules that
+  // no translation concerns keep matching the packet's own destination.
+  Result r = Compile(Gateway("  nat {\n    dnat to 10.1.2.80 tcp 80 from any to 10.1.1.1 in outside;\n  }\n",
+                             "  accept icmp from any to 10.1.2.80;\n"
+                             "  accept tcp 22 from any to 10.1.2.5;\n"
+                             "  accept tcp 80 from any to 10.1.2.80;\n"
+                             "  accept tcp 80 from any to 10.1.1.1;\n"),
+                     "iptables");
+  INFO(r.Rendered());
+  REQUIRE(r.ok);
+  auto fwd = PolicyRules(r.rs, "forward");
+  std::map<int, bool> original;  // policy line -> matches the original destination
+  for (const auto& x : fwd) original[std::stoi(x.comment.substr(x.comment.find(':') + 1))] = x.original_dst;
+  CHECK_FALSE(original.at(11));  // ICMP: never translated
+  CHECK_FALSE(original.at(12));  // a host no translation touches
+  CHECK(original.at(13));        // the DNAT target: not reachable directly
+  CHECK(original.at(14));        // what the client addresses
+  std::string v4 = IptablesBackend().RestoreFile(r.rs, Family::kV4);
+  CHECK(Has(v4, "-A FORWARD -d 10.1.2.5/32 -p tcp --dport 22"));
+  CHECK(Has(v4, "-A FORWARD -m conntrack --ctorigdst 10.1.2.80/32 -p tcp -m conntrack --ctorigdstport 80"));
+}
+
+TEST_CASE("iptables: a negated original destination of several prefixes goes to a chain of its own", "[nat]") {
+  Result r = Compile(Gateway("  nat {\n    dnat to 10.1.2.80 tcp 80 from any to any in outside;\n  }\n",
+                             "  drop udp 53 from any to not 10.1.2.15 - 10.1.2.17;\n"),
+                     "iptables");
+  INFO(r.Rendered());
+  REQUIRE(r.ok);
+  std::string v4 = IptablesBackend().RestoreFile(r.rs, Family::kV4);
+  // "! --ctorigdst" per prefix would match every address: RETURN per prefix.
+  CHECK_FALSE(Has(v4, "! --ctorigdst"));
+  CHECK(Has(v4, "-m conntrack --ctorigdst 10.1.2.15/32 -m comment --comment \"test.fw:11\" -j RETURN"));
+  CHECK(Has(v4, "-m conntrack --ctorigdst 10.1.2.16/31 -m comment --comment \"test.fw:11\" -j RETURN"));
+  // nft negates the range itself.
+  Result n = Compile(Gateway("  nat {\n    dnat to 10.1.2.80 tcp 80 from any to any in outside;\n  }\n",
+                             "  drop udp 53 from any to not 10.1.2.15 - 10.1.2.17;\n"));
+  CHECK(Has(n.output, "ct original ip daddr != 10.1.2.15-10.1.2.17"));
+}
+
+TEST_CASE("iptables writes an IPv6 NAT range with a port in one pair of brackets", "[nat]") {
+  Result r = Compile(Gateway("  nat {\n    dnat to 2001:db8:2::6 - 2001:db8:2::7 port 3128 tcp 80 from any to 2001:db8:1::1;\n  }\n",
+                             "  accept tcp 80 from any to 2001:db8:1::1;\n"),
+                     "iptables");
+  INFO(r.Rendered());
+  REQUIRE(r.ok);
+  std::string v6 = IptablesBackend().RestoreFile(r.rs, Family::kV6);
+  CHECK(Has(v6, "-j DNAT --to-destination [2001:db8:2::6-2001:db8:2::7]:3128"));
+}
+
+TEST_CASE("an option given twice is a warning", "[nat]") {
+  Result r = Compile(Policy("", "  option forwarding yes;\n  option forwarding no;\n  accept from any to any;\n"));
+  const Diagnostic* d = r.Find("duplicate-option");
+  REQUIRE(d);
+  CHECK(d->loc.line == 8);
+  REQUIRE(r.rs.forwarding);
+  CHECK_FALSE(*r.rs.forwarding);
+}
