@@ -20,14 +20,15 @@ result() {  # result NAME STATUS
   else fail=$((fail + 1)); echo "not ok - $1"; fi
 }
 
-for policy in "$src"/policies/*.fw "$src"/tests/golden/features.fw; do
+for policy in "$src"/policies/*.fw "$src"/tests/golden/features.fw "$src"/tests/golden/nat.fw; do
   grep -q '^firewall ' "$policy" || continue   # include-only files
   name=$(basename "$policy" .fw)
-  for defines in "" "-D mgmt" "-D debug"; do
-    case "$defines" in
-      "") ;;
-      *) grep -q "if ${defines#-D }" "$policy" || continue ;;
-    esac
+  # Without conditions, then with each condition the policy (or a file it
+  # includes) tests.
+  conds=$(cat "$policy" $(sed -n 's/^include "\(.*\)";.*/\1/p' "$policy" | sed "s|^|$(dirname "$policy")/|") 2>/dev/null |
+          sed 's/#.*//' | sed -n 's/.*[[:space:]]if \(not \)\{0,1\}\([A-Za-z_][A-Za-z0-9_-]*\).*/\2/p' | sort -u)
+  for defines in "" $(for c in $conds; do printf '%s ' "-D:$c"; done); do
+    defines=$(printf '%s' "$defines" | tr ':' ' ')
     label="$name${defines:+ $defines}"
     # shellcheck disable=SC2086
     "$fwc" compile "$policy" $defines -t nft -o "$tmp/out.nft" 2>"$tmp/err" &&
