@@ -1,5 +1,6 @@
-// Golden outputs per backend for every bundled policy and for a policy that
-// uses every feature. Regenerate after an intended change with
+// Golden outputs per backend (nft text, iptables script, and the netlink
+// batch's table in the canonical form fwc verify compares) for every bundled
+// policy and for policies that use every feature. Regenerate after an intended change with
 //   FWC_UPDATE_GOLDEN=1 build/tests/fwc_unit_tests '[golden]'
 // and review the diff.
 #include <catch2/catch.hpp>
@@ -7,6 +8,9 @@
 #include <fstream>
 #include <sstream>
 
+#include "backends/netlink/codegen.h"
+#include "backends/netlink/table_image.h"
+#include "backends/nft/nft_backend.h"
 #include "support.h"
 
 using namespace fwc;
@@ -29,6 +33,14 @@ std::string CompileFile(const std::string& path, const std::string& target, cons
   bool ok = c.Check(path, *text, loader, defines);
   INFO(c.diags().Render());
   REQUIRE(ok);
+  if (target == "netlink") {
+    // What fwc apply sends, as fwc verify compares it: every expression,
+    // set element and userdata byte.
+    netlink::TableImage image = netlink::BuildImage(c.Lower(NftBackend().caps()));
+    std::string out;
+    for (const auto& line : netlink::CanonicalLines(image)) out += line + "\n";
+    return out;
+  }
   auto backend = MakeBackend(target);
   return backend->Emit(c.Lower(backend->caps()));
 }
@@ -58,7 +70,7 @@ TEST_CASE("backend output matches the golden files", "[golden]") {
   const std::string root = FWC_SOURCE_DIR;
   bool update = std::getenv("FWC_UPDATE_GOLDEN") != nullptr;
   for (const Golden& g : kGoldens) {
-    for (const char* target : {"nft", "iptables"}) {
+    for (const char* target : {"nft", "iptables", "netlink"}) {
       SECTION(std::string(g.name) + "." + target) {
         std::string out = CompileFile(root + "/" + g.policy, target, g.defines);
         std::string path = root + "/tests/golden/" + g.name + "." + target;
