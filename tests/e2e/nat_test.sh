@@ -238,6 +238,23 @@ link() {
     if [ -n "$gw" ]; then ip -n "$(topo_ns "$node")" route add default via "$gw" || return 1; fi
 }
 
+# wait_listeners NODE...: until each node's listener says it is ready (5 s).
+wait_listeners() {
+    local n
+    for n in "$@"; do
+        for _ in $(seq 100); do
+            [ -s "$TOPO_STATE/$n.ready" ] && break
+            sleep 0.05
+        done
+        if [ ! -s "$TOPO_STATE/$n.ready" ]; then
+            echo "# listener in $n did not start:" >&2
+            show "$TOPO_STATE/$n.log" >&2
+            return 1
+        fi
+    done
+}
+
+
 build() {
     local n
     mkdir -p "$TOPO_STATE" && : >"$TOPO_STATE/pids" || return 1
@@ -273,17 +290,7 @@ build() {
     listen in 80,81,8080
     listen b1 80,81
     listen b2 80,81
-    for n in out fw in b1 b2; do
-        for _ in $(seq 100); do
-            [ -s "$TOPO_STATE/$n.ready" ] && break
-            sleep 0.05
-        done
-        if [ ! -s "$TOPO_STATE/$n.ready" ]; then
-            echo "# listener in $n did not start:" >&2
-            show "$TOPO_STATE/$n.log" >&2
-            return 1
-        fi
-    done
+    wait_listeners out fw in b1 b2
 }
 
 # fw_reset [NODE]: empty ruleset in the firewall NODE (default fw; nft and, with
@@ -677,17 +684,7 @@ build_scenarios() {
     listen mpub 9000
     listen mfw 22,5432
     listen mnode 9000
-    for n in hout hfw hweb lfw s10 s11 mpub mfw mnode; do
-        for _ in $(seq 100); do
-            [ -s "$TOPO_STATE/$n.ready" ] && break
-            sleep 0.05
-        done
-        if [ ! -s "$TOPO_STATE/$n.ready" ]; then
-            echo "# listener in $n did not start:" >&2
-            show "$TOPO_STATE/$n.log" >&2
-            return 1
-        fi
-    done
+    wait_listeners hout hfw hweb lfw s10 s11 mpub mfw mnode
 }
 
 # lvs_check DESCRIPTION "SERVER..." FILE: the VIP's banner in FILE comes from one of
