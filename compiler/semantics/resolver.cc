@@ -865,7 +865,10 @@ class Resolver {
       out.has_ctmark = Mark(in.connmark, in.connmark_loc, &out.ctmark);
       ok &= out.has_ctmark;
     }
-    for (const auto& [name, loc] : in.states) {
+    for (const auto& state : in.states) {
+      // (Not a structured binding: a lambda may not capture one before C++20.)
+      const std::string& name = state.first;
+      const Loc& loc = state.second;
       auto it = std::find_if(std::begin(kStateNames), std::end(kStateNames),
                              [&](const auto& s) { return name == s.name; });
       if (it == std::end(kStateNames)) {
