@@ -1,7 +1,7 @@
 #!/bin/sh
 # The ctest entry of the fidelity suite: a bounded soak of every backend,
 # then the suite's own self-test, a deliberately broken nft ruleset that must
-# be caught and minimised. About two minutes on two cores.
+# be caught and minimised. About two and a half minutes on two cores.
 # usage: ci.sh FWC    (FWC_FIDELITY_CASES, FWC_FIDELITY_SEED override the run)
 set -u
 fwc=$1

@@ -21,7 +21,6 @@ import lab
 import packets
 import policygen
 import probesel
-from packets import Probe
 
 BACKENDS = ("nft", "iptables", "netlink")
 
@@ -47,14 +46,52 @@ class Fwc:
                            text=True)
         out = {}
         for line in p.stdout.splitlines():
-            head, _, rule = line.partition(" rule=")
-            d = dict(kv.split("=", 1) for kv in head.split())
-            d["rule"] = rule
+            if " error=" in line:
+                head, _, err = line.partition(" error=")
+                d = dict(kv.split("=", 1) for kv in head.split())
+                d["error"] = err
+            else:
+                # line= verdict= chain= family= in= out= rule= [marks= dstnat= srcnat= mark= ctmark= runtime=]
+                d = dict(kv.split("=", 1) for kv in line.split())
             out[int(d["line"])] = d
         if p.returncode != 0 or len(out) != len(lines) or any("error" in d for d in out.values()):
             bad = [d for d in out.values() if "error" in d][:3]
             raise RuntimeError("fwc query --packets failed (exit %d): %s %s" % (p.returncode, p.stderr.strip(), bad))
         return [out[i + 1] for i in range(len(lines))]
+
+    def query_one(self, src, policy, line):
+        """The single-packet answer of fwc query: {step: (src, sport, dst,
+        dport)} for the dstnat and srcnat steps that translate the packet."""
+        p = subprocess.run([self.path, "query", src, line] + self.defines(policy), stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, text=True)
+        steps, cur = {}, None
+        for l in p.stdout.splitlines():
+            m = re.match(r"(dstnat|srcnat):", l)
+            if m:
+                cur = m.group(1)
+            elif l.strip().startswith("-> ") and cur:
+                w = l.strip()[3:].split()
+                a = w.index("->")
+                steps[cur] = endpoints(w[a - 1]) + endpoints(w[a + 1])
+                cur = None
+            else:
+                cur = None
+        return p.returncode, steps
+
+
+def endpoints(text):
+    """(address, port) of "10.0.0.1:80", "[2001:db8::1]:80", "10.0.0.1"."""
+    import ipaddress
+    port = 0
+    if text.startswith("["):
+        host, _, rest = text[1:].partition("]")
+        port = int(rest[1:]) if rest.startswith(":") else 0
+    elif text.count(":") == 1:
+        host, _, port = text.partition(":")
+        port = int(port)
+    else:
+        host = text
+    return int(ipaddress.ip_address(host)), port
 
 
 def mutate_nft(text, path):
@@ -144,7 +181,10 @@ class Harness:
             s, where, fam, proto = self.socks[fd]
             while True:
                 try:
-                    data, addr = s.recvfrom(65535)
+                    if fam == 6:
+                        data, anc, _, addr = s.recvmsg(65535, 256)
+                    else:
+                        data, addr = s.recvfrom(65535)
                 except (BlockingIOError, InterruptedError):
                     break
                 n += 1
@@ -157,7 +197,11 @@ class Harness:
                     obs.ip(4, data, "fw")
                 else:
                     src = int.from_bytes(socket.inet_pton(socket.AF_INET6, addr[0].split("%")[0]), "big")
-                    obs.ip(6, data, "fw", src=src, proto=proto)
+                    dst = None
+                    for level, typ, cdata in anc:
+                        if level == socket.IPPROTO_IPV6 and typ == socket.IPV6_PKTINFO and len(cdata) >= 16:
+                            dst = int.from_bytes(cdata[:16], "big")
+                    obs.ip(6, data, "fw", src=src, proto=proto, dst=dst)
         return n
 
     def send(self, probes):
@@ -189,16 +233,120 @@ class Harness:
         return obs
 
     # --- the reference ----------------------------------------------------------
+    def decide(self, src, policy, probes):
+        """fwc query's answers for probes, with the kernel's way for each
+        (probesel.flow): (answers, Wants, query lines)."""
+        lines = [p.query_line() for p in probes]
+        res = self.fwc.query(src, policy, lines)
+        wants = [probesel.flow(policy, p, q) for p, q in zip(probes, res)]
+        # Where the kernel routes a packet fwc query was given other
+        # interfaces for (a DNAT, a mark's table): ask again with them.
+        redo = [(i, probesel.requery_line(p, res[i], wants[i])) for i, p in enumerate(probes)]
+        redo = [(i, l) for i, l in redo if l]
+        if redo:
+            for (i, l), q in zip(redo, self.fwc.query(src, policy, [l for _, l in redo])):
+                lines[i], res[i] = l, q
+                where = wants[i].where
+                wants[i] = probesel.flow(policy, probes[i], q)
+                wants[i].where = where
+        return res, wants, lines
+
+    def view(self, src, policy, state, ctmark):
+        """probesel.kernel_view(), written next to src: (path, policy)."""
+        v = probesel.kernel_view(policy, state, ctmark)
+        path = "%s.%s-%s.fw" % (src[:-3], state, ctmark)
+        with open(path, "w") as f:
+            f.write(v.render())
+        return path, v
+
     def expectations(self, src, policy, probes):
-        res = self.fwc.query(src, policy, [p.query_line() for p in probes])
+        """{pid: (outcome, why, Want, query answer, query line, the policy
+        the answer names rules of)} for the probes to send; a probe whose
+        outcome fwc query cannot tell (probesel.uncertain) or whose
+        translation would meet another probe in conntrack is left out, and
+        counted in self.excluded."""
+        res, wants, lines = self.decide(src, policy, probes)
+        pols = [policy] * len(probes)
+        # Packets without a connection, decided on the kernel's view.
+        groups = {}
+        for i, p in enumerate(probes):
+            if probesel.needs_view(policy, p) and not probesel.has_dnat(policy):
+                groups.setdefault(probesel.kernel_state(p), []).append(i)
+        for state, idx in sorted(groups.items()):
+            path, v = self.view(src, policy, state, None)
+            r2, w2, l2 = self.decide(path, v, [probes[i] for i in idx])
+            for k, i in enumerate(idx):
+                res[i], wants[i], lines[i], pols[i] = r2[k], w2[k], l2[k], v
+        # The answers of rejects that must pass the output chain: packets of
+        # the probe's connection (related, its mark), or of none.
         need = [i for i, p in enumerate(probes) if probesel.needs_answer_query(policy, p, res[i])]
         ans = {}
-        if need:
-            r2 = self.fwc.query(src, policy, [probesel.answer_line(probes[i]) for i in need])
-            ans = dict(zip(need, r2))
-        self.deciders = {r["rule"] for r in res}
-        return {p.pid: probesel.expected(policy, p, res[i], ans.get(i))
-                for i, p in enumerate(probes)}
+        groups = {}
+        for i in need:
+            key = None
+            if probesel.state_dependent(policy):
+                key = ("related", wants[i].ctmark) if probesel.tracked(probes[i]) else ("invalid", None)
+            groups.setdefault(key, []).append(i)
+        for key, idx in sorted(groups.items(), key=lambda kv: str(kv[0])):
+            path, v = (src, policy) if key is None else self.view(src, policy, *key)
+            r2 = self.fwc.query(path, v, [probesel.answer_line(probes[i], wants[i]) for i in idx])
+            ans.update(zip(idx, r2))
+        exp = {}
+        self.excluded = {}
+        orig = {p.key(): p.pid for p in probes}
+        taken = set()
+        for i, p in enumerate(probes):
+            w, q = wants[i], res[i]
+            why = probesel.uncertain(policy, p, q, w)
+            keys = probesel.nat_keys(p, w)
+            if why is None and any(orig.get(k, p.pid) != p.pid or k in taken for k in keys):
+                why = "its translation would meet another probe in conntrack"
+            if w.snat and p.proto in (6, 17):
+                # The kernel maps a source address and port it has mapped
+                # before the same way again, if the new range allows it
+                # (nf_nat_core.c, find_appropriate_src): only one SNAT of each.
+                keys = keys | {("snat", p.fam, p.proto, p.src, p.sport)}
+                if why is None and ("snat", p.fam, p.proto, p.src, p.sport) in taken:
+                    why = "its source was source-NATed by another probe"
+            if why:
+                self.excluded[why] = self.excluded.get(why, 0) + 1
+                continue
+            taken |= keys
+            p.ck = (p.src, w.dst[0]) if w.dnat and p.fam == 6 else None
+            outcome, text = probesel.expected(policy, p, q, ans.get(i))
+            if pols[i] is not policy:
+                text += " [decided on the kernel's view of the policy for a %s packet]" % probesel.kernel_state(p)
+            exp[p.pid] = (outcome, text, w, q, lines[i], pols[i])
+        self.deciders = {exp[pid][3]["rule"] for pid in exp}
+        return exp
+
+    def crosscheck(self, src, policy, probes, exp, n=2):
+        """fwc query's translated packet (single-packet output) against the
+        one computed from the NAT rule it names: returns (checked, differing)."""
+        done, bad = 0, []
+        for p in probes:
+            if done >= n:
+                break
+            w = exp[p.pid][2]
+            if not (w.dnat or w.snat):
+                continue
+            done += 1
+            rc, steps = self.fwc.query_one(src, policy, exp[p.pid][4])
+            ok = rc == 0
+            if w.dnat:
+                t = steps.get("dstnat")
+                ok = ok and t is not None and w.dst[0] <= t[2] <= w.dst[1] and (
+                    p.proto not in (6, 17) or w.dport[0] <= t[3] <= w.dport[1])
+            if w.snat and exp[p.pid][3]["verdict"] == "accept":
+                t = steps.get("srcnat")
+                ok = ok and t is not None and w.src[0] <= t[0] <= w.src[1] and (
+                    p.proto not in (6, 17) or w.sport[0] <= t[1] <= w.sport[1])
+            if not ok:
+                bad.append((p, steps))
+        for p, steps in bad:
+            print("  QUERY TRANSLATION differs: %s: fwc query shows %s, the rule gives %s" % (
+                exp[p.pid][4], steps, probesel.want_text(p, exp[p.pid][2])))
+        return done, len(bad)
 
     def calibrate(self):
         """The lab must pass every calibration probe with no rules, and answer
@@ -260,18 +408,21 @@ class Harness:
         if err:
             return err, []
         obs = self.send(probes)
-        bad = [p for p in probes if probesel.observed(p, obs) != exp[p.pid][0]]
+
+        def differs(p):
+            return probesel.observed(p, obs, exp[p.pid][2]) != exp[p.pid][0]
+        bad = [p for p in probes if differs(p)]
         if bad:
             # A probe lost on the way is not the firewall's doing: send the
             # suspects again (the rules are still loaded) and keep those that
             # mismatch every time.
             first = len(bad)
             firstbad = list(bad)
-            firstobs = {p.pid: probesel.observed(p, obs) for p in bad}
+            firstobs = {p.pid: probesel.observed(p, obs, exp[p.pid][2]) for p in bad}
             for _ in range(2):
                 self.lab.flush_conntrack()
                 obs = self.send(bad)
-                bad = [p for p in bad if probesel.observed(p, obs) != exp[p.pid][0]]
+                bad = [p for p in bad if differs(p)]
                 if not bad:
                     break
             self.resent += first - len(bad)
@@ -282,6 +433,41 @@ class Harness:
                     backend, p, exp[p.pid][0], firstobs.get(p.pid)))
         self.last_obs = obs
         return None, bad
+
+
+def nat_neighbours(policy):
+    """(family, address) of every address a dnat rule may send packets to."""
+    out = []
+    for r in policy.nat:
+        if r.action == "dnat":
+            for a in policygen.atoms_of(policy, r.to):
+                out += [(a.fam, x) for x in range(a.lo, min(a.hi, a.lo + 15) + 1)]
+    return out
+
+
+def nat_tags(policy, p, e):
+    """What a probe covers of NAT and marks, for the summary."""
+    w, q = e[2], e[3]
+    tags = []
+    if policy is not e[5]:
+        tags.append("kernel view")
+        policy = e[5]
+    for step in ("dstnat", "srcnat"):
+        r = policy.rule_at(q.get(step))
+        if r is not None:
+            tags.append("nat")
+            tags.append({"nonat": "no nat"}.get(r.action, r.action))
+    m = policy.rule_at(q.get("marks"))
+    if m is not None:
+        tags += ["marks", "set by " + m.action]
+    if w.rerouted:
+        tags += ["marks", "rerouted by its mark"]
+    r = policy.rule_at(q["rule"])
+    if r is not None and (r.mark is not None or r.connmark is not None):
+        tags += ["marks", "decided by a mark/connmark match"]
+    if r is not None and r.state is not None:
+        tags.append("decided by a state match")
+    return set(tags)
 
 
 class Minimizer:
@@ -306,14 +492,18 @@ class Minimizer:
             exp = self.h.expectations(self.src, policy, [self.probe])
         except RuntimeError:
             return False
+        if self.probe.pid not in exp:
+            return False
+        e = exp[self.probe.pid]
+        self.h.lab.add_neighbours(nat_neighbours(policy))
         for _ in range(2):
             err = self.h.load(self.backend, self.src, policy, art)
             if err:
                 return False
             obs = self.h.send([self.probe])
-            if probesel.observed(self.probe, obs) == exp[self.probe.pid][0]:
+            if probesel.observed(self.probe, obs, e[2]) == e[0]:
                 return False
-        self.exp, self.got = exp[self.probe.pid], probesel.observed(self.probe, obs)
+        self.exp, self.got = e, probesel.observed(self.probe, obs, e[2])
         return True
 
     def run(self, policy):
@@ -323,21 +513,23 @@ class Minimizer:
         progress = True
         while progress and self.trials < self.budget:
             progress = False
-            # Rules, in chunks and then one by one.
-            n = 2
-            while len(cur.rules) >= 1 and self.trials < self.budget:
-                size = max(1, len(cur.rules) // n)
-                removed = False
-                for i in range(0, len(cur.rules), size):
-                    cand = cur.copy()
-                    del cand.rules[i:i + size]
-                    if self.fails(cand):
-                        cur, removed, progress = cand, True, True
-                        break
-                if not removed:
-                    if size == 1:
-                        break
-                    n *= 2
+            # Rules (filter, nat, marks), in chunks and then one by one.
+            for section in ("rules", "nat", "marks"):
+                n = 2
+                while len(getattr(cur, section)) >= 1 and self.trials < self.budget:
+                    rules = getattr(cur, section)
+                    size = max(1, len(rules) // n)
+                    removed = False
+                    for i in range(0, len(rules), size):
+                        cand = cur.copy()
+                        del getattr(cand, section)[i:i + size]
+                        if self.fails(cand):
+                            cur, removed, progress = cand, True, True
+                            break
+                    if not removed:
+                        if size == 1:
+                            break
+                        n *= 2
             for cand in self.variants(cur):
                 if self.trials >= self.budget:
                     break
@@ -348,38 +540,43 @@ class Minimizer:
         used = policygen.referenced(cur)
         cand = cur.copy()
         cand.objects = [o for o in cand.objects if o.name in used]
+        cand.marks_named = [m for m in cand.marks_named if m[0] in used]
         if self.fails(cand):
             cur = cand
         return cur
 
     def variants(self, cur):
         """Smaller policies, one change each."""
-        for i, r in enumerate(cur.rules):
+        for section, i, r in [(sec, i, r) for sec in ("rules", "nat", "marks")
+                              for i, r in enumerate(getattr(cur, sec))]:
+            def rule(c):
+                return getattr(c, section)[i]
             for attr, none in (("log", None), ("counter", False), ("comment", None), ("cond", None),
-                               ("iif", None), ("oif", None), ("any_word", False), ("disabled", False)):
-                if getattr(r, attr) != none:
+                               ("iif", None), ("oif", None), ("any_word", False), ("disabled", False),
+                               ("mark", None), ("connmark", None), ("state", None), ("port", None)):
+                if getattr(r, attr) != none and not (attr == "port" and r.action == "redirect"):
                     c = cur.copy()
-                    setattr(c.rules[i], attr, none)
+                    setattr(rule(c), attr, none)
                     yield c
             for slot in ("svc", "src", "dst"):
                 s = getattr(r, slot)
                 if s.items is None:
                     continue
                 c = cur.copy()
-                setattr(c.rules[i], slot, policygen.Slot())
+                setattr(rule(c), slot, policygen.Slot())
                 yield c
                 if s.neg:
                     c = cur.copy()
-                    getattr(c.rules[i], slot).neg = False
+                    getattr(rule(c), slot).neg = False
                     yield c
                 if len(s.items) > 1:
                     for j in range(len(s.items)):
                         c = cur.copy()
-                        del getattr(c.rules[i], slot).items[j]
+                        del getattr(rule(c), slot).items[j]
                         yield c
                 if s.braces and len(s.items) == 1:
                     c = cur.copy()
-                    getattr(c.rules[i], slot).braces = False
+                    getattr(rule(c), slot).braces = False
                     yield c
         used = policygen.referenced(cur)
         for k, o in enumerate(cur.objects):
@@ -392,7 +589,12 @@ class Minimizer:
                     c = cur.copy()
                     del c.objects[k].items[j]
                     yield c
-        for attr in ("stateful", "any_fw"):
+        for k, m in enumerate(cur.marks_named):
+            if m[0] not in used:
+                c = cur.copy()
+                del c.marks_named[k]
+                yield c
+        for attr in ("stateful", "any_fw", "forwarding"):
             if getattr(cur, attr) is not None:
                 c = cur.copy()
                 setattr(c, attr, None)
@@ -440,7 +642,11 @@ def main():
     h = Harness(args)
     counts = {b: 0 for b in backends}
     bad = {b: 0 for b in backends}
+    natcount = {b: 0 for b in backends}
+    markcount = {b: 0 for b in backends}
     load_errors, rejected, outcomes, kinds = [], [], {}, {}
+    natkinds, natout, excluded = {}, {}, {}
+    nat_cases = mark_cases = checked = qbad = 0
     rules_active = rules_hit = 0
     start = time.monotonic()
     try:
@@ -465,10 +671,24 @@ def main():
                 load_errors.append("seed %d: no valid policy in 8 attempts" % seed)
                 continue
             probes = probesel.Selector(policy, random.Random(seed)).select(args.probes)
-            h.lab.add_neighbours([(p.fam, a) for p in probes for a in (p.src, p.dst)])
+            h.lab.add_neighbours([(p.fam, a) for p in probes for a in (p.src, p.dst)] + nat_neighbours(policy))
             exp = h.expectations(src, policy, probes)
+            probes = [p for p in probes if p.pid in exp]
+            for k, v in h.excluded.items():
+                excluded[k] = excluded.get(k, 0) + v
+            c, d = h.crosscheck(src, policy, probes, exp, 1)
+            checked += c
+            qbad += d
             for e in exp.values():
                 outcomes[e[0]] = outcomes.get(e[0], 0) + 1
+            for p in probes:
+                for t in nat_tags(policy, p, exp[p.pid]):
+                    natkinds[t] = natkinds.get(t, 0) + 1
+                    natout[(t, exp[p.pid][0])] = natout.get((t, exp[p.pid][0]), 0) + 1
+            if policy.nat:
+                nat_cases += 1
+            if policy.marks:
+                mark_cases += 1
             for p in probes:
                 k = ({"fwd": "through", "in": "to fw", "out": "from fw"}[p.kind],
                      {6: "tcp", 17: "udp", 1: "icmp", 58: "icmpv6"}.get(p.proto, "other"), "ipv%d" % p.fam)
@@ -486,6 +706,8 @@ def main():
                     notes.append("%s LOAD ERROR" % b)
                     continue
                 counts[b] += len(probes)
+                natcount[b] += sum(1 for p in probes if "nat" in nat_tags(policy, p, exp[p.pid]))
+                markcount[b] += sum(1 for p in probes if "marks" in nat_tags(policy, p, exp[p.pid]))
                 bad[b] += len(mism)
                 notes.append("%s %s" % (b, "ok" if not mism else "%d MISMATCHES" % len(mism)))
                 if mism:
@@ -509,22 +731,42 @@ def main():
         rules_active, 100.0 * rules_hit / (rules_active or 1)))
     print("probes per backend: %s" % ", ".join("%s %d" % (k, kinds[k]) for k in (
         "through", "to fw", "from fw", "ipv4", "ipv6", "tcp", "udp", "icmp", "icmpv6", "other") if k in kinds))
+    print("policies with a nat section: %d, with a marks section: %d (of %d)" % (nat_cases, mark_cases, args.cases))
+
+    def mix(keys):
+        return ", ".join("%s %d" % (k, natkinds[k]) for k in keys if k in natkinds) or "none"
+    print("NAT probes per backend: %d (%s; accepted %d)" % (
+        natkinds.get("nat", 0), mix(("dnat", "redirect", "snat", "masquerade", "no nat")),
+        natout.get(("nat", "accept"), 0)))
+    print("mark probes per backend: %d (%s; accepted %d); %d decided by a state match" % (
+        natkinds.get("marks", 0), mix(("set by mark", "set by connmark", "rerouted by its mark",
+                                       "decided by a mark/connmark match")),
+        natout.get(("marks", "accept"), 0), natkinds.get("decided by a state match", 0)))
+    print("probes without a connection (ICMP errors and replies, MLD, ND) in policies with NAT or connection "
+          "matches, decided on the kernel's view of the policy: %d per backend" % natkinds.get("kernel view", 0))
+    if excluded:
+        print("probes not sent, their outcome not following from fwc query (per backend): %s" % ", ".join(
+            "%s %d" % (k, v) for k, v in sorted(excluded.items())))
+    print("translations cross-checked against fwc query's dstnat/srcnat lines: %d, %d differ" % (checked, qbad))
     print("%d probes agreed only when sent again (lost on the first try)" % h.resent)
     wall = time.monotonic() - start
     total, total_bad = sum(counts.values()), sum(bad.values())
     print("wall time %.0f s, %d cases, %.0f probes/s" % (wall, args.cases, total / wall if wall else 0))
     for b in backends:
-        print("%s: %d probes, %d mismatches" % (b, counts[b], bad[b]))
-    print("%d probes, %d mismatches" % (total, total_bad))
-    return 1 if total_bad or load_errors else 0
+        print("%s: %d probes (%d NAT, %d marks), %d mismatches" % (
+            b, counts[b], natcount[b], markcount[b], bad[b]))
+    print("NAT probes: %d, mark probes: %d (all backends)" % (sum(natcount.values()), sum(markcount.values())))
+    print("%d probes, %d mismatches" % (total, total_bad + qbad))
+    return 1 if total_bad or load_errors or qbad else 0
 
 
 def report(h, args, seed, policy, src, backend, mism, exp):
     print("MISMATCH seed %d backend %s: %d probes differ, e.g." % (seed, backend, len(mism)))
     for p in mism[:5]:
-        print("  %s\n    kernel: %s; expected %s (%s)" % (p.query_line(), probesel.observed(p, h.last_obs)
-                                                        if p.pid in h.last_obs.probes else "?",
-                                                        exp[p.pid][0], exp[p.pid][1]))
+        e = exp[p.pid]
+        print("  %s\n    kernel: %s; expected %s%s (%s)" % (
+            e[4], probesel.observed(p, h.last_obs, e[2]) if p.pid in h.last_obs.probes else "?", e[0],
+            " at %s as %s" % (e[2].where, probesel.want_text(p, e[2])) if e[0] == "accept" else "", e[1]))
     os.makedirs(args.keep, exist_ok=True)
     base = os.path.join(args.keep, "seed-%d-%s" % (seed, backend))
     shutil.copy(src, base + ".orig.fw")
@@ -536,9 +778,7 @@ def report(h, args, seed, policy, src, backend, mism, exp):
         lines.append("# probe: %s  (%s)  expected %s: %s" % (p.query_line(), p.kind, exp[p.pid][0], exp[p.pid][1]))
     minimized = None
     if args.minimize > 0:
-        probe = Probe(mism[0].kind, mism[0].fam, mism[0].src, mism[0].dst, mism[0].proto, mism[0].sport,
-                      mism[0].dport, mism[0].itype, mism[0].icode, mism[0].iif, mism[0].oif)
-        probe.pid = 1
+        probe = mism[0].copy(pid=1)
         m = Minimizer(h, backend, probe, args.minimize)
         minimized = m.run(policy)
         if minimized is not None:

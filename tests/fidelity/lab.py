@@ -12,6 +12,11 @@ gets a reply and every probe is the first packet of its connection. The
 firewall resolves no neighbours; every next hop and every probed address on
 a connected network gets a permanent neighbour entry instead (the peers could
 not answer ARP or ND anyway).
+
+Policy routing makes the marks of the marks section visible: a forwarded
+packet with mark 7 leaves through eth3 and one with mark 9 through eth2,
+whatever its destination (MARK_TABLES: ip rule fwmark N lookup T, table T
+holding only a default route).
 """
 import ctypes
 import ipaddress
@@ -36,6 +41,10 @@ IFACES = {
                  routes=["10.3.0.0/16", "192.168.0.0/16", "2001:db8:30::/48", "fd00:3::/32"]),
 }
 
+# mark -> (device, routing table): ip rule fwmark MARK lookup TABLE, whose
+# only route is a default one through the device's next hop.
+MARK_TABLES = {7: ("eth3", 107), 9: ("eth2", 109)}
+
 
 def fw_mac(dev):
     return bytes([2, 0xfd, 0, 0, int(dev[-1]), 1])
@@ -54,6 +63,7 @@ class Route:
 
     def __init__(self):
         self.table = {4: [], 6: []}
+        self.cache = {}
         for dev, c in IFACES.items():
             for net in [c["v4"], c["v6"]] + c["routes"]:
                 n = ipaddress.ip_network(net, strict=False)
@@ -66,13 +76,19 @@ class Route:
                 n = ipaddress.ip_interface(net).network
                 self.connected[n.version].append((n, dev))
 
-    def dev(self, fam, addr):
-        a = ipaddress.ip_address(addr) if not isinstance(addr, int) else (
-            ipaddress.IPv4Address(addr) if fam == 4 else ipaddress.IPv6Address(addr))
-        for _, _, n, dev in self.table[fam]:
-            if a in n:
-                return dev
-        return None
+    def dev(self, fam, addr, mark=0):
+        """The device a packet to addr leaves by (not for the firewall's own
+        addresses, which the local table delivers before any mark rule)."""
+        if mark in MARK_TABLES:
+            return MARK_TABLES[mark][0]
+        key = (fam, addr)
+        if key not in self.cache:
+            if len(self.cache) > 50000:
+                self.cache.clear()
+            a = ipaddress.ip_address(addr) if not isinstance(addr, int) else (
+                ipaddress.IPv4Address(addr) if fam == 4 else ipaddress.IPv6Address(addr))
+            self.cache[key] = next((dev for _, _, n, dev in self.table[fam] if a in n), None)
+        return self.cache[key]
 
     def on_link(self, fam, addr):
         """The device when addr is on a connected network (needs a neighbour)."""
@@ -156,7 +172,15 @@ class Lab:
                 gw = c["gw6"] if ":" in r else c["gw4"]
                 batch.append("route replace %s via %s dev %s onlink" % (r, gw, dev))
             self.ns(self.fw, "sysctl", "-qw", "net.ipv4.conf.%s.rp_filter=0" % dev)
+        for mark, (dev, table) in sorted(MARK_TABLES.items()):
+            c = IFACES[dev]
+            batch += ["route replace default via %s dev %s onlink table %d" % (c["gw4"], dev, table),
+                      "route replace default via %s dev %s onlink table %d" % (c["gw6"], dev, table)]
         run(["ip", "-n", self.fw, "-batch", "-"], inp="\n".join(batch) + "\n")
+        for mark, (dev, table) in sorted(MARK_TABLES.items()):
+            for fam in ("-4", "-6"):
+                run(["ip", "-n", self.fw, fam, "rule", "add", "fwmark", str(mark), "lookup", str(table),
+                     "priority", str(100 + mark)])
         # IPv6 sets up an interface (its multicast route among others) only
         # once the link watcher has seen the carrier, up to a second later.
         for _ in range(100):
@@ -182,6 +206,8 @@ class Lab:
             for fam, af in ((4, socket.AF_INET), (6, socket.AF_INET6)):
                 for proto in raw_protos[fam]:
                     s = socket.socket(af, socket.SOCK_RAW, proto)
+                    if fam == 6:  # the destination, which a DNAT may have changed
+                        s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_RECVPKTINFO, 1)
                     self._bufs(s)
                     s.setblocking(False)
                     self.sock_raw.append((fam, proto, s))

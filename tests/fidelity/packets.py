@@ -13,11 +13,12 @@ MAGIC = b"fwcF"
 TAG_LEN = 12
 PAYLOAD_LEN = TAG_LEN + 4  # tag, then room for a checksum fix (generic protocols)
 
-TCP, UDP, ICMP, ICMPV6 = 6, 17, 1, 58
+TCP, UDP, ICMP, ICMPV6, GRE = 6, 17, 1, 58, 47
+L4_HDR = {TCP: 20, UDP: 8, ICMP: 8, ICMPV6: 8, GRE: 4}  # where a probe's tag starts
 
 
 class Probe:
-    __slots__ = ("pid", "kind", "fam", "src", "dst", "proto", "sport", "dport", "itype", "icode", "iif", "oif")
+    __slots__ = ("pid", "kind", "fam", "src", "dst", "proto", "sport", "dport", "itype", "icode", "iif", "oif", "ck")
 
     def __init__(self, kind, fam, src, dst, proto, sport=0, dport=0, itype=0, icode=0, iif=None, oif=None):
         self.pid = 0
@@ -25,6 +26,15 @@ class Probe:
         self.fam, self.src, self.dst, self.proto = fam, src, dst, proto
         self.sport, self.dport, self.itype, self.icode = sport, dport, itype, icode
         self.iif, self.oif = iif, oif
+        self.ck = None  # (src, dst) a DNAT gives it, for the checksum of a generic IPv6 probe
+
+    def copy(self, **kw):
+        c = Probe(self.kind, self.fam, self.src, self.dst, self.proto, self.sport, self.dport, self.itype,
+                  self.icode, self.iif, self.oif)
+        c.pid, c.ck = self.pid, self.ck
+        for k, v in kw.items():
+            setattr(c, k, v)
+        return c
 
     def key(self):
         """The conntrack connection the probe opens, whichever its direction:
@@ -95,6 +105,10 @@ def ip_packet(p, run):
         l4 = struct.pack("!HHHH", p.sport, p.dport, 8 + len(payload), 0) + payload
     elif p.proto in (ICMP, ICMPV6):
         l4 = struct.pack("!BBHHH", p.itype, p.icode, 0, p.pid & 0xffff, run & 0xffff) + payload
+    elif p.proto == GRE:
+        # A GRE version 0 header first: NAT drops a packet of an unknown GRE
+        # version (nf_nat_proto.c, gre_manip_pkt), as the tag would be.
+        l4 = b"\0\0\0\0" + payload
     else:
         l4 = payload
     if p.fam == 4:
@@ -111,9 +125,13 @@ def ip_packet(p, run):
         l4 = l4[:2] + struct.pack("!H", csum(l4)) + l4[4:]
     else:
         # A reject answers only a packet whose checksum verifies (RFC 1071 sum
-        # over the payload in IPv4, with the pseudo-header in IPv6).
+        # over the payload in IPv4, with the pseudo-header in IPv6: of the
+        # addresses the packet has when it is rejected, after a DNAT).
+        if p.ck and p.fam == 6:
+            pseudo = p.ck[0].to_bytes(16, "big") + p.ck[1].to_bytes(16, "big") + pseudo[32:]
         fix = csum(l4 if p.fam == 4 else pseudo + l4)
-        l4 = l4[:TAG_LEN] + struct.pack("!H", fix) + l4[TAG_LEN + 2:]
+        at = L4_HDR.get(p.proto, 0) + TAG_LEN
+        l4 = l4[:at] + struct.pack("!H", fix) + l4[at + 2:]
     if p.fam == 4:
         hdr = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(l4), p.pid & 0xffff, 0, 64, p.proto, 0, saddr, daddr)
         return hdr[:10] + struct.pack("!H", csum(hdr)) + hdr[12:] + l4
@@ -138,7 +156,7 @@ def _l4(fam, pkt):
 
 def _tag(l4, proto):
     """(run, pid) when l4 carries a probe's tag where the probe has it."""
-    off = {TCP: 20, UDP: 8, ICMP: 8, ICMPV6: 8}.get(proto, 0)
+    off = L4_HDR.get(proto, 0)
     if l4[off:off + 4] != MAGIC or len(l4) < off + TAG_LEN:
         return None
     return struct.unpack("!II", l4[off + 4:off + TAG_LEN])
@@ -150,6 +168,7 @@ class Observation:
     def __init__(self, run):
         self.run = run
         self.arrived = {}   # pid -> where ("eth2", "fw")
+        self.tuples = {}    # pid -> (src, sport, dst, dport) as it arrived (dst None: not known)
         self.answers = {}   # pid -> ["rst", "unreach", "icmp 3/1", ...]
         self.rst = {}       # (fam, src, sport, dport, ack) -> pid, filled by the sender
         self.probes = {}    # pid -> Probe
@@ -161,24 +180,31 @@ class Observation:
     def _answer(self, pid, what):
         self.answers.setdefault(pid, []).append(what)
 
-    def ip(self, fam, pkt, where, src=None, proto=None):
+    def ip(self, fam, pkt, where, src=None, proto=None, dst=None):
         """An IP packet seen at where; for IPv6 raw sockets pkt is only the
-        payload, with src and proto given by the socket."""
+        payload, with src, proto and (from IPV6_PKTINFO) dst given by the socket."""
         if src is None:
             parsed = _l4(fam, pkt)
             if parsed is None:
                 return
             proto, src, dst, l4 = parsed
         else:
-            dst, l4 = None, pkt
+            l4 = pkt
         t = _tag(l4, proto)
         if t is not None:
             run, pid = t
             p = self.probes.get(pid)
-            if run == self.run and p and p.proto == proto and p.src == src and (dst is None or p.dst == dst):
+            # NAT may have changed its addresses and ports: kept, for
+            # probesel.observed() to compare with what was expected.
+            # (An echo reply carries the request's payload: not the probe.)
+            if run == self.run and p and p.proto == proto and p.fam == fam and (
+                    proto not in (ICMP, ICMPV6) or l4[0] == p.itype):
                 if proto == TCP and l4[13] & 0x04:
                     return
-                self.arrived.setdefault(pid, where)
+                if pid not in self.arrived:
+                    ports = struct.unpack("!HH", l4[:4]) if proto in (TCP, UDP) and len(l4) >= 4 else (0, 0)
+                    self.arrived[pid] = where
+                    self.tuples[pid] = (src, ports[0], dst, ports[1])
                 return
         if proto == TCP and len(l4) >= 20 and l4[13] & 0x04:
             sport, dport, _, ack = struct.unpack("!HHII", l4[:12])

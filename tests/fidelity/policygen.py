@@ -8,6 +8,12 @@ The firewall block is always the lab's (lab.IFACES); the objects draw their
 addresses from pools routed behind each interface, so that rules with `in`
 and `out` meet packets that really use those interfaces, with now and then
 a prefix wide enough to span several interfaces and the firewall itself.
+
+Some policies also get a marks section, a nat section (port forwards to lab
+hosts behind each interface, redirects, snat, masquerade, no nat) and
+mark/connmark/state matches on their filter rules (fwc.policy(5), NAT and
+MARKS); every rule of every section is a Rule, rendered with its line, so
+that a FILE:LINE of fwc query leads back to it (Policy.rule_at).
 """
 import copy
 import ipaddress
@@ -39,6 +45,20 @@ ICMP6 = {"destination-unreachable": 1, "packet-too-big": 2, "time-exceeded": 3, 
 # Types conntrack lets open a connection (or leaves untracked): in a stateful
 # policy only these reach the rules, so the generator favours them there.
 CT_NEW = {4: [8, 13, 15, 17], 6: [128, 139, 130, 131, 132, 133, 134, 135, 136, 143]}
+# NAT and marks (fwc.policy(5), NAT and MARKS). Marks 7 and 9 are routed
+# differently in the lab (lab.MARK_TABLES: ip rule fwmark N), so that the
+# kernel's marking shows in where a packet leaves; the others only in the
+# filter rules that match them.
+MARK_VALUES = [0, 1, 7, 7, 9, 9, 42, 0x10000, 4294967295]
+STATES = ["new", "new", "new", "new,established", "established", "new,untracked", "related,invalid"]
+# Lab hosts a dnat rule forwards to (behind each interface, connected or
+# routed), and addresses a snat rule may translate to.
+DNAT_NETS = {4: ["10.1.1.0/24", "10.1.2.0/24", "10.1.3.0/24", "198.51.100.0/24", "10.2.0.0/16", "172.16.0.0/12",
+                 "10.3.0.0/16", "192.168.0.0/16"],
+             6: ["2001:db8:1::/64", "2001:db8:2::/64", "2001:db8:3::/64", "2001:db8:100::/48", "2001:db8:20::/48",
+                 "2001:db8:30::/48", "fd00:3::/32"]}
+SNAT_NETS = {4: ["203.0.113.0/24", "100.64.0.0/16", "10.2.0.0/16", "10.1.1.0/24"],
+             6: ["2001:db8:100::/48", "2001:db8:20::/48", "2001:db8:1::/64"]}
 PROTOS = {"gre": 47, "esp": 50, "ospf": 89, "pim": 103, "vrrp": 112, "l2tp": 115, "igmp": 2}
 GENERIC = sorted(set(PROTOS.values()) | {99, 200})  # every protocol a probe may use besides tcp/udp/icmp
 CONDITIONS = ["mgmt", "lab", "dns"]
@@ -81,8 +101,18 @@ class Slot:
 
 
 class Rule:
-    def __init__(self, action, svc, src, dst):
+    """A filter rule (section None: accept/drop/reject), a nat rule (section
+    "nat": dnat, redirect, snat, masquerade, nonat) or a marks rule (section
+    "marks": mark, connmark)."""
+
+    def __init__(self, action, svc, src, dst, section=None):
         self.action, self.svc, self.src, self.dst = action, svc, src, dst
+        self.section = section
+        self.to = None               # nat: the target (name or Atom) of dnat/snat
+        self.port = None             # nat: (lo, hi) of "port p[-q]"
+        self.value = None            # marks: the value (int) or a mark name
+        self.mark = self.connmark = None  # match options: value or name
+        self.state = None            # match option: "new,established", ...
         self.iif = self.oif = None   # interface as written (logical or device name)
         self.log = None              # "" or ' prefix "x"' / ' rate n/unit' text
         self.counter = False
@@ -101,6 +131,36 @@ class Policy:
         self.any_fw = None           # option any-includes-firewall
         self.defines = []            # -D names
         self.seed = None
+        self.marks_named = []        # [name, value] of the mark statements
+        self.nat = []                # Rules of the nat section
+        self.marks = []              # Rules of the marks section
+        self.forwarding = None       # option forwarding (only ever yes: the lab routes)
+        self.linemap = {}            # line of the rendered text -> Rule
+
+    def all_rules(self):
+        return self.nat + self.marks + self.rules
+
+    def rule_at(self, where):
+        """The Rule a "FILE:LINE" of fwc query names (None for "-")."""
+        if not where or where == "-" or ":" not in where:
+            return None
+        try:
+            return self.linemap.get(int(where.rsplit(":", 1)[1]))
+        except ValueError:
+            return None
+
+    def mark_value(self, v):
+        if isinstance(v, int):
+            return v
+        for n, val in self.marks_named:
+            if n == v:
+                return val
+        return None
+
+    def uses(self, attr):
+        """Whether any active rule (of any section) has the option attr."""
+        return any(getattr(r, attr) is not None for r in self.all_rules()) or (
+            attr == "connmark" and any(r.action == "connmark" for r in self.marks))
 
     def copy(self):
         return copy.deepcopy(self)
@@ -116,6 +176,7 @@ class Policy:
 
     # --- rendering ------------------------------------------------------
     def render(self):
+        self.linemap = {}
         out = ["# fwc fidelity suite, seed %s\n" % self.seed, "firewall fw {\n"]
         for logical, dev, addrs in FIREWALL:
             out.append("    interface %s %s %s;\n" % (logical, dev, ", ".join(addrs)))
@@ -126,12 +187,27 @@ class Policy:
                 out.append("group %s { %s }\n" % (o.name, items))
             else:
                 out.append("%s %s %s;\n" % ("service" if o.kind == "service" else o.kind, o.name, items))
+        for n, v in self.marks_named:
+            out.append("mark %s %d;\n" % (n, v))
         out.append("policy p default %s {\n" % self.default)
         if self.stateful is not None:
             out.append("    option stateful %s;\n" % ("yes" if self.stateful else "no"))
         if self.any_fw is not None:
             out.append("    option any-includes-firewall %s;\n" % ("yes" if self.any_fw else "no"))
+        if self.forwarding is not None:
+            out.append("    option forwarding %s;\n" % ("yes" if self.forwarding else "no"))
+
+        def line():
+            return sum(x.count("\n") for x in out) + 1
+        for name, rules in (("nat", self.nat), ("marks", self.marks)):
+            if rules:
+                out.append("    %s {\n" % name)
+                for r in rules:
+                    self.linemap[line()] = r
+                    out.append("        " + render_rule(r) + "\n")
+                out.append("    }\n")
         for r in self.rules:
+            self.linemap[line()] = r
             out.append("    " + render_rule(r) + "\n")
         out.append("}\n")
         return "".join(out)
@@ -145,8 +221,23 @@ def render_slot(s, service=False):
     return ("not " if s.neg else "") + text
 
 
+def item_text(x):
+    return x if isinstance(x, str) else x.text
+
+
 def render_rule(r):
-    parts = [r.action]
+    if r.action == "nonat":
+        parts = ["no nat"]
+    elif r.action == "redirect":
+        parts = ["redirect to port %d" % r.port[0]]
+    elif r.section == "nat":
+        parts = [r.action] + (["to", item_text(r.to)] if r.to is not None else [])
+        if r.port:
+            parts.append("port %d" % r.port[0] if r.port[0] == r.port[1] else "port %d-%d" % r.port)
+    elif r.section == "marks":
+        parts = [r.action, str(r.value)]
+    else:
+        parts = [r.action]
     if r.svc.items is not None:
         parts.append(render_slot(r.svc, True))
     elif r.any_word:
@@ -156,6 +247,9 @@ def render_rule(r):
         parts += ["in", r.iif]
     if r.oif:
         parts += ["out", r.oif]
+    for opt in ("mark", "connmark", "state"):
+        if getattr(r, opt) is not None:
+            parts += [opt, str(getattr(r, opt))]
     if r.log is not None:
         parts.append("log" + r.log)
     if r.counter:
@@ -170,13 +264,18 @@ def render_rule(r):
 
 
 # --- resolution (for families and for the probe selector) -----------------
+_FW_ATOMS = []
+
+
 def fw_atoms():
-    out = []
+    if _FW_ATOMS:
+        return list(_FW_ATOMS)
+    out = _FW_ATOMS
     for _, _, addrs in FIREWALL:
         for a in addrs:
             ip = ipaddress.ip_interface(a).ip
             out.append(Atom(ip.version, int(ip), int(ip), str(ip)))
-    return out
+    return list(out)
 
 
 def leaves_of(policy, item, leaf, seen=None):
@@ -222,7 +321,16 @@ def slot_fams(policy, slot, service=False):
 
 
 def rule_fams(policy, r):
-    return slot_fams(policy, r.svc, True) & slot_fams(policy, r.src) & slot_fams(policy, r.dst)
+    f = slot_fams(policy, r.svc, True) & slot_fams(policy, r.src) & slot_fams(policy, r.dst)
+    if r.to is not None:  # a nat rule applies in the families its target has
+        f &= {a.fam for a in atoms_of(policy, r.to)}
+    return f
+
+
+def nat_target(policy, r, fam):
+    """The one Atom a dnat/snat rule translates to in family fam, or None."""
+    atoms = [a for a in atoms_of(policy, r.to) if a.fam == fam] if r.to is not None else []
+    return atoms[0] if len(atoms) == 1 else None
 
 
 # --- generation -------------------------------------------------------------
@@ -447,7 +555,220 @@ class Generator:
         for _ in range(n):
             p.rules.append(self.rule(p, names, groups, snames))
         p.defines = sorted(c for c in CONDITIONS if self.chance(0.5))
+        # Drawn last, so that a seed's filter rules are those it always had.
+        if self.chance(0.4):
+            self.marks_section(p, names, groups, snames)
+        if self.chance(0.5):
+            self.nat_section(p, names, groups, snames)
+        if p.marks or p.nat or self.chance(0.1):
+            self.match_options(p)
         return p
+
+    # --- marks and NAT ------------------------------------------------------------
+    def iface_word(self):
+        l, d, _ = self.rng.choice(FIREWALL)
+        return l if self.chance(0.6) else d
+
+    def mark_word(self, p):
+        """A mark value, or the name of a mark statement (declared here when new)."""
+        if p.marks_named and self.chance(0.3):
+            return self.rng.choice(p.marks_named)[0]
+        v = self.rng.choice(MARK_VALUES)
+        if self.chance(0.3):
+            n = self.name("m")
+            p.marks_named.append([n, v])
+            return n
+        return v
+
+    def options(self, r):
+        if self.chance(0.1):
+            r.comment = "c%d" % self.rng.randrange(100)
+        r.disabled = self.chance(0.03)
+        if self.chance(0.1):
+            r.cond = (self.chance(0.4), self.rng.choice(CONDITIONS))
+
+    def marks_section(self, p, names, groups, snames):
+        for _ in range(self.rng.choice([1, 1, 2, 3, 4])):
+            for _ in range(20):
+                r = Rule("mark" if self.chance(0.7) else "connmark",
+                         self.svc_slot(snames, p.is_stateful()) if self.chance(0.6) else Slot(),
+                         self.addr_slot(names, groups), self.addr_slot(names, groups), section="marks")
+                if not (r.svc.neg and r.svc.items is None) and rule_fams(p, r):
+                    break
+            else:
+                r = Rule("mark", Slot(), Slot(), Slot(), section="marks")
+            r.value = self.mark_word(p)
+            if self.chance(0.4):
+                r.iif = self.iface_word()
+            self.options(r)
+            p.marks.append(r)
+
+    def lab_host(self, fam, nets=None):
+        """An address of a lab host: inside a pool (nets: family -> pools),
+        never a network's first, second (the firewall), third (the next hop)
+        or last address."""
+        n = ipaddress.ip_network(self.rng.choice((nets or DNAT_NETS)[fam]))
+        span = min(n.num_addresses - 8, 1 << 20)
+        return int(n.network_address) + 3 + self.rng.randrange(span)
+
+    def target(self, p, fam, nets, fw_ok):
+        """A dnat/snat target: one address (literal or host), or a small range."""
+        k = self.rng.random()
+        if fw_ok and k < 0.12:
+            a = int(ipaddress.ip_interface(self.rng.choice(FIREWALL)[2][0 if fam == 4 else 1]).ip)
+            return Atom(fam, a, a, self.text(fam, a))
+        a = self.lab_host(fam, nets)
+        if k < 0.25:
+            hi = a + self.rng.choice([1, 2, 3])
+            return Atom(fam, a, hi, "%s - %s" % (self.text(fam, a), self.text(fam, hi)))
+        atom = Atom(fam, a, a, self.text(fam, a))
+        if k < 0.6:
+            return atom
+        # A host object, maybe dual-stack (each family translates to its own address).
+        items = [atom]
+        if self.chance(0.4):
+            other = 6 if fam == 4 else 4
+            b = self.lab_host(other, nets)
+            items.append(Atom(other, b, b, self.text(other, b)))
+        o = Obj("host", self.name("t"), items)
+        p.objects.append(o)
+        return o.name
+
+    def tcpudp_slot(self, p, snames):
+        """Services with ports only (a port mapping needs them)."""
+        ok = [n for n in snames if svcs_of(p, n) and all(s.proto in ("tcp", "udp") for s in svcs_of(p, n))]
+        items = []
+        for _ in range(self.rng.choice([1, 1, 1, 2])):
+            if ok and self.chance(0.3):
+                items.append(self.rng.choice(ok))
+            else:
+                proto = self.rng.choice(["tcp", "udp"])
+                d = self.ports()
+                text = "%s %s" % (proto, self.ports_text(d))
+                sp = None
+                if self.chance(0.1):
+                    sp = self.ports()
+                    text += " sport " + self.ports_text(sp)
+                items.append(Svc(proto, text, dports=d, sports=sp))
+        return Slot(items, False, len(items) > 1)
+
+    def new_port(self):
+        return self.rng.choice([1, 22, 80, 443, 3128, 8080, 65535, self.rng.randrange(1, 65536)])
+
+    def port_range(self, span):
+        lo = self.rng.choice([1024, 20000, 30000, 40000, 60000, self.rng.randrange(1, 65000)])
+        return (lo, min(65535, lo + span))
+
+    def fw_dst_slot(self, names, groups):
+        """Where a port forward is addressed: the firewall, one of its
+        addresses, or (now and then) another host's."""
+        k = self.rng.random()
+        if k < 0.4:
+            return Slot(["fw"])
+        if k < 0.7:
+            fam = self.rng.choice([4, 6])
+            a = int(ipaddress.ip_interface(self.rng.choice(FIREWALL)[2][0 if fam == 4 else 1]).ip)
+            return Slot([Atom(fam, a, a, self.text(fam, a))])
+        return self.addr_slot(names, groups)
+
+    def nat_rule(self, p, names, groups, snames):
+        kind = self.rng.choice(["dnat", "dnat", "dnat", "dnat", "redirect", "snat", "snat", "masquerade",
+                                "masquerade", "nonat"])
+        r = Rule(kind, Slot(), Slot(), Slot(), section="nat")
+        if kind in ("dnat", "redirect"):
+            if kind == "redirect" or self.chance(0.75):
+                r.port = (self.new_port(),) * 2
+                if kind == "dnat" and self.chance(0.15):
+                    r.port = self.port_range(self.rng.choice([1, 2]))
+            r.svc = self.tcpudp_slot(p, snames) if r.port else (
+                self.svc_slot(snames, p.is_stateful()) if self.chance(0.7) else Slot())
+            r.src = Slot() if self.chance(0.6) else self.addr_slot(names, groups)
+            if kind == "dnat":
+                r.dst = self.fw_dst_slot(names, groups)
+            else:
+                r.dst = self.rng.choice([Slot(["fw"], True), Slot(), self.addr_slot(names, groups)])
+            if self.chance(0.6):
+                r.iif = self.iface_word()
+            if kind == "dnat":
+                fams = sorted(rule_fams(p, r) or {4, 6})
+                r.to = self.target(p, self.rng.choice(fams), None, True)
+        elif kind in ("snat", "masquerade"):
+            if self.chance(0.3):
+                r.port = self.port_range(self.rng.choice([0, 9, 99, 1000]))
+            r.svc = self.tcpudp_slot(p, snames) if r.port else (
+                self.svc_slot(snames, p.is_stateful()) if self.chance(0.5) else Slot())
+            r.src = self.addr_slot(names, groups) if self.chance(0.6) else Slot()
+            r.dst = self.addr_slot(names, groups) if self.chance(0.3) else Slot()
+            if kind == "masquerade" or self.chance(0.6):
+                r.oif = self.iface_word()
+            if kind == "snat":
+                fams = sorted(rule_fams(p, r) or {4, 6})
+                r.to = self.target(p, self.rng.choice(fams), SNAT_NETS, True)
+        else:
+            r.svc = self.svc_slot(snames, p.is_stateful()) if self.chance(0.5) else Slot()
+            r.src, r.dst = self.addr_slot(names, groups), self.addr_slot(names, groups)
+            k = self.rng.random()
+            if k < 0.35:
+                r.iif = self.iface_word()
+            elif k < 0.7:
+                r.oif = self.iface_word()
+        if p.marks and self.chance(0.12):
+            r.mark = self.rng.choice([m.value for m in p.marks if m.action == "mark"] or [7])
+        if self.chance(0.05):
+            r.state = "new"
+        r.counter = self.chance(0.1)
+        self.options(r)
+        return r
+
+    def nat_section(self, p, names, groups, snames):
+        for _ in range(self.rng.choice([1, 2, 3, 4, 5, 7])):
+            for _ in range(20):
+                r = self.nat_rule(p, names, groups, snames)
+                if not (r.svc.neg and r.svc.items is None) and rule_fams(p, r):
+                    break
+            else:
+                continue
+            p.nat.append(r)
+        if self.chance(0.3):
+            p.forwarding = True
+        # Filter rules about what the port forwards and redirects publish
+        # (the original destination), for the translated packets to meet.
+        for r in p.nat:
+            if r.action in ("dnat", "redirect") and self.chance(0.6):
+                f = Rule(self.rng.choice(["accept", "accept", "accept", "drop", "reject"]), copy.deepcopy(r.svc),
+                         Slot() if self.chance(0.7) else copy.deepcopy(r.src), copy.deepcopy(r.dst))
+                if self.chance(0.5):
+                    f.iif = r.iif
+                if rule_fams(p, f):
+                    p.rules.insert(self.rng.randrange(len(p.rules) + 1), f)
+
+    def match_options(self, p):
+        """mark, connmark and state on some filter rules, mostly with values
+        the marks section sets."""
+        set_marks = [m.value for m in p.marks if m.action == "mark"]
+        set_ct = [m.value for m in p.marks if m.action == "connmark"]
+        for r in p.rules:
+            if self.chance(0.2):
+                r.mark = self.rng.choice(set_marks) if set_marks and self.chance(0.8) else self.mark_word(p)
+            if self.chance(0.1):
+                r.connmark = self.rng.choice(set_ct) if set_ct and self.chance(0.8) else self.mark_word(p)
+            if self.chance(0.08):
+                r.state = self.rng.choice(STATES)
+
+
+def merged(atoms):
+    out = []
+    for a in sorted(atoms, key=lambda a: a.lo):
+        if out and a.lo <= out[-1][1] + 1:
+            out[-1][1] = max(out[-1][1], a.hi)
+        else:
+            out.append([a.lo, a.hi])
+    return out
+
+
+def is_prefix(lo, hi):
+    n = hi - lo + 1
+    return n & (n - 1) == 0 and lo % n == 0
 
 
 def generate(seed, attempt=0):
@@ -460,9 +781,10 @@ def referenced(p):
     """Names the rules and other objects use."""
     used = set()
     work = []
-    for r in p.rules:
+    for r in p.all_rules():
         for s in (r.svc, r.src, r.dst):
             work += [x for x in (s.items or []) if isinstance(x, str)]
+        work += [x for x in (r.to, r.value, r.mark, r.connmark) if isinstance(x, str)]
     while work:
         n = work.pop()
         if n in used:

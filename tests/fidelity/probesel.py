@@ -14,6 +14,13 @@ fwc.policy(5) document: conntrack drops a first packet it finds invalid
 cannot answer a broadcast, a multicast or an ICMP error; and in a
 stateless policy the reject's answer, sent by the firewall, must itself
 pass the output chain.
+
+With NAT and marks, flow() follows a probe through the marks, dstnat and
+srcnat rules fwc query names: where the kernel must deliver it (the mark's
+policy route, the translated destination's way) and with which addresses
+and ports (Want); packets conntrack does not track are decided on
+kernel_view() of the policy, and the few whose outcome fwc query cannot
+tell are not sent (uncertain()).
 """
 import ipaddress
 
@@ -82,11 +89,13 @@ class Selector:
             for x in o.items:
                 if isinstance(x, policygen.Atom):
                     self.points[x.fam] |= set(self.bounds(x))
-        for r in policy.rules:
+        for r in policy.all_rules():
             for s in (r.src, r.dst):
                 for x in s.items or []:
                     if isinstance(x, policygen.Atom):
                         self.points[x.fam] |= set(self.bounds(x))
+            if isinstance(r.to, policygen.Atom):  # a NAT target, as a destination of its own
+                self.points[r.to.fam] |= set(self.bounds(r.to))
         for fam in (4, 6):
             self.points[fam] |= FW[fam] | BCAST[fam]
             for n in policygen.POOLS[fam]:
@@ -100,7 +109,7 @@ class Selector:
             for x in o.items:
                 if isinstance(x, policygen.Svc):
                     self.note(x)
-        for r in policy.rules:
+        for r in policy.all_rules():
             for x in r.svc.items or []:
                 if isinstance(x, policygen.Svc):
                     self.note(x)
@@ -262,7 +271,7 @@ class Selector:
                 probes.append(p)
 
         per_rule = []
-        for r in self.p.rules:
+        for r in self.p.all_rules():
             fams = sorted(policygen.rule_fams(self.p, r))
             batch = []
             out_dev = None
@@ -288,17 +297,20 @@ class Selector:
                     batch.append(self.make(fam, ch(Sm), ch(Dm), ch(Vm), dev))
                 for _ in range(3):
                     batch.append(self.make(fam, ch(S), ch(D), ch(V), self.rng.choice(DEVS)))
-            per_rule.append([b for b in batch if b is not None])
-        share = max(8, int(budget * 0.55) // max(1, len(per_rule)))
-        for batch in per_rule:
+                if r.section:  # NAT and marks rules: more that match, to see what they do
+                    for _ in range(8):
+                        batch.append(self.make(fam, ch(Sm), ch(Dm), ch(Vm), self.iface(r)))
+            per_rule.append((r, [b for b in batch if b is not None]))
+        share = max(8, int(budget * 0.55) // max(1, len(per_rule) + 2 * len(self.p.nat + self.p.marks)))
+        for r, batch in per_rule:
             self.rng.shuffle(batch)
-            for p in batch[:share]:
+            for p in batch[:share * (3 if r.section else 1)]:
                 add(p)
         # Every address edge of the policy, once as source and once as
         # destination, with a partner and a service drawn from the policy.
         svcs = {fam: [pt for o in self.p.objects for x in o.items if isinstance(x, policygen.Svc)
                       for pt in self.svc_points(x, fam)] for fam in (4, 6)}
-        for r in self.p.rules:
+        for r in self.p.all_rules():
             for x in r.svc.items or []:
                 if isinstance(x, policygen.Svc):
                     for fam in (4, 6):
@@ -352,17 +364,107 @@ def can_answer(p):
     return True
 
 
-def answer_line(p):
+class Want:
+    """Where, and as what, the kernel must deliver a probe it lets pass: the
+    device ("fw": a local socket) and the ranges its source, source port,
+    destination and destination port may have once NAT translated it (a
+    range: the kernel picks one address or port of a block)."""
+    __slots__ = ("where", "src", "sport", "dst", "dport", "dnat", "snat", "mark", "ctmark", "rerouted")
+
+    def __init__(self, p):
+        self.where = "fw" if p.kind == "in" else p.oif
+        self.src, self.sport, self.dst, self.dport = (p.src,) * 2, (p.sport,) * 2, (p.dst,) * 2, (p.dport,) * 2
+        self.dnat = self.snat = None
+        self.mark = self.ctmark = 0
+        self.rerouted = False
+
+    def local(self):
+        return self.where == "fw"
+
+    def matches(self, p, t):
+        src, sport, dst, dport = t
+        ok = self.src[0] <= src <= self.src[1] and (dst is None or self.dst[0] <= dst <= self.dst[1])
+        if p.proto in (TCP, UDP):
+            ok = ok and self.sport[0] <= sport <= self.sport[1] and self.dport[0] <= dport <= self.dport[1]
+        return ok
+
+    def translated(self, p):
+        return (self.src, self.sport, self.dst, self.dport) != ((p.src,) * 2, (p.sport,) * 2, (p.dst,) * 2,
+                                                                 (p.dport,) * 2)
+
+
+def local_dst(fam, a):
+    return classify(fam, a) in ("fw", "bcast") or (fam == 6 and a >> 120 == 0xff)
+
+
+def flow(policy, p, q):
+    """The kernel's way for probe p, from fwc query's answer q: the marks
+    and translations q names (computed from the rules themselves, fwc.policy(5)
+    NAT), and the routing decision they lead to (lab.Route, with the mark)."""
+    w = Want(p)
+    ports = p.proto in (TCP, UDP)
+    w.mark, w.ctmark = int(q.get("mark", 0)), int(q.get("ctmark", 0))
+    r = policy.rule_at(q.get("dstnat"))
+    if r is not None and p.kind != "out":
+        if r.action == "dnat":
+            a = policygen.nat_target(policy, r, p.fam)
+            if a is not None:
+                w.dst = (a.lo, a.hi)
+            if r.port and ports:
+                w.dport = r.port
+            w.dnat = r
+        elif r.action == "redirect":
+            # The kernel redirects to the first address of the way in.
+            w.dst = (FW_BY_DEV[(p.iif, p.fam)],) * 2
+            if ports:
+                w.dport = r.port
+            w.dnat = r
+    if p.kind != "out" and (w.dnat or w.mark in lab.MARK_TABLES):  # else: the way Selector.make() found
+        if local_dst(p.fam, w.dst[0]):
+            w.where = "fw"
+        else:
+            w.where = ROUTE.dev(p.fam, w.dst[0], w.mark)
+            w.rerouted = w.mark in lab.MARK_TABLES and w.where != ROUTE.dev(p.fam, w.dst[0])
+    r = policy.rule_at(q.get("srcnat"))
+    if r is not None and not w.local() and r.action in ("snat", "masquerade"):
+        if r.action == "snat":
+            a = policygen.nat_target(policy, r, p.fam)
+            if a is not None:
+                w.src = (a.lo, a.hi)
+        else:
+            # The address of the way out (each lab interface has one per family).
+            w.src = (FW_BY_DEV[(w.where, p.fam)],) * 2
+        if r.port and ports:
+            w.sport = r.port
+        w.snat = r
+    return w
+
+
+def requery_line(p, q, w):
+    """fwc query decides with the interfaces it is given: when the kernel
+    routes the packet elsewhere (a DNAT to a routed host, a mark's table),
+    the line that tells it so, or None."""
+    if w.local() or p.kind == "out" or q.get("chain") == "input":
+        return None
+    if q.get("out") == w.where:
+        return None
+    return p.copy(oif=w.where).query_line()
+
+
+def answer_line(p, w=None):
     """The reject's answer as fwc query reads it: it leaves through the output
-    chain, towards the probe's source, from the address the kernel picks."""
+    chain, towards the probe's source, from the address the kernel picks (of
+    the packet as the filter saw it, after a DNAT)."""
+    w = w or Want(p)
     back = ROUTE.dev(p.fam, p.src)
+    dst, dport = w.dst[0], w.dport[0]
     if p.proto == TCP:
-        a = Probe("out", p.fam, p.dst, p.src, TCP, p.dport, p.sport, oif=back)
+        a = Probe("out", p.fam, dst, p.src, TCP, dport, p.sport, oif=back)
     else:
         # A forwarded packet's ICMP error comes from the address of the way
         # back (IPv4) or of the way in (IPv6: icmp6_send picks it on the
         # incoming device); the firewall's own destination answers itself.
-        src = p.dst if p.kind == "in" else FW_BY_DEV[(back if p.fam == 4 else p.iif, p.fam)]
+        src = dst if w.local() else FW_BY_DEV[(back if p.fam == 4 else p.iif, p.fam)]
         if p.fam == 4:
             a = Probe("out", 4, src, p.src, ICMP, itype=3, icode=3, oif=back)
         else:
@@ -375,11 +477,115 @@ def needs_answer_query(policy, p, q):
             and not q["rule"].startswith("builtin") and can_answer(p))
 
 
+def tracked(p):
+    """Whether conntrack opens a connection for the probe: not for ICMP
+    messages other than queries (invalid), nor for MLD and ND (untracked)."""
+    if p.proto == ICMP:
+        return p.itype in CT_NEW[4]
+    if p.proto == ICMPV6:
+        return p.itype in (128, 139)
+    return True
+
+
+def kernel_state(p):
+    """The conntrack state the kernel gives a probe that tracked() is false for."""
+    return "untracked" if p.proto == ICMPV6 and p.itype in CT_NEW[6] else "invalid"
+
+
+def has_dnat(policy):
+    return any(r.action in ("dnat", "redirect") for r in policy.nat)
+
+
+def state_dependent(policy):
+    """Whether a filter rule's match depends on the packet's connection."""
+    return any(r.state is not None or r.connmark is not None for r in policy.rules)
+
+
+def needs_view(policy, p):
+    """Whether fwc query must decide p on kernel_view(): a packet without a
+    connection, in a policy whose NAT or connection matches it would miss."""
+    return (not tracked(p) and not (policy.is_stateful() and ct_invalid(p))
+            and (policy.nat or state_dependent(policy)))
+
+
+def kernel_view(policy, state, ctmark):
+    """The policy as the kernel applies it to a packet of a known conntrack
+    state (fwc.policy(5), state): "invalid" or "untracked" (no connection:
+    no NAT, no connection mark; ctmark None), or "related" (the answer of a
+    reject, a packet of its probe's connection, whose mark is ctmark). A
+    rule with a state match stays (without it) when it lists that state; a
+    connmark match, when the connection has that mark; else it goes. (fwc
+    query decides every packet as one of a connection, state new.)"""
+    c = policy.copy()
+    if state != "related":
+        c.nat = []
+    keep = []
+    for r in c.rules:
+        if r.connmark is not None:
+            if ctmark is None or c.mark_value(r.connmark) != ctmark:
+                continue
+            r.connmark = None
+        if r.state is not None:
+            if state not in [x.strip() for x in r.state.split(",")]:
+                continue
+            r.state = None
+        keep.append(r)
+    c.rules = keep
+    return c
+
+
+def uncertain(policy, p, q, w):
+    """Why the kernel's outcome for p does not follow from fwc query, or
+    None: the probe is then not sent.
+    - with a dnat or redirect in the policy, filter rules a translation can
+      meet match conntrack's original destination, which a packet conntrack
+      does not track has none of (fwc.policy(5), NAT);
+    - the kernel forwards no packet it received as a link-layer broadcast or
+      multicast (ip_forward: pkt_type != PACKET_HOST), translated or not;
+    - a DNAT to a block of addresses picks one, and the checksum of a
+      generic IPv6 probe (whose pseudo-header holds the destination) is
+      right only for the one we guess.
+    """
+    if not tracked(p) and not (policy.is_stateful() and ct_invalid(p)) and has_dnat(policy):
+        return "untracked packet in a policy with dnat"
+    if w.dnat and (p.dst in BCAST[p.fam] or (p.fam == 6 and p.dst >> 120 == 0xff)):
+        return "DNAT of a broadcast"
+    if w.dnat and p.fam == 6 and p.proto not in (TCP, UDP, ICMPV6) and w.dst[0] != w.dst[1]:
+        return "generic IPv6 probe DNATed to a block"
+    return None
+
+
+def nat_keys(p, w):
+    """The conntrack connections a translated probe takes (besides its own,
+    Probe.key): a later probe of one of them would be its reply or a clash."""
+    if not w.translated(p) or p.proto in (ICMP, ICMPV6):
+        return set()
+    out = set()
+    span = [(s, d) for s in range(w.src[0], min(w.src[1], w.src[0] + 7) + 1)
+            for d in range(w.dst[0], min(w.dst[1], w.dst[0] + 7) + 1)]
+    if p.proto not in (TCP, UDP):
+        return {(p.fam, p.proto, frozenset([s, d])) for s, d in span}
+    sports = range(w.sport[0], min(w.sport[1], w.sport[0] + 63) + 1) if w.sport[0] != w.sport[1] else [w.sport[0]]
+    dports = range(w.dport[0], min(w.dport[1], w.dport[0] + 7) + 1)
+    if w.sport[1] - w.sport[0] > 63:
+        # A wide port range: the kernel keeps the probe's port when it is in it.
+        sports = [p.sport] if w.sport[0] <= p.sport <= w.sport[1] else sports
+    for s, d in span:
+        for sp in sports:
+            for dp in dports:
+                out.add((p.fam, p.proto, frozenset([(s, sp), (d, dp)])))
+    return out
+
+
 def expected(policy, p, q, answer=None):
     """(outcome, why) for probe p given its query result q (and that of its
     reject answer, when needs_answer_query)."""
     v, rule = q["verdict"], q["rule"]
     why = "fwc query: %s by %s in %s" % (v, rule, q["chain"])
+    steps = ["%s %s" % (k, q[k]) for k in ("marks", "dstnat", "srcnat") if q.get(k, "-") != "-"]
+    steps += ["%s=%s" % (k, q[k]) for k in ("mark", "ctmark") if k in q]
+    if steps:
+        why += " (%s)" % ", ".join(steps)
     if rule.startswith("builtin"):
         return v, why
     if policy.is_stateful() and ct_invalid(p):
@@ -397,11 +603,38 @@ def expected(policy, p, q, answer=None):
     return v, why
 
 
-def observed(p, obs):
+def _addr(fam, a):
+    return str(ipaddress.IPv4Address(a) if fam == 4 else ipaddress.IPv6Address(a))
+
+
+def tuple_text(p, t):
+    src, sport, dst, dport = t
+    d = "?" if dst is None else _addr(p.fam, dst)
+    if p.proto in (TCP, UDP):
+        return "%s:%d -> %s:%d" % (_addr(p.fam, src), sport, d, dport)
+    return "%s -> %s" % (_addr(p.fam, src), d)
+
+
+def want_text(p, w):
+    def rng(fam, r, addr=True):
+        f = (lambda x: _addr(fam, x)) if addr else str
+        return f(r[0]) if r[0] == r[1] else "%s-%s" % (f(r[0]), f(r[1]))
+    if p.proto in (TCP, UDP):
+        return "%s:%s -> %s:%s" % (rng(p.fam, w.src), rng(p.fam, w.sport, False), rng(p.fam, w.dst),
+                                  rng(p.fam, w.dport, False))
+    return "%s -> %s" % (rng(p.fam, w.src), rng(p.fam, w.dst))
+
+
+def observed(p, obs, want=None):
     where = obs.arrived.get(p.pid)
     if where is not None:
-        want = "fw" if p.kind == "in" else p.oif
-        return "accept" if where == want else "accept at " + where
+        w = want or Want(p)
+        t = obs.tuples.get(p.pid)
+        if where != w.where:
+            return "accept at " + where + (" as " + tuple_text(p, t) if t and not w.matches(p, t) else "")
+        if t and not w.matches(p, t):
+            return "accept as %s (not %s)" % (tuple_text(p, t), want_text(p, w))
+        return "accept"
     ans = obs.answers.get(p.pid)
     if not ans:
         return "drop"
