@@ -13,10 +13,6 @@ bool SameTranslation(const Translation& a, const Translation& b) {
          a.port_hi == b.port_hi && a.mark == b.mark;
 }
 
-bool InFamily(const PlacedRule& w, Family f) {
-  return w.rule.family == ir::RuleFamily::kAny || (w.rule.family == ir::RuleFamily::kV4) == (f == Family::kV4);
-}
-
 struct Entry {
   const PlacedRule* placed;
   std::vector<Cube> cubes;
@@ -26,10 +22,7 @@ struct Entry {
 
 std::vector<SectionFinding> AnalyzeSections(const Model& m, const std::vector<PlacedRule>& sections,
                                             const std::vector<RuleList>& filter, InterfaceIds& ifaces) {
-  for (const auto& w : sections) {
-    if (!w.rule.iif.empty()) ifaces.Id(w.rule.iif);
-    if (!w.rule.oif.empty()) ifaces.Id(w.rule.oif);
-  }
+  AddInterfaces(sections, ifaces);
   // A policy rule is placed as several rules (families, services): it is
   // shadowed only if each of them is.
   std::map<const PolicyRule*, SectionFinding> covered;  // every placed rule so far covered
@@ -41,7 +34,7 @@ std::vector<SectionFinding> AnalyzeSections(const Model& m, const std::vector<Pl
       FieldLimits lim = FieldLimits::For(f, ifaces.count());
       std::vector<Entry> earlier;
       for (const auto& w : sections) {
-        if (w.hook != hook || !InFamily(w, f)) continue;
+        if (w.hook != hook || !InFamily(w.rule.family, f)) continue;
         const PolicyRule* r = w.origin;
         if (std::find(order.begin(), order.end(), r) == order.end()) order.push_back(r);
         Entry e{&w, RuleCubes(w, lim, ifaces)};
@@ -50,12 +43,8 @@ std::vector<SectionFinding> AnalyzeSections(const Model& m, const std::vector<Pl
         bool conditional = w.rule.extras.any();
         if (!conditional && !e.cubes.empty()) {
           std::vector<const Cube*> by;
-          std::vector<const PolicyRule*> who;
           for (const Entry& x : earlier)
-            for (const Cube& c : x.cubes) {
-              by.push_back(&c);
-              if (std::find(who.begin(), who.end(), x.placed->origin) == who.end()) who.push_back(x.placed->origin);
-            }
+            for (const Cube& c : x.cubes) by.push_back(&c);
           Point witness;
           bool all = !by.empty() && std::none_of(e.cubes.begin(), e.cubes.end(),
                                                   [&](const Cube& c) { return FindUncovered(c, by, &witness); });
@@ -137,7 +126,7 @@ bool FirstMatchRegions(const std::vector<PlacedRule>& sections, ir::Hook hook, F
   constexpr size_t kMaxPieces = 20000;
   std::vector<Cube> taken;
   for (const auto& w : sections) {
-    if (w.hook != hook || !InFamily(w, f)) continue;
+    if (w.hook != hook || !InFamily(w.rule.family, f)) continue;
     if (w.rule.extras.any()) {
       *conditional = true;
       continue;
@@ -169,11 +158,8 @@ bool FirstMatchRegions(const std::vector<PlacedRule>& sections, ir::Hook hook, F
 SectionDiffResult DiffSections(const std::vector<PlacedRule>& old_sections, const std::vector<PlacedRule>& new_sections,
                                InterfaceIds& ifaces) {
   SectionDiffResult result;
-  for (const auto* list : {&old_sections, &new_sections})
-    for (const auto& w : *list) {
-      if (!w.rule.iif.empty()) ifaces.Id(w.rule.iif);
-      if (!w.rule.oif.empty()) ifaces.Id(w.rule.oif);
-    }
+  AddInterfaces(old_sections, ifaces);
+  AddInterfaces(new_sections, ifaces);
   for (ir::Hook hook : {ir::Hook::kMarks, ir::Hook::kDnat, ir::Hook::kSnat})
     for (Family f : {Family::kV4, Family::kV6}) {
       FieldLimits lim = FieldLimits::For(f, ifaces.count());

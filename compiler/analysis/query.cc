@@ -140,19 +140,14 @@ std::optional<PacketSpec> ParsePacket(const std::string& text, std::string* erro
 QueryEngine::QueryEngine(const Model& m, const std::vector<PlacedRule>& placed,
                          const std::vector<PlacedRule>& sections)
     : m_(m) {
-  for (const auto& w : sections) {
-    if (!w.rule.iif.empty()) ifaces_.Id(w.rule.iif);
-    if (!w.rule.oif.empty()) ifaces_.Id(w.rule.oif);
-  }
+  AddInterfaces(sections, ifaces_);
   lists_ = BuildRuleLists(m, placed, ifaces_);
   for (ir::Hook hook : {ir::Hook::kMarks, ir::Hook::kDnat, ir::Hook::kSnat})
     for (Family f : {Family::kV4, Family::kV6}) {
       SectionList l{hook, f, {}};
       FieldLimits lim = FieldLimits::For(f, ifaces_.count());
       for (const auto& w : sections) {
-        if (w.hook != hook) continue;
-        if (w.rule.family == ir::RuleFamily::kV4 && f != Family::kV4) continue;
-        if (w.rule.family == ir::RuleFamily::kV6 && f != Family::kV6) continue;
+        if (w.hook != hook || !InFamily(w.rule.family, f)) continue;
         l.rules.push_back({&w, RuleCubes(w, lim, ifaces_)});
       }
       sections_.push_back(std::move(l));
@@ -298,18 +293,10 @@ std::optional<QueryResult> QueryEngine::Query(const PacketSpec& p, std::string* 
     r.steps.push_back({Hook::kSnat, w->origin, FormatPoint(point(src, sport, dst, dport, r.iif, r.oif), f, ifaces)});
   };
 
-  Point pt{};
-  pt[kIif] = r.iif.empty() ? 0 : ifaces.Find(r.iif);
-  pt[kOif] = r.oif.empty() ? 0 : ifaces.Find(r.oif);
-  pt[kSrc] = p.src;
-  pt[kDst] = p.dst;
-  pt[kProto] = static_cast<U128>(p.proto);
-  pt[kSport] = ports ? p.sport : 0;
-  pt[kDport] = ports ? p.dport : 0;
-  pt[kIcmp] = p.icmp_type >= 0 ? (static_cast<U128>(p.icmp_type) << 8) | static_cast<U128>(p.icmp_code) : 0;
-  r.packet = FormatPoint(pt, f, ifaces);
   // The filter rules name the destination the client addressed: pt keeps
   // it, with the interfaces of the translated packet.
+  const Point pt = point(p.src, p.sport, p.dst, p.dport, r.iif, r.oif);
+  r.packet = FormatPoint(pt, f, ifaces);
 
   // fwc's own rules come first in every base chain.
   if ((r.chain == Hook::kInput && r.iif == "lo") || (r.chain == Hook::kOutput && r.oif == "lo")) {

@@ -135,8 +135,7 @@ std::vector<RuleList> BuildRuleLists(const Model& m, const std::vector<PlacedRul
       if (hook == ir::Hook::kInput) l.hints.dst = own;
       if (hook == ir::Hook::kOutput) l.hints.src = own;
       auto belongs = [&](const PlacedRule& w) {
-        return w.hook == hook && w.origin && !(w.rule.family == ir::RuleFamily::kV4 && f != Family::kV4) &&
-               !(w.rule.family == ir::RuleFamily::kV6 && f != Family::kV6);
+        return w.hook == hook && w.origin && InFamily(w.rule.family, f);
       };
       // Counted first: growing the list by doubling would, at 100k rules,
       // hold a 50 MB buffer and half of one more at once.
@@ -159,6 +158,13 @@ std::vector<RuleList> BuildRuleLists(const Model& m, const std::vector<PlacedRul
       lists.push_back(std::move(l));
     }
   return lists;
+}
+
+void AddInterfaces(const std::vector<PlacedRule>& rules, InterfaceIds& ifaces) {
+  for (const auto& w : rules) {
+    if (!w.rule.iif.empty()) ifaces.Id(w.rule.iif);
+    if (!w.rule.oif.empty()) ifaces.Id(w.rule.oif);
+  }
 }
 
 bool RuntimeCanOverturn(const std::vector<RuleList>& lists, const PolicyRule* rule) {

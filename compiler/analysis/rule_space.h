@@ -81,6 +81,15 @@ struct RuleList {
   std::vector<RuntimeUnit> runtime;
 };
 
+// Whether a rule of family rf applies to packets of family f.
+inline bool InFamily(ir::RuleFamily rf, Family f) {
+  return rf == ir::RuleFamily::kAny || (rf == ir::RuleFamily::kV4) == (f == Family::kV4);
+}
+
+// Gives every interface the rules name an id (before FieldLimits are
+// taken from ifaces.count(), so that one set of limits serves them all).
+void AddInterfaces(const std::vector<PlacedRule>& rules, InterfaceIds& ifaces);
+
 // The six lists (3 chains x 2 families) of a placed policy. Interface ids
 // are assigned in ifaces, which a diff shares between two policies.
 std::vector<RuleList> BuildRuleLists(const Model& m, const std::vector<PlacedRule>& placed, InterfaceIds& ifaces);

@@ -24,10 +24,8 @@ LoweringRule TakeActions::operator()(PlacedRule w) {
       // Marks are set, then accepted (first match wins in the section);
       // no nat accepts untranslated.
       l.rule.xlate = r->translation;
-      using K = Translation::Kind;
-      K k = r->translation->kind;
-      bool nat = k == K::kSnat || k == K::kDnat || k == K::kMasquerade || k == K::kRedirect;
-      l.rule.verdict = nat ? ir::Verdict::kNat : ir::Verdict::kAccept;
+      bool translates = r->translation->nat() && r->translation->kind != Translation::Kind::kNoNat;
+      l.rule.verdict = translates ? ir::Verdict::kNat : ir::Verdict::kAccept;
     }
     auto [file, fresh] = files_.emplace(r->loc.file, std::string());
     if (fresh) file->second = sources_.display_name(r->loc.file);
