@@ -244,10 +244,6 @@ void EmitRule(std::ostringstream& o, const std::string& chain, const ir::Rule& r
         for (const auto& t : targets) o << "-A " << chain << " " << common << s << d << svc << tail << t << "\n";
 }
 
-bool InFamily(ir::RuleFamily rf, Family f) {
-  return rf == ir::RuleFamily::kAny || (rf == ir::RuleFamily::kV4) == (f == Family::kV4);
-}
-
 std::string OwnedTables(const ir::Ruleset& rs) {
   bool mangle = rs.owns_marks || rs.clamp_mss;
   if (!rs.helpers.empty()) return std::string("filter") + (mangle ? ", mangle" : "") + (rs.owns_nat ? ", nat" : "") + " and raw tables";
@@ -303,7 +299,7 @@ std::string IptablesBackend::RestoreFile(const ir::Ruleset& rs, Family f) const 
     for (const auto& c : rs.chains)
       if (TableOf(c) == t.name)
         for (const auto& r : c.rules)
-          if (InFamily(r.family, f)) EmitRule(o, ChainName(c), r, f);
+          if (ir::InFamily(r.family, f)) EmitRule(o, ChainName(c), r, f);
     o << "COMMIT\n";
   }
   return o.str();

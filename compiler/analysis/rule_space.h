@@ -81,10 +81,7 @@ struct RuleList {
   std::vector<RuntimeUnit> runtime;
 };
 
-// Whether a rule of family rf applies to packets of family f.
-inline bool InFamily(ir::RuleFamily rf, Family f) {
-  return rf == ir::RuleFamily::kAny || (rf == ir::RuleFamily::kV4) == (f == Family::kV4);
-}
+using ir::InFamily;
 
 // Gives every interface the rules name an id (before FieldLimits are
 // taken from ifaces.count(), so that one set of limits serves them all).

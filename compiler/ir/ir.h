@@ -16,6 +16,11 @@ namespace fwc::ir {
 // kAny: the rule matches nothing family-specific and applies to both.
 enum class RuleFamily { kAny, kV4, kV6 };
 
+// Whether a rule of family rf applies to packets of family f.
+inline bool InFamily(RuleFamily rf, Family f) {
+  return rf == RuleFamily::kAny || (rf == RuleFamily::kV4) == (f == Family::kV4);
+}
+
 enum class Verdict {
   kContinue,        // no verdict: a log-only rule
   kAccept,
