@@ -62,5 +62,6 @@ int WriteOutput(const std::string& path, const std::string& data, unsigned mode)
 void AddCompileCommands(CLI::App& app, Registry& registry);
 void AddAnalysisCommands(CLI::App& app, Registry& registry);
 void AddApplyCommands(CLI::App& app, Registry& registry);
+void AddImportCommands(CLI::App& app, Registry& registry);
 
 }  // namespace fwc::cli

@@ -15,6 +15,7 @@ int main(int argc, char** argv) {
   AddCompileCommands(app, registry);
   AddAnalysisCommands(app, registry);
   AddApplyCommands(app, registry);
+  AddImportCommands(app, registry);
   if (!TakeWarningFlags(argc, argv, registry)) return kExitUsage;
 
   try {

@@ -1,0 +1,16 @@
+// A SourceRuleset (iptables-save, nft) as a PolicyDraft: the filter
+// table's base chains become the rules to, through and from the firewall,
+// user chains are inlined where they are jumped to, the rules fwc always
+// has (loopback, replies, invalid packets, neighbour discovery) are
+// recognised and left to it, and IPv4 and IPv6 rules that say the same
+// thing become one dual-stack rule.
+#pragma once
+
+#include "import/importer.h"
+#include "import/ruleset.h"
+
+namespace fwc::import {
+
+PolicyDraft ImportRuleset(const SourceRuleset& rs, const ImportOptions& opts, ImportReporter& report);
+
+}  // namespace fwc::import
