@@ -516,10 +516,16 @@ bool Importer::PortForward(Family f, const SourceTable&, const SourceRule& r, co
         "split the DNAT rule by the forward rules' matches, or import with --partial and write the filter rule");
     return false;
   }
+  // The default decides them as FORWARD would: no rule needed, unless the
+  // chain's own policy becomes a rule of its own at the end.
+  const SourceChain* chain = filter ? filter->Find(local ? "INPUT" : "FORWARD") : nullptr;
+  std::string policy = chain && chain->policy == "DROP" ? "drop" : "accept";
+  std::string verdict = *v == ast::Action::kAccept ? "accept" : *v == ast::Action::kDrop ? "drop" : "reject";
+  if (verdict == d_.default_action && policy == d_.default_action) return true;
   Piece pc;
   pc.family = f;
   pc.family_pinned = true;
-  pc.rule.action = *v == ast::Action::kAccept ? "accept" : *v == ast::Action::kDrop ? "drop" : "reject";
+  pc.rule.action = verdict;
   pc.rule.services = d.services;
   pc.rule.not_services = d.not_services;
   pc.rule.from = d.from;
@@ -569,7 +575,7 @@ void Importer::NameServices() {
         *std::find(r.services.begin(), r.services.end(), "ping") = names_.Get("svc:ping");
       }
       for (auto& s : r.services)
-        if (s != names_.Get("svc:ping") || !names_.Has("svc:ping")) s = name_of(s);
+        if (!names_.Has("svc:ping") || s != names_.Get("svc:ping")) s = name_of(s);
     }
 }
 
