@@ -143,5 +143,25 @@ for p in "$src"/policies/*.fw "$src"/tests/golden/features.fw; do
 done
 expect "and says so" grep -q "the grammar's parser reads .* exactly as fwc's does" "$tmp/err"
 
+# fwc import: stdout by default, nothing written on a refusal, --check's exit status.
+printf '*filter\n:INPUT DROP [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n-A INPUT -i lo -j ACCEPT\n-A INPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\n-A INPUT -p tcp --dport 22 -j ACCEPT\nCOMMIT\n' >"$tmp/host.rules"
+"$fwc" import "$tmp/host.rules" >"$tmp/host.fw" 2>"$tmp/err"; check "import to stdout" 0 $?
+expect "the policy names the source line" grep -q "# host.rules:7" "$tmp/host.fw"
+"$fwc" check "$tmp/host.fw" >/dev/null 2>&1; check "the imported policy checks" 0 $?
+"$fwc" import --check "$tmp/host.rules" -o "$tmp/host2.fw" >"$tmp/out" 2>"$tmp/err"; check "import --check of an equivalent import" 0 $?
+expect "--check says equivalent" grep -q "^equivalent: " "$tmp/out"
+expect "-o writes the policy" cmp -s "$tmp/host.fw" "$tmp/host2.fw"
+printf '*filter\n:INPUT DROP [0:0]\n-A INPUT -p tcp --dport 22 -m recent --set -j ACCEPT\nCOMMIT\n' >"$tmp/recent.rules"
+cp "$tmp/host.fw" "$tmp/keep.fw"
+"$fwc" import "$tmp/recent.rules" -o "$tmp/keep.fw" 2>"$tmp/err"; check "an unmapped match exits 1" 1 $?
+expect "located, with its code" grep -q "recent.rules:3:1: error: not imported: the match module '-m recent'.*\[import-unmapped\]" "$tmp/err"
+expect "the old output is untouched by a refused import" cmp -s "$tmp/host.fw" "$tmp/keep.fw"
+"$fwc" import --partial "$tmp/recent.rules" >"$tmp/partial.fw" 2>"$tmp/err"; check "--partial writes the rest" 0 $?
+expect "--partial marks the gap" grep -q "# INCOMPLETE: recent.rules:3: not imported" "$tmp/partial.fw"
+printf 'hello\n' >"$tmp/what.txt"
+"$fwc" import "$tmp/what.txt" >/dev/null 2>"$tmp/err"; check "an unknown format is a usage error" 2 $?
+"$fwc" import /dev/zero >/dev/null 2>"$tmp/err"; check "a device as input is refused" 2 $?
+"$fwc" import --from pf "$tmp/host.rules" >/dev/null 2>&1; check "an unknown --from is a usage error" 2 $?
+
 echo "$pass passed, $fail failed"
 [ "$fail" = 0 ]
