@@ -15,6 +15,7 @@
 #include "import/iptables_save.h"
 #include "import/ruleset_import.h"
 #include "import/equivalence.h"
+#include "import/fwb_script.h"
 
 namespace fwc::cli {
 
@@ -25,6 +26,7 @@ struct ImportArgs {
   std::string from = "auto";
   std::string output;
   bool check = false;
+  std::string against;  // what --check compares with, when not the input itself
   std::string diagnostics_format = "text";
   import::ImportOptions opts;
 };
@@ -151,6 +153,22 @@ int RunImport(const ImportArgs& a) {
     return kExitUsage;
   }
   import::ImportReporter report(diags, a.opts.partial);
+  // --against: fwb_ipt's script, or another ruleset, read like the input.
+  import::SourceRuleset against;
+  if (!a.against.empty()) {
+    std::string err;
+    auto text = loader.Read(a.against, &err);
+    if (!text) {
+      std::cerr << "fwc: error: cannot read '" << a.against << "': " << err << "\n";
+      return kExitUsage;
+    }
+    std::string kind = Detect(*text);
+    int f = sources.Add(a.against, std::move(*text));
+    against.origin = sources.display_name(f);
+    against.files[f] = against.origin;
+    if (kind == "iptables") import::ReadIptablesSave(sources.text(f), f, Family::kV4, against, report);
+    else import::ReadFwbScript(sources.text(f), f, against, report);
+  }
   std::vector<import::PolicyDraft> drafts;
   import::SourceRuleset rs;
   if (format == "fwb") {
@@ -200,7 +218,7 @@ int RunImport(const ImportArgs& a) {
   for (const auto& d : drafts) {
     std::string text = import::WritePolicy(d);
     std::string path = to_dir ? a.output + "/" + d.firewall_name + ".fw" : a.output;
-    std::string name = path.empty() || path == "-" ? d.firewall_name + ".fw" : path;
+    std::string name = path.empty() || path == "-" ? "imported-" + d.firewall_name + ".fw" : path;
     Compilation c;
     bool ok = CompileImported(name, text, false, c);
     render(c.diags());
@@ -210,13 +228,13 @@ int RunImport(const ImportArgs& a) {
       return kExitPolicy;
     }
     if (a.check) {
-      if (format == "fwb") {
-        std::cerr << "fwc: note: --check of a Firewall Builder import compares with fwb_ipt's output: compile the "
-                     "file with fwb_ipt -xt and import that script's ruleset (see fwc(8))\n";
-      } else {
-        int r = Check(rs, c, sources);
-        if (r != kExitOk) rc = r;
+      if (format == "fwb" && a.against.empty()) {
+        std::cerr << "fwc: error: --check of a Firewall Builder file compares with what fwb_ipt compiled from it: "
+                     "compile it with fwb_ipt (with \"use iptables-restore\") and give the script with --against\n";
+        return kExitUsage;
       }
+      int r = Check(a.against.empty() ? rs : against, c, sources);
+      if (r != kExitOk) rc = r;
     }
     outputs.push_back({path, std::move(text)});
   }
@@ -245,6 +263,10 @@ void AddImportCommands(CLI::App& app, Registry& registry) {
                 "write what can be imported, with an INCOMPLETE comment where a rule was left out");
   imp->add_flag("--check", a->check,
                 "prove that the policy decides every packet as the ruleset does; exit 1 and show the packets if not");
+  imp->add_option("--against", a->against,
+                  "what --check compares with: the script fwb_ipt compiled from the .fwb file, or iptables-save "
+                  "output (default for a ruleset: the input itself)")
+      ->type_name("FILE");
   imp->add_option("--firewall", a->opts.firewall, "the firewall to import (of a file with several), or its name");
   imp->add_option("--address", a->opts.addresses,
                   "the firewall's address on a device, DEVICE=ADDRESS/LENGTH (iptables-save does not say them)")
