@@ -52,6 +52,7 @@ struct Piece {
   DraftRule rule;
   Family family = Family::kV4;
   bool family_pinned = false;  // its addresses or services already say the family
+  bool forward = false;        // a rule of FORWARD
   std::string key;             // equal for the two halves of a dual-stack rule
   Loc loc;
 };
@@ -74,6 +75,7 @@ class Importer {
   void Nat(Family f, const SourceTable& t);
   bool PortForward(Family f, const SourceTable& nat, const SourceRule& r, const DraftRule& d);
   void NameServices();
+  std::string OthersOf(Family f);
   std::string Trace(const FlatRule& fr) const;
   std::string Where(const Loc& loc) const;
   void Gap(const Loc& loc, bool nat, const std::string& why, const std::string& help = "");
@@ -243,6 +245,7 @@ std::optional<Piece> Importer::Convert(const FlatRule& fr, Base c, const char* a
     return std::nullopt;
   }
   p.family_pinned = pinned;
+  p.forward = c == Base::kForward;
   // The key of a dual-stack pair: everything but the addresses' values.
   std::string k = d.action + "|" + std::to_string(static_cast<int>(c)) + "|";
   for (const auto& s : d.services) {
@@ -350,6 +353,13 @@ void Importer::Merge(const std::vector<Piece>& v4, const std::vector<Piece>& v6)
     if (!p.family_pinned) {
       // The rule is of one family only: say so with the family's "any".
       std::string all = p.family == Family::kV4 ? "0.0.0.0/0" : "::/0";
+      if (p.forward && r.from.empty() && r.to.empty()) {
+        // Through the firewall: a literal "any" of the family would hold
+        // the firewall's own addresses and put the rule in input and
+        // output too. Every other address of the family is what it means.
+        r.from = {OthersOf(p.family)};
+        return r;
+      }
       if (r.from.empty()) r.from = {all};
       else if (r.to.empty()) r.to = {all};
       else if (r.from[0] == d_.firewall_name && r.to.empty()) r.to = {all};
@@ -541,6 +551,21 @@ bool Importer::PortForward(Family f, const SourceTable&, const SourceRule& r, co
   return true;
 }
 
+// A range object of every address of the family but the firewall's.
+std::string Importer::OthersOf(Family f) {
+  std::string key = f == Family::kV4 ? "others:v4" : "others:v6";
+  if (names_.Has(key)) return names_.Get(key);
+  DraftObject o;
+  o.kind = DraftObject::Kind::kRange;
+  o.name = names_.Take(key, f == Family::kV4 ? "ipv4-not-fw" : "ipv6-not-fw");
+  const IntervalSet others = own_.of(f).Complement(FamilyMax(f));
+  for (const auto& iv : others.intervals())
+    o.items.push_back(FormatAddress(f, iv.lo) + " - " + FormatAddress(f, iv.hi));
+  o.comment = std::string("every ") + (f == Family::kV4 ? "IPv4" : "IPv6") + " address but the firewall's";
+  d_.objects.push_back(std::move(o));
+  return names_.Get(key);
+}
+
 void Importer::NameServices() {
   std::map<std::string, std::string> by_item;
   for (const auto& k : kKnown) by_item[k.item] = k.name;
@@ -584,6 +609,20 @@ PolicyDraft Importer::Run() {
   d_.firewall_name = names_.Take("fw", opts_.firewall.empty() ? "fw" : opts_.firewall);
   d_.policy_name = names_.Take("policy", "imported");
   Addresses();
+  // The firewall needs an address of each family for its rules to have
+  // one; the loopback's are every Linux host's.
+  bool v4 = !own_.v4.empty(), v6 = !own_.v6.empty();
+  if (!v4 || !v6) {
+    auto it = iface_.find("lo");
+    if (it == iface_.end()) {
+      it = iface_.emplace("lo", d_.interfaces.size()).first;
+      d_.interfaces.push_back({names_.Take("if:lo", "loopback"), "lo", {}, ""});
+    }
+    auto& lo = d_.interfaces[it->second];
+    if (!v4) lo.addresses.push_back("127.0.0.1/8"), own_.v4.Add(0x7f000001, 0x7f000001);
+    if (!v6) lo.addresses.push_back("::1/128"), own_.v6.Add(1, 1);
+    lo.comment = "every host's; give the real addresses with fwc import --address DEVICE=ADDRESS/LENGTH";
+  }
   const SourceTable* filter[2] = {rs_.Find(Family::kV4, "filter"), rs_.Find(Family::kV6, "filter")};
   for (const auto* t : filter)
     if (t)
@@ -633,6 +672,7 @@ PolicyDraft Importer::Run() {
         if (c == Base::kOutput) p.rule.from = {d_.firewall_name};
         p.key = p.rule.action + "|policy|" + std::to_string(static_cast<int>(c));
         if (c == Base::kForward) p.rule.trace += " (packets through the firewall)";
+        p.forward = c == Base::kForward;
         per[fi].push_back(std::move(p));
       }
     }
@@ -649,20 +689,6 @@ PolicyDraft Importer::Run() {
       if (any) Gap(t.loc, false, "not imported: table " + t.name + " (fwc imports the filter and nat tables)");
     }
   NameServices();
-  // The firewall needs an address of each family for its rules to have
-  // one; the loopback's are every Linux host's.
-  bool v4 = !own_.v4.empty(), v6 = !own_.v6.empty();
-  if (!v4 || !v6) {
-    auto it = iface_.find("lo");
-    if (it == iface_.end()) {
-      it = iface_.emplace("lo", d_.interfaces.size()).first;
-      d_.interfaces.push_back({names_.Take("if:lo", "loopback"), "lo", {}, ""});
-    }
-    auto& lo = d_.interfaces[it->second];
-    if (!v4) lo.addresses.push_back("127.0.0.1/8");
-    if (!v6) lo.addresses.push_back("::1/128");
-    lo.comment = "every host's; give the real addresses with fwc import --address DEVICE=ADDRESS/LENGTH";
-  }
   return d_;
 }
 

@@ -231,7 +231,12 @@ void RestrictToObservable(std::vector<RuleList>& a, std::vector<RuleList>& b, co
       U128 max = FamilyMax(l.family);
       if (l.hook == ir::Hook::kInput) add(analysis::kDst, own.of(l.family).Complement(max));
       else if (l.hook == ir::Hook::kOutput) add(analysis::kSrc, own.of(l.family).Complement(max));
-      else add(analysis::kDst, own.of(l.family));
+      else {
+        // Routed packets come from and go to other hosts: the kernel drops
+        // one that arrives with a source of its own (a martian).
+        add(analysis::kDst, own.of(l.family));
+        add(analysis::kSrc, own.of(l.family));
+      }
       if (l.hook != ir::Hook::kOutput)
         for (const auto& [f, r] : dnat)
           if (f == l.family && !RuleCubes(*r, l.limits, ifaces, cubes)) cubes.push_back(full);

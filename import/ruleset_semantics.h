@@ -49,7 +49,7 @@ void AddBuiltinUnits(std::vector<analysis::RuleList>& lists, analysis::Interface
 namespace fwc::import {
 
 // Packets a base chain never sees (input: to an address that is not the
-// firewall's; output: from one that is not; forward: to one of the
+// firewall's; output: from one that is not; forward: to or from one of the
 // firewall's own addresses) are put first in both sides' lists with one
 // verdict, so the comparison is over what the kernel can tell apart.
 // The connections a DNAT rule of rs translates are left out of input and
