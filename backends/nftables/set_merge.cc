@@ -15,6 +15,22 @@ constexpr unsigned Bit(Dim d) { return 1u << static_cast<int>(d); }
 constexpr Dim kAllDims[kNumDims] = {Dim::kIif,   Dim::kOif,   Dim::kSrc,      Dim::kDst,     Dim::kProto,
                                     Dim::kSport, Dim::kDport, Dim::kIcmpType, Dim::kIcmpCode};
 
+// The kernel builds a set's key in its registers: 16 of 4 bytes, each
+// field of a concatenation rounded up to whole registers. A wider key loads
+// (nft accepts it) but nft cannot linearize the lookup.
+constexpr unsigned kMaxKeyBytes = 64;
+
+unsigned KeyBytes(unsigned varying, ir::RuleFamily family) {
+  unsigned bytes = 0;
+  for (Dim d : kAllDims) {
+    if (!(varying & Bit(d))) continue;
+    if (d == Dim::kIif || d == Dim::kOif) bytes += 16;  // IFNAMSIZ
+    else if (d == Dim::kSrc || d == Dim::kDst) bytes += family == ir::RuleFamily::kV4 ? 4 : 16;
+    else bytes += 4;
+  }
+  return bytes;
+}
+
 // How a rule matches the protocol, which decides its service dimensions.
 enum class SvcKind {
   kNone,   // no protocol match
@@ -249,6 +265,7 @@ class Run {
     for (int d = 0; d < kNumDims; ++d)
       if ((dims_ & (1u << d)) && vals[d] != vals_.front()[d]) varying |= 1u << d;
     if (vals.Product(varying) > opt_.max_elements_per_rule) return false;
+    if (KeyBytes(varying, r.family) > kMaxKeyBytes) return false;
     bool settled = kept_.size() >= opt_.settle_after;
     if (settled && varying != varying_) return false;
     bool interval = interval_ || vals.HasRange(varying);

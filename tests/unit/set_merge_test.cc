@@ -573,6 +573,26 @@ TEST_CASE("rules that differ in several dimensions become a concatenated set", "
   CHECK(Count(ChainText(Emit(two), "forward"), "comment \"test.fw:") == 2);
 }
 
+TEST_CASE("a concatenation never needs more than the kernel's 64 bytes of registers", "[set_merge]") {
+  // iifname . oifname . ip6 saddr . ip6 daddr . tcp dport would be 68 bytes:
+  // nft loads the set but aborts linearizing the lookup (found by the
+  // import side-by-side test).
+  const char* rules =
+      "  accept tcp 3389 from 2001:db8:100::5 to 2001:db8:20::10 in outside out dmz;\n"
+      "  accept tcp 25 from 2001:db8:100::6 to 2001:db8:30::10 in dmz out outside;\n"
+      "  accept tcp 5432 from 2001:db8:30::7 to 2a00:1450::1 in outside out dmz;\n";
+  std::string fwd = ChainText(Emit(LowerPolicy(Policy("", rules))), "forward");
+  CHECK(fwd.find("iifname . oifname . ip6 saddr . ip6 daddr . tcp dport") == std::string::npos);
+  CHECK(Count(fwd, "comment \"test.fw:") == 3);
+  // The same shape in IPv4 is 44 bytes, and merges.
+  const char* v4 =
+      "  accept tcp 3389 from 10.100.0.5 to 10.20.0.10 in outside out dmz;\n"
+      "  accept tcp 25 from 10.100.0.6 to 10.30.0.10 in dmz out outside;\n"
+      "  accept tcp 5432 from 10.30.0.7 to 10.40.0.1 in outside out dmz;\n";
+  CHECK(ChainText(Emit(LowerPolicy(Policy("", v4))), "forward").find("iifname . oifname . ip saddr . ip daddr . tcp dport") !=
+        std::string::npos);
+}
+
 TEST_CASE("disjoint rules with different verdicts become a verdict map", "[set_merge]") {
   ir::Ruleset rs = LowerPolicy(Policy("",
                                       "  accept tcp 80 from any to 10.2.0.1;\n"
