@@ -376,6 +376,8 @@ bool RuleReader::Read(std::string* error) {
     } else if (opt == "--to-destination" || opt == "--to-source" || opt == "--to-ports" || opt == "--to") {
       if (!take()) return false;
       r_.to = v;
+      if (v.find('[') != std::string::npos || std::count(v.begin(), v.end(), ':') > 1) v6_hint = true;
+      else if (v.find('.') != std::string::npos) v4_hint = true;
     } else if (opt == "--random" || opt == "--persistent" || opt == "--fully-random") {
       // Port allocation hints: the translation is the same.
     } else {
@@ -397,7 +399,8 @@ bool RuleReader::Read(std::string* error) {
 
 bool ReadIptablesSave(const std::string& text, int file, Family fallback, SourceRuleset& out, ImportReporter& report) {
   // One part per "*table ... COMMIT"; the family of a part is settled at
-  // its COMMIT, from the header that precedes it or from its rules.
+  // its COMMIT, from the last header before it (iptables-save writes one
+  // per file, before its first table) or else from its rules.
   Family header_family = fallback;
   bool has_header = false;
   SourceTable* table = nullptr;
@@ -452,7 +455,6 @@ bool ReadIptablesSave(const std::string& text, int file, Family fallback, Source
       for (auto& c : table->chains)
         for (auto& r : c.rules) r.family = table->family;
       table = nullptr;
-      has_header = false;
       continue;
     }
     if (w[0] == ':') {

@@ -89,7 +89,7 @@ class Importer {
   AddressSet own_;                       // the firewall's addresses
   bool stateful_ = false;
   // Filter rules for the connections DNAT rules translate (fwc's filter
-  // names the destination the client used), put first in FORWARD.
+  // names the destination the client used), put first.
   std::vector<Piece> port_forwards_[2];
 };
 
@@ -264,25 +264,46 @@ std::optional<Piece> Importer::Convert(const FlatRule& fr, Base c, const char* a
 }
 
 // Whether a rule is one of those fwc always has at the top of its chains.
-bool IsBuiltin(const SourceRule& r, Base c, bool* stateful) {
-  if (!r.unsupported.empty()) return false;
+enum class Prologue { kNone, kLoopback, kNeighbours, kReplies, kInvalid };
+
+// Which of the rules fwc has at the top of its chains a rule is.
+Prologue PrologueKind(const SourceRule& r, Base c) {
+  if (!r.unsupported.empty()) return Prologue::kNone;
   int n = MatchFieldCount(r);
   if (r.target == T::kAccept && n == 1 && c == Base::kInput && r.iif && !r.iif->negated && r.iif->name == "lo")
-    return true;
+    return Prologue::kLoopback;
   if (r.target == T::kAccept && n == 1 && c == Base::kOutput && r.oif && !r.oif->negated && r.oif->name == "lo")
-    return true;
+    return Prologue::kLoopback;
   std::set<std::string> st(r.states.begin(), r.states.end());
-  if (r.target == T::kAccept && n == 1 && !r.states_negated &&
-      (st == std::set<std::string>{"established", "related"} || st == std::set<std::string>{"established"})) {
-    *stateful = true;
-    return true;
-  }
-  if (r.target == T::kDrop && n == 1 && !r.states_negated && st == std::set<std::string>{"invalid"}) return true;
+  if (r.target == T::kAccept && n == 1 && !r.states_negated && st == std::set<std::string>{"established", "related"})
+    return Prologue::kReplies;
+  if (r.target == T::kDrop && n == 1 && !r.states_negated && st == std::set<std::string>{"invalid"})
+    return Prologue::kInvalid;
   // Neighbour discovery (133-136), which fwc accepts to and from itself.
   if (r.target == T::kAccept && c != Base::kForward && r.family == Family::kV6 && r.proto == kProtoIcmpv6 &&
       r.icmp_type >= 133 && r.icmp_type <= 136 && r.icmp_code < 0 && n == 2)
-    return true;
-  return false;
+    return Prologue::kNeighbours;
+  return Prologue::kNone;
+}
+
+// fwc's "option stateful yes" accepts replies and related traffic and drops
+// invalid packets before any rule, in every chain: a chain is that when
+// both rules come before its first rule of its own.
+bool ChainIsStateful(const SourceTable& t, Base c) {
+  bool replies = false, invalid = false;
+  for (const auto& fr : FlattenChain(t, ChainName(c))) {
+    Prologue k = PrologueKind(fr.rule, c);
+    if (k == Prologue::kNone) break;
+    replies |= k == Prologue::kReplies;
+    invalid |= k == Prologue::kInvalid;
+  }
+  return replies && invalid;
+}
+
+bool IsBuiltin(const SourceRule& r, Base c, bool stateful) {
+  Prologue k = PrologueKind(r, c);
+  if (k == Prologue::kReplies || k == Prologue::kInvalid) return stateful;
+  return k != Prologue::kNone;
 }
 
 std::vector<Piece> Importer::ChainPieces(Family f, Base c, const SourceTable& t) {
@@ -290,8 +311,7 @@ std::vector<Piece> Importer::ChainPieces(Family f, Base c, const SourceTable& t)
   std::vector<FlatRule> flat = FlattenChain(t, ChainName(c));
   for (size_t i = 0; i < flat.size(); ++i) {
     const SourceRule& r = flat[i].rule;
-    bool st = false;
-    if (IsBuiltin(r, c, &st)) continue;
+    if (IsBuiltin(r, c, stateful_)) continue;
     const char* action = nullptr;
     std::string why;
     switch (r.target) {
@@ -624,16 +644,11 @@ PolicyDraft Importer::Run() {
     lo.comment = "every host's; give the real addresses with fwc import --address DEVICE=ADDRESS/LENGTH";
   }
   const SourceTable* filter[2] = {rs_.Find(Family::kV4, "filter"), rs_.Find(Family::kV6, "filter")};
-  for (const auto* t : filter)
-    if (t)
-      for (const char* c : {"INPUT", "FORWARD", "OUTPUT"})
-        if (const SourceChain* ch = t->Find(c))
-          for (const auto& r : FlattenChain(*t, ch->name)) {
-            bool st = false;
-            if (IsBuiltin(r.rule, c[0] == 'I' ? Base::kInput : c[0] == 'F' ? Base::kForward : Base::kOutput, &st) &&
-                st)
-              stateful_ = true;
-          }
+  stateful_ = RulesetIsStateful(rs_);
+  if (!stateful_ && (filter[0] || filter[1]))
+    d_.header_notes.push_back(
+        "Not every chain accepts replies and drops invalid packets before its own rules, as fwc's stateful "
+        "option does: the policy says its connection-state rules itself (option stateful no).");
   if (!filter[0] && !filter[1])
     report_.Note(Loc{}, "the ruleset has no filter table: the policy only translates, and its default is accept");
 
@@ -655,7 +670,11 @@ PolicyDraft Importer::Run() {
     if (const SourceTable* t = rs_.Find(f, "nat")) Nat(f, *t);
   for (Base c : kChains) {
     std::vector<Piece> per[2];
-    if (c == Base::kForward)
+    // First of all: they are about connections no other rule of the
+    // ruleset sees with their original destination, and a rule "to fw"
+    // placed before them would also take them (fwc places rules naming a
+    // port-forwarded address of the firewall in forward too).
+    if (c == Base::kInput)
       for (int fi = 0; fi < 2; ++fi) per[fi] = port_forwards_[fi];
     for (int fi = 0; fi < 2; ++fi) {
       if (!filter[fi]) continue;
@@ -693,6 +712,17 @@ PolicyDraft Importer::Run() {
 }
 
 }  // namespace
+
+bool RulesetIsStateful(const SourceRuleset& rs) {
+  bool any = false;
+  for (Family f : {Family::kV4, Family::kV6})
+    if (const SourceTable* t = rs.Find(f, "filter")) {
+      any = true;
+      for (Base c : kChains)
+        if (!ChainIsStateful(*t, c)) return false;
+    }
+  return any;
+}
 
 PolicyDraft ImportRuleset(const SourceRuleset& rs, const ImportOptions& opts, ImportReporter& report) {
   return Importer(rs, opts, report).Run();

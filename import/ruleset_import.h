@@ -11,6 +11,11 @@
 
 namespace fwc::import {
 
+// Whether every base chain of the filter table, in each family, accepts
+// replies and related traffic and drops invalid packets before its own
+// rules: what fwc's "option stateful yes" does.
+bool RulesetIsStateful(const SourceRuleset& rs);
+
 PolicyDraft ImportRuleset(const SourceRuleset& rs, const ImportOptions& opts, ImportReporter& report);
 
 }  // namespace fwc::import

@@ -4,6 +4,7 @@
 #include <set>
 
 #include "compiler/base/protocols.h"
+#include "import/ruleset_import.h"
 
 namespace fwc::import {
 
@@ -58,14 +59,18 @@ bool MatchesNew(const SourceRule& r) {
 
 class Builder {
  public:
-  Builder(const SourceTable& t, RuleList& list, analysis::InterfaceIds& ifaces, RulesetLists& out)
-      : t_(t), list_(list), ifaces_(ifaces), out_(out) {}
+  Builder(const SourceTable& t, RuleList& list, analysis::InterfaceIds& ifaces, RulesetLists& out, bool stateful)
+      : t_(t), list_(list), ifaces_(ifaces), out_(out), stateful_(stateful) {}
 
   void Walk(const SourceChain& chain, std::vector<Cube> ctx, int depth) {
     for (const auto& r : chain.rules) {
       if (ctx.empty()) return;
       if (r.target == T::kLog || r.target == T::kNone) continue;  // decides nothing
-      if (!MatchesNew(r) || !r.limit.empty()) continue;
+      // A rate limit is conditional on both sides. So is a state match,
+      // unless the ruleset is stateful in fwc's sense: then only new
+      // connections reach a rule, and it decides those or none.
+      if (!r.limit.empty()) continue;
+      if (!r.states.empty() && (!stateful_ || !MatchesNew(r))) continue;
       std::vector<Cube> cubes;
       if (!RuleCubes(r, list_.limits, ifaces_, cubes)) {
         out_.unmodelled.push_back(r.loc);
@@ -122,6 +127,7 @@ class Builder {
   RuleList& list_;
   analysis::InterfaceIds& ifaces_;
   RulesetLists& out_;
+  bool stateful_;
 };
 
 }  // namespace
@@ -136,6 +142,7 @@ void AddRulesetInterfaces(const SourceRuleset& rs, analysis::InterfaceIds& iface
 
 RulesetLists BuildRulesetLists(const SourceRuleset& rs, analysis::InterfaceIds& ifaces) {
   RulesetLists out;
+  const bool stateful = RulesetIsStateful(rs);
   for (const char* chain : {"INPUT", "FORWARD", "OUTPUT"})
     for (Family f : {Family::kV4, Family::kV6}) {
       RuleList l;
@@ -148,7 +155,7 @@ RulesetLists BuildRulesetLists(const SourceRuleset& rs, analysis::InterfaceIds& 
         out.family_given[f == Family::kV6] = true;
         if (const SourceChain* c = t->Find(chain)) {
           if (c->policy == "DROP") l.default_action = ast::Action::kDrop;
-          Builder(*t, l, ifaces, out).Walk(*c, {Cube::Full(l.limits)}, 0);
+          Builder(*t, l, ifaces, out, stateful).Walk(*c, {Cube::Full(l.limits)}, 0);
         }
       }
       out.lists.push_back(std::move(l));
@@ -268,7 +275,7 @@ std::optional<ast::Action> UniformVerdict(const SourceTable& table, const std::s
   const SourceChain* c = table.Find(chain);
   if (!c) return std::nullopt;
   l.default_action = c->policy == "DROP" ? ast::Action::kDrop : ast::Action::kAccept;
-  Builder(table, l, ifaces, out).Walk(*c, {Cube::Full(l.limits)}, 0);
+  Builder(table, l, ifaces, out, RulesetIsStateful(one)).Walk(*c, {Cube::Full(l.limits)}, 0);
   if (!out.unmodelled.empty()) return std::nullopt;
   std::vector<Cube> pieces;
   if (!RuleCubes(region, l.limits, ifaces, pieces)) return std::nullopt;

@@ -66,7 +66,10 @@ const char* kPrologue =
     "-A INPUT -i lo -j ACCEPT\n"
     "-A INPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\n"
     "-A INPUT -m conntrack --ctstate INVALID -j DROP\n"
-    "-A FORWARD -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\n";
+    "-A FORWARD -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\n"
+    "-A FORWARD -m conntrack --ctstate INVALID -j DROP\n"
+    "-A OUTPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\n"
+    "-A OUTPUT -m conntrack --ctstate INVALID -j DROP\n";
 
 }  // namespace
 
@@ -125,6 +128,30 @@ TEST_CASE("iptables-save rules become policy rules", "[import]") {
   }
 }
 
+TEST_CASE("a ruleset that is not stateful in every chain says its state rules itself", "[import]") {
+  // OUTPUT accepts everything, invalid packets included: fwc's stateful
+  // option would drop them, so the import spells the state rules out.
+  std::string text =
+      "*filter\n:INPUT DROP [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n"
+      "-A INPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\n"
+      "-A INPUT -m conntrack --ctstate INVALID -j DROP\n"
+      "-A INPUT -p tcp --dport 22 -j ACCEPT\n"
+      "-A FORWARD -m conntrack --ctstate ESTABLISHED -j ACCEPT\n"
+      "COMMIT\n";
+  auto r = Import({{"v4.rules", text}});
+  INFO(r->Rendered());
+  REQUIRE(!r->diags->has_errors());
+  CHECK(Rules(r->policy) ==
+        "option any-includes-firewall no;\n"
+        "option stateful no;\n"
+        "accept from 0.0.0.0/0 to fw state related,established;\n"
+        "drop from 0.0.0.0/0 to fw state invalid;\n"
+        "accept ssh from 0.0.0.0/0 to fw;\n"
+        "accept from ipv4-not-fw to any state established;\n"
+        "accept from fw to 0.0.0.0/0;\n");
+  CHECK(r->policy.find("(option stateful no)") != std::string::npos);
+}
+
 TEST_CASE("IPv4 and IPv6 rules that say the same thing become one dual-stack rule", "[import]") {
   std::string v4 = std::string(kPrologue) +
                    "-A INPUT -s 10.1.1.0/24 -p tcp --dport 22 -j ACCEPT\n"
@@ -147,7 +174,7 @@ TEST_CASE("IPv4 and IPv6 rules that say the same thing become one dual-stack rul
         "accept https from ::/0 to fw;\n"
         "accept from fw to any;\n");
   // Each half keeps its line, so a reader can find it.
-  CHECK(r->policy.find("# v4.rules:9 (IPv4) and v6.rules:10 (IPv6)") != std::string::npos);
+  CHECK(r->policy.find("# v4.rules:12 (IPv4) and v6.rules:13 (IPv6)") != std::string::npos);
 }
 
 TEST_CASE("what cannot be imported is a located error, or with --partial a gap the policy shows", "[import]") {
@@ -157,16 +184,16 @@ TEST_CASE("what cannot be imported is a located error, or with --partial a gap t
                      "COMMIT\n";
   auto r = Import({{"v4.rules", text}});
   CHECK(r->Rendered() ==
-        "v4.rules:9:1: error: not imported: the match module '-m recent'; the option '--set' (of -m recent); the option "
+        "v4.rules:12:1: error: not imported: the match module '-m recent'; the option '--set' (of -m recent); the option "
         "'--name' (of -m recent) [import-unmapped]\n"
-        " 9 | -A INPUT -p tcp --dport 22 -m recent --set --name ssh -j ACCEPT\n"
-        "   | ^~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~\n"
+        " 12 | -A INPUT -p tcp --dport 22 -m recent --set --name ssh -j ACCEPT\n"
+        "    | ^~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~\n"
         "  = help: import with --partial to leave this rule out and write the rest\n");
   auto p = Import({{"v4.rules", text}}, {}, true);
   CHECK(!p->diags->has_errors());
   CHECK(p->unmapped == 1);
   CHECK(p->policy.find("# INCOMPLETE: 1 part of the source could not be imported") != std::string::npos);
-  CHECK(p->policy.find("    # INCOMPLETE: v4.rules:9: not imported: the match module '-m recent'") != std::string::npos);
+  CHECK(p->policy.find("    # INCOMPLETE: v4.rules:12: not imported: the match module '-m recent'") != std::string::npos);
   CHECK(Rules(p->policy).find("accept http from 0.0.0.0/0 to fw;") != std::string::npos);
 }
 
@@ -290,6 +317,6 @@ TEST_CASE("a DNAT whose translated connections FORWARD decides differently is re
                    "COMMIT\n";
   auto r = Import({{"v4.rules", v4}}, {"eth1=10.1.1.1/24"});
   CHECK(r->unmapped == 1);
-  CHECK(r->Rendered().find("v4.rules:14:1: error: not imported: the FORWARD chain does not give every connection "
+  CHECK(r->Rendered().find("v4.rules:17:1: error: not imported: the FORWARD chain does not give every connection "
                            "this DNAT rule translates one verdict") == 0);
 }
