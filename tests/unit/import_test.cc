@@ -246,7 +246,7 @@ TEST_CASE("the writer keeps foreign names and strings inside the policy language
   CHECK(c.c->model().rules.size() == 2);  // ssh and the OUTPUT policy: nothing more
 }
 
-TEST_CASE("--check: an import is equivalent to its ruleset, and a changed import is not", "[import]") {
+TEST_CASE("import --check: an import is equivalent to its ruleset, and a changed import is not", "[import]") {
   std::string v4 = std::string(kPrologue) +
                    ":web - [0:0]\n"
                    "-A INPUT -s 10.1.1.0/24 -i eth1 -p tcp --dport 22 -j ACCEPT\n"
