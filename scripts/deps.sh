@@ -3,7 +3,7 @@
 # missing. Safe to run again: it does nothing when everything is there.
 set -eu
 
-BUILD="g++ cmake make pkg-config antlr4 libantlr4-runtime-dev libcli11-dev catch2 libnftnl-dev libmnl-dev"
+BUILD="g++ cmake make pkg-config antlr4 libantlr4-runtime-dev libcli11-dev catch2 libnftnl-dev libmnl-dev libexpat1-dev"
 # man-db: `systemd-analyze verify` (the boot unit's test) resolves the unit's
 # Documentation=man:fwc(8) with man(1); ipset: the iptables target's
 # runtime sets; strace: the untrusted-bytes property test.
