@@ -68,8 +68,12 @@ bool CompileImported(const std::string& name, const std::string& text, bool quie
   return c.Check(name, text, loader, {});
 }
 
-int Check(const import::SourceRuleset& rs, const Compilation& c, const SourceManager& sources) {
-  import::Equivalence result = import::CompareWithRuleset(rs, c);
+int Check(const import::SourceRuleset& rs, const Compilation& c, const SourceManager& sources,
+          bool declared_interfaces_only) {
+  import::Equivalence result = import::CompareWithRuleset(rs, c, declared_interfaces_only);
+  if (declared_interfaces_only)
+    std::cerr << "fwc: note: packets on interfaces that neither the firewall object nor its script names are not "
+                 "compared\n";
   if (result.translated)
     std::cerr << "fwc: note: the connections of " << result.translated
               << (result.translated == 1 ? " DNAT or REDIRECT rule" : " DNAT or REDIRECT rules")
@@ -233,7 +237,7 @@ int RunImport(const ImportArgs& a) {
                      "compile it with fwb_ipt (with \"use iptables-restore\") and give the script with --against\n";
         return kExitUsage;
       }
-      int r = Check(a.against.empty() ? rs : against, c, sources);
+      int r = Check(a.against.empty() ? rs : against, c, sources, format == "fwb");
       if (r != kExitOk) rc = r;
     }
     outputs.push_back({path, std::move(text)});

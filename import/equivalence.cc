@@ -4,12 +4,12 @@
 
 namespace fwc::import {
 
-Equivalence CompareWithRuleset(const SourceRuleset& rs, const Compilation& c) {
+Equivalence CompareWithRuleset(const SourceRuleset& rs, const Compilation& c, bool declared_interfaces_only) {
   Equivalence e;
   analysis::InterfaceIds ifaces;
   AddRulesetInterfaces(rs, ifaces);
   auto mine = analysis::BuildRuleLists(c.model(), c.placed(), ifaces);
-  RulesetLists theirs = BuildRulesetLists(rs, ifaces);
+  RulesetLists theirs = BuildRulesetLists(rs, ifaces, c.model().stateful);
   mine = analysis::BuildRuleLists(c.model(), c.placed(), ifaces);  // limits with every id
   for (auto& o : theirs.origins) e.origins.push_back(std::move(o));
   AddBuiltinUnits(mine, ifaces, e.origins);
@@ -23,7 +23,8 @@ Equivalence CompareWithRuleset(const SourceRuleset& rs, const Compilation& c) {
       a.push_back(theirs.lists[i]);
       b.push_back(mine[i]);
     }
-  RestrictToObservable(a, b, c.model().firewall_addresses, rs, ifaces, e.origins, &e.translated);
+  RestrictToObservable(a, b, c.model().firewall_addresses, rs, ifaces, e.origins, &e.translated,
+                       declared_interfaces_only);
   auto all = analysis::SemanticDiff(a, b, ifaces);
   e.incomplete = all.incomplete;
   for (auto& d : all.differences) (IsBuiltinOrigin(d.new_rule) ? e.builtin : e.differences).push_back(std::move(d));

@@ -30,6 +30,8 @@ struct Equivalence {
   std::vector<std::unique_ptr<PolicyRule>> origins;
 };
 
-Equivalence CompareWithRuleset(const SourceRuleset& rs, const Compilation& policy);
+// declared_interfaces_only: compare only packets on interfaces the policy or
+// the ruleset names (and loopback), as for a Firewall Builder firewall.
+Equivalence CompareWithRuleset(const SourceRuleset& rs, const Compilation& policy, bool declared_interfaces_only);
 
 }  // namespace fwc::import

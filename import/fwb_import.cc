@@ -2054,7 +2054,7 @@ std::vector<PolicyDraft> ImportFwb(const std::string& text, int file, const Impo
   };
   NameTable fw_names;  // one policy each: their names must differ
   for (const Node& n : doc.nodes) {
-    if ((n.tag != "Firewall" && n.tag != "Cluster") || deleted(&n)) continue;
+    if (n.tag != "Firewall" && n.tag != "Cluster") continue;
     std::string name = n.Name();
     bool wanted = opts.firewall.empty() || opts.firewall == name;
     if (!wanted) {
@@ -2062,6 +2062,12 @@ std::vector<PolicyDraft> ImportFwb(const std::string& text, int file, const Impo
       wanted = probe.Take("x", name) == opts.firewall;
     }
     if (!wanted) continue;
+    if (deleted(&n)) {
+      // Asked for by name, it gets a reason; otherwise it is simply not there.
+      if (!opts.firewall.empty())
+        report.Note(n.loc, "firewall " + Quoted(name) + " is in the library of deleted objects, which is not imported");
+      continue;
+    }
     if (n.tag == "Cluster") {
       if (!opts.firewall.empty()) {
         report.Unmapped(n.loc, "cluster " + Quoted(name) + " is not imported: fwc compiles one firewall at a time",

@@ -23,6 +23,18 @@ const SourceTable* SourceRuleset::Find(Family f, const std::string& table) const
 
 namespace {
 
+bool IsBuiltinChain(const std::string& table, const std::string& chain) {
+  static const std::pair<const char*, const char*> kBuiltin[] = {
+      {"filter", "INPUT"},         {"filter", "FORWARD"},    {"filter", "OUTPUT"},     {"nat", "PREROUTING"},
+      {"nat", "INPUT"},            {"nat", "OUTPUT"},        {"nat", "POSTROUTING"},   {"mangle", "PREROUTING"},
+      {"mangle", "INPUT"},         {"mangle", "FORWARD"},    {"mangle", "OUTPUT"},     {"mangle", "POSTROUTING"},
+      {"raw", "PREROUTING"},       {"raw", "OUTPUT"},        {"security", "INPUT"},    {"security", "FORWARD"},
+      {"security", "OUTPUT"}};
+  for (const auto& [t, c] : kBuiltin)
+    if (table == t && chain == c) return true;
+  return false;
+}
+
 struct Token {
   std::string text;
   int col = 1;  // 1-based
@@ -79,7 +91,8 @@ int MaskBits(const std::string& mask) {
   U128 v = a->addr;
   int n = 0;
   for (int b = bits - 1; b >= 0 && ((v >> b) & 1); --b) ++n;
-  U128 rest = n == bits ? 0 : (v & ((U128{1} << (bits - n)) - 1));
+  U128 host = bits - n >= 128 ? ~U128{0} : (U128{1} << (bits - n)) - 1;  // a shift by 128 is undefined
+  U128 rest = n == bits ? 0 : (v & host);
   return rest == 0 ? n : -1;
 }
 
@@ -228,7 +241,12 @@ bool RuleReader::Icmp(const std::string& text, Family f, std::string* error) {
         {Family::kV4, "fragmentation-needed", 3, 4},  {Family::kV4, "ttl-zero-during-transit", 11, 0},
         {Family::kV4, "ping", 8, -1},                 {Family::kV4, "pong", 0, -1},
         {Family::kV6, "no-route", 1, 0},              {Family::kV6, "address-unreachable", 1, 3},
-        {Family::kV6, "port-unreachable", 1, 4},      {Family::kV6, "ttl-zero-during-transit", 3, 0}};
+        {Family::kV6, "port-unreachable", 1, 4},      {Family::kV6, "ttl-zero-during-transit", 3, 0},
+        // ip6tables' own names of the neighbour discovery messages.
+        {Family::kV6, "router-solicitation", 133, -1},    {Family::kV6, "router-advertisement", 134, -1},
+        {Family::kV6, "neighbour-solicitation", 135, -1}, {Family::kV6, "neighbor-solicitation", 135, -1},
+        {Family::kV6, "neighbour-advertisement", 136, -1}, {Family::kV6, "neighbor-advertisement", 136, -1},
+        {Family::kV6, "redirect", 137, -1}};
     bool found = false;
     for (const auto& k : kCodes)
       if (k.family == f && type == k.name) {
@@ -253,7 +271,7 @@ bool RuleReader::Icmp(const std::string& text, Family f, std::string* error) {
 }
 
 bool RuleReader::Read(std::string* error) {
-  bool neg = false;
+  bool neg = false, hop_limit_255 = false;
   std::string module;
   while (More()) {
     std::string opt = Next();
@@ -297,7 +315,7 @@ bool RuleReader::Read(std::string* error) {
       if (!take()) return false;
       module = v;
       static const char* kKnown[] = {"tcp", "udp", "icmp", "icmp6", "icmpv6", "multiport", "conntrack",
-                                     "state", "comment", "limit", "iprange"};
+                                     "state", "comment", "limit", "iprange", "hl"};
       if (std::find_if(std::begin(kKnown), std::end(kKnown), [&](const char* k) { return v == k; }) ==
           std::end(kKnown))
         r_.unsupported.push_back("the match module '-m " + v + "'");
@@ -366,8 +384,19 @@ bool RuleReader::Read(std::string* error) {
     } else if (opt == "--reject-with") {
       if (!take()) return false;
       static const char* kPlain[] = {"icmp-port-unreachable", "icmp6-port-unreachable", "port-unreach", "tcp-reset"};
-      if (std::find(std::begin(kPlain), std::end(kPlain), v) == std::end(kPlain))
-        r_.unsupported.push_back("--reject-with " + v + " (fwc rejects with port-unreachable, TCP with a reset)");
+      if (std::find(std::begin(kPlain), std::end(kPlain), v) == std::end(kPlain)) r_.reject_with = v;
+    } else if ((opt == "--syn" && neg) || (opt == "--tcp-flags" && neg && More() && t_[i_].text == "SYN,RST,ACK")) {
+      // The one flag test Firewall Builder writes ("drop TCP sessions
+      // opened prior firewall restart"); any other stays unsupported.
+      if (opt == "--tcp-flags") {
+        if (!take() || !take()) return false;
+        if (v != "SYN") r_.unsupported.push_back("the option '--tcp-flags SYN,RST,ACK " + v + "'");
+      }
+      r_.not_first_packet = true;
+    } else if (opt == "--hl-eq" && !neg) {
+      if (!take()) return false;
+      hop_limit_255 = v == "255";
+      if (!hop_limit_255) r_.unsupported.push_back("the hop limit test '--hl-eq " + v + "'");
     } else if (opt == "--log-prefix") {
       if (!take()) return false;
       r_.log_prefix = v;
@@ -390,6 +419,10 @@ bool RuleReader::Read(std::string* error) {
     neg = false;
   }
   if (r_.target == SourceRule::Target::kNone) r_.unsupported.push_back("a rule without a target (-j)");
+  // "--hl-eq 255" on a neighbour discovery message passes every message the
+  // kernel acts on (RFC 4861 has it discard the others): nothing to match.
+  if (hop_limit_255 && !(r_.proto == kProtoIcmpv6 && r_.icmp_type >= 133 && r_.icmp_type <= 137))
+    r_.unsupported.push_back("the hop limit test '--hl-eq 255' outside neighbour discovery");
   (void)file_;
   (void)line_;
   return true;
@@ -477,6 +510,16 @@ bool ReadIptablesSave(const std::string& text, int file, Family fallback, Source
         continue;
       }
       SourceChain* c = table->Find(t[i + 1].text);
+      if (!c && IsBuiltinChain(table->name, t[i + 1].text)) {
+        // iptables-restore knows the built-in chains without a ':' line
+        // (Firewall Builder's scripts leave it out for mangle).
+        SourceChain b;
+        b.name = t[i + 1].text;
+        b.policy = "ACCEPT";
+        b.loc = loc(t[i + 1].col, static_cast<int>(b.name.size()));
+        table->chains.push_back(std::move(b));
+        c = &table->chains.back();
+      }
       if (!c) {
         report.Malformed(loc(t[i + 1].col, static_cast<int>(t[i + 1].text.size())),
                          "chain '" + t[i + 1].text + "' is not declared in table " + table->name,

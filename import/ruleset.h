@@ -48,6 +48,13 @@ struct SourceRule {
   // What the reader could not understand: each is a reason to refuse the
   // rule (or, with --partial, to leave it out).
   std::vector<std::string> unsupported;
+  // "! --syn" (! --tcp-flags SYN,RST,ACK SYN): TCP packets that cannot open
+  // a connection. fwc cannot match them, but the check, which decides first
+  // packets, knows such a rule matches none of them.
+  bool not_first_packet = false;
+  // --reject-with other than port-unreachable / tcp-reset: still a reject
+  // to the check, a difference to the import.
+  std::string reject_with;
 
   enum class Target { kAccept, kDrop, kReject, kReturn, kJump, kGoto, kLog, kDnat, kSnat, kMasquerade, kRedirect, kNone };
   Target target = Target::kNone;

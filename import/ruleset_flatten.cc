@@ -56,7 +56,7 @@ bool FoldPorts(const std::optional<PortMatch>& a, const std::optional<PortMatch>
 
 int MatchFieldCount(const SourceRule& r) {
   return !!r.src + !!r.dst + !!r.iif + !!r.oif + (r.proto >= 0) + !!r.sport + !!r.dport + (r.icmp_type >= 0) +
-         !r.states.empty() + !r.limit.empty();
+         !r.states.empty() + !r.limit.empty() + r.not_first_packet;
 }
 
 std::string MatchKey(const SourceRule& r) {
@@ -90,6 +90,7 @@ std::string MatchKey(const SourceRule& r) {
   for (const auto& s : r.states) k += s + ",";
   k += (r.states_negated ? "!" : "") + std::string("|") + r.limit;
   for (const auto& u : r.unsupported) k += "|" + u;
+  if (r.not_first_packet) k += "|!syn";
   return k;
 }
 
@@ -160,12 +161,75 @@ bool Negate(const SourceRule& ret, SourceRule* out) {
   return true;
 }
 
+// What is left of a RETURN's (or goto's) conditions at a later rule: those
+// the rule has itself, identically, hold anyway and drop out. False when
+// the two cannot both hold (two different devices, say): then the RETURN
+// takes none of that rule's packets.
+bool Residual(const SourceRule& ret, const SourceRule& rule, SourceRule* left) {
+  SourceRule l;
+  l.family = ret.family;
+  auto same_addr = [](const std::optional<AddressMatch>& a, const std::optional<AddressMatch>& b) {
+    return a && b && a->negated == b->negated && a->set == b->set;
+  };
+  if (ret.src && !same_addr(ret.src, rule.src)) l.src = ret.src;
+  if (ret.dst && !same_addr(ret.dst, rule.dst)) l.dst = ret.dst;
+  for (auto [a, b, res] : {std::tuple{&ret.iif, &rule.iif, &l.iif}, std::tuple{&ret.oif, &rule.oif, &l.oif}}) {
+    if (!*a) continue;
+    if (*b && (*a)->name == (*b)->name && (*a)->negated == (*b)->negated) continue;
+    if (*b && !(*a)->negated && !(*b)->negated) return false;  // two devices
+    *res = *a;
+  }
+  if (ret.proto >= 0 && !(rule.proto == ret.proto && rule.proto_negated == ret.proto_negated)) {
+    if (rule.proto >= 0 && !rule.proto_negated && !ret.proto_negated) return false;  // two protocols
+    l.proto = ret.proto;
+    l.proto_negated = ret.proto_negated;
+  }
+  // Ports, types, states and limits are not dropped: they stay conditions.
+  l.sport = ret.sport;
+  l.dport = ret.dport;
+  l.icmp_type = ret.icmp_type;
+  l.icmp_code = ret.icmp_code;
+  l.states = ret.states;
+  l.states_negated = ret.states_negated;
+  l.limit = ret.limit;
+  l.unsupported = ret.unsupported;
+  *left = std::move(l);
+  return true;
+}
+
 void Walk(const SourceTable& table, const SourceChain& chain, const SourceRule& context, std::vector<Loc>& via,
           std::set<std::string>& active, std::vector<FlatRule>& out) {
   SourceRule ctx = context;
+  // RETURNs and gotos of several conditions: each later rule gets the
+  // negation of what is left of them after its own matches (Residual).
+  std::vector<const SourceRule*> pending;
+  auto cannot = [](const SourceRule& p) {
+    return std::string(p.target == SourceRule::Target::kReturn ? "a RETURN" : "a conditional goto") + " at line " +
+           std::to_string(p.loc.line) + " on a condition fwc cannot negate (only one address, interface or protocol)";
+  };
   for (const auto& r : chain.rules) {
     SourceRule folded;
     if (!FoldMatches(ctx, r, &folded)) continue;  // no packet reaches it this way
+    bool reached = true;
+    for (const SourceRule* p : pending) {
+      SourceRule left, neg;
+      if (!Residual(*p, folded, &left)) continue;  // p takes none of its packets
+      if (MatchFieldCount(left) == 0 && left.unsupported.empty()) {
+        reached = false;  // p takes every one
+        break;
+      }
+      if (Negate(left, &neg)) {
+        SourceRule both;
+        if (!FoldMatches(neg, folded, &both)) {
+          reached = false;  // the rule matches only what p takes
+          break;
+        }
+        folded = std::move(both);
+      } else {
+        folded.unsupported.push_back(cannot(*p));
+      }
+    }
+    if (!reached) continue;
     using T = SourceRule::Target;
     if (r.target == T::kReturn) {
       SourceRule neg;
@@ -174,8 +238,8 @@ void Walk(const SourceTable& table, const SourceChain& chain, const SourceRule& 
         ctx = neg;
         continue;
       }
-      ctx.unsupported.push_back("a RETURN at line " + std::to_string(r.loc.line) +
-                                " on a condition fwc cannot negate (only one address, interface or protocol)");
+      if (r.unsupported.empty()) pending.push_back(&r);
+      else ctx.unsupported.push_back(cannot(r));
       continue;
     }
     if (r.target == T::kJump || r.target == T::kGoto) {
@@ -199,7 +263,8 @@ void Walk(const SourceTable& table, const SourceChain& chain, const SourceRule& 
         SourceRule neg;
         if (MatchFieldCount(r) == 0) return;
         if (Negate(r, &neg) && FoldMatches(ctx, neg, &neg)) ctx = neg;
-        else ctx.unsupported.push_back("a conditional goto at line " + std::to_string(r.loc.line));
+        else if (r.unsupported.empty()) pending.push_back(&r);
+        else ctx.unsupported.push_back(cannot(r));
       }
       continue;
     }

@@ -12,6 +12,53 @@ namespace fwc::import {
 
 namespace {
 
+std::string IntervalText(Family f, const Interval& iv) {
+  if (iv.lo == iv.hi) return FormatAddress(f, iv.lo);
+  if (IntervalPrefix(f, iv)) return FormatInterval(f, iv);
+  return FormatAddress(f, iv.lo) + " - " + FormatAddress(f, iv.hi);
+}
+
+// The addresses of a FORWARD rule's slot without those it can never see
+// there (away); false when nothing is left.
+bool KeepToForward(const std::optional<AddressMatch>& a, const IntervalSet& away, Family f,
+                   std::vector<std::string>& text) {
+  // A negation is an open slot, which holds no address of the firewall's
+  // (the import says option any-includes-firewall no).
+  if (!a || a->negated || !a->set.Intersects(away)) return true;
+  IntervalSet set = a->set.Intersect(away.Complement(FamilyMax(f)));
+  if (set.empty()) return false;  // only addresses FORWARD never sees
+  text.clear();
+  for (const auto& iv : set.intervals()) text.push_back(IntervalText(f, iv));
+  return true;
+}
+
+// "! -s NET" of one family: fwc's "not NET" would match every packet of the
+// other family too. When the other slot cannot say the family with its
+// "any" (0.0.0.0/0, ::/0) because it is taken, the rule says the addresses
+// of its own family that are not NET instead, as ranges.
+bool PinNegated(const SourceRule& r, Family f, DraftRule& d) {
+  for (auto [a, text, neg] : {std::tuple{&r.src, &d.from, &d.not_from}, std::tuple{&r.dst, &d.to, &d.not_to}}) {
+    if (!*a || !(*a)->negated) continue;
+    text->clear();
+    const IntervalSet others = (*a)->set.Complement(FamilyMax(f));
+    for (const auto& iv : others.intervals())
+      text->push_back(iv.lo == iv.hi ? FormatAddress(f, iv.lo) : FormatAddress(f, iv.lo) + " - " + FormatAddress(f, iv.hi));
+    *neg = false;
+    return true;
+  }
+  return false;
+}
+
+// Why a rule cannot be imported as it is: what the reader did not
+// understand, and what it understood but fwc cannot say.
+std::vector<std::string> ImportReasons(const SourceRule& r) {
+  std::vector<std::string> reasons = r.unsupported;
+  if (r.not_first_packet) reasons.push_back("'! --syn' (TCP packets that cannot open a connection), which fwc cannot match");
+  if (!r.reject_with.empty())
+    reasons.push_back("--reject-with " + r.reject_with + " (fwc rejects with port-unreachable, TCP with a reset)");
+  return reasons;
+}
+
 using T = SourceRule::Target;
 
 enum class Base { kInput, kForward, kOutput };
@@ -53,6 +100,9 @@ struct Piece {
   Family family = Family::kV4;
   bool family_pinned = false;  // its addresses or services already say the family
   bool forward = false;        // a rule of FORWARD
+  // Its negated address as the rest of its family, for when it stays a
+  // rule of one family with both slots taken (PinNegated).
+  std::optional<std::vector<std::string>> from_of_family, to_of_family;
   std::string key;             // equal for the two halves of a dual-stack rule
   Loc loc;
 };
@@ -87,6 +137,21 @@ class Importer {
   NameTable names_;
   std::map<std::string, size_t> iface_;  // device -> index in d_.interfaces
   AddressSet own_;                       // the firewall's addresses
+  // What fwc takes for a destination on the firewall (compiler/semantics/
+  // resolver.cc): its addresses, their subnets' broadcast and anycast
+  // addresses, limited broadcast and multicast.
+  AddressSet local_;
+  IntervalSet LocalOf(Family f) const {
+    IntervalSet s = own_.of(f);
+    s.AddAll(local_.of(f));
+    if (f == Family::kV4) {
+      s.Add(0xffffffffu, 0xffffffffu);
+      s.Add(U128{0xe0000000u}, U128{0xefffffffu});
+    } else {
+      s.Add(U128{0xff} << 120, ~U128{0});
+    }
+    return s;
+  }
   bool stateful_ = false;
   // Filter rules for the connections DNAT rules translate (fwc's filter
   // names the destination the client used), put first.
@@ -128,6 +193,9 @@ void Importer::Addresses() {
     }
     d_.interfaces[it->second].addresses.push_back(a.substr(eq + 1));
     own_.of(p->family).Add(p->addr, p->addr);
+    Interval net = PrefixInterval(p->family, p->addr, p->prefix);
+    if (p->family == Family::kV4 && p->prefix <= 30) local_.v4.Add(net.hi, net.hi);
+    if (p->family == Family::kV6 && p->prefix < 127) local_.v6.Add(net.lo, net.lo);
   }
 }
 
@@ -195,7 +263,7 @@ std::string Importer::Services(const SourceRule& r, bool* negated, std::string* 
 std::optional<Piece> Importer::Convert(const FlatRule& fr, Base c, const char* action,
                                        const std::string& why_not) {
   const SourceRule& r = fr.rule;
-  std::vector<std::string> reasons = r.unsupported;
+  std::vector<std::string> reasons = ImportReasons(r);
   if (!why_not.empty()) reasons.push_back(why_not);
   Piece p;
   p.family = r.family;
@@ -216,6 +284,16 @@ std::optional<Piece> Importer::Convert(const FlatRule& fr, Base c, const char* a
   if (!error.empty()) reasons.push_back(error), error.clear();
   Address(r.src, r.family, d.from, &d.not_from);
   Address(r.dst, r.family, d.to, &d.not_to);
+  if (c == Base::kForward) {
+    // A FORWARD rule never sees the firewall's own addresses; fwc would
+    // place a rule naming them in output (without -i) or input (without
+    // -o) as well. Say the addresses FORWARD can see.
+    if ((!r.iif && !KeepToForward(r.src, own_.of(r.family), r.family, d.from)) ||
+        (!r.oif && !KeepToForward(r.dst, LocalOf(r.family), r.family, d.to))) {
+      report_.Note(r.loc, "left out: a FORWARD rule for the firewall's own addresses, which only INPUT and OUTPUT see");
+      return std::nullopt;
+    }
+  }
   bool pinned = (r.src && !r.src->negated) || (r.dst && !r.dst->negated) || r.proto == kProtoIcmp ||
                 r.proto == kProtoIcmpv6;
   // The chain says whether the firewall is the destination or the source.
@@ -243,6 +321,13 @@ std::optional<Piece> Importer::Convert(const FlatRule& fr, Base c, const char* a
     for (size_t i = 0; i < reasons.size(); ++i) why += (i ? "; " : "") + reasons[i];
     Gap(r.loc, false, why, error.empty() ? "import with --partial to leave this rule out and write the rest" : error);
     return std::nullopt;
+  }
+  if (!pinned) {
+    DraftRule e = d;
+    if (PinNegated(r, r.family, e)) {
+      if (d.not_from) p.from_of_family = e.from;
+      else p.to_of_family = e.to;
+    }
   }
   p.family_pinned = pinned;
   p.forward = c == Base::kForward;
@@ -382,7 +467,8 @@ void Importer::Merge(const std::vector<Piece>& v4, const std::vector<Piece>& v6)
       }
       if (r.from.empty()) r.from = {all};
       else if (r.to.empty()) r.to = {all};
-      else if (r.from[0] == d_.firewall_name && r.to.empty()) r.to = {all};
+      else if (p.from_of_family) r.from = *p.from_of_family, r.not_from = false;
+      else if (p.to_of_family) r.to = *p.to_of_family, r.not_to = false;
       else r.from = {all};  // from fw to fw cannot be; any other case has an address
     }
     return r;
@@ -414,7 +500,7 @@ void Importer::Nat(Family f, const SourceTable& t) {
     bool pre = std::string(chain) == "PREROUTING", post = std::string(chain) == "POSTROUTING";
     for (const auto& fr : FlattenChain(t, chain)) {
       const SourceRule& r = fr.rule;
-      std::vector<std::string> reasons = r.unsupported;
+      std::vector<std::string> reasons = ImportReasons(r);
       DraftRule d;
       d.nat = true;
       d.trace = Trace(fr) + (f == Family::kV4 ? " (IPv4)" : " (IPv6)");
@@ -494,7 +580,7 @@ void Importer::Nat(Family f, const SourceTable& t) {
       }
       if (r.target == T::kDnat && !PortForward(f, t, r, d)) continue;
       bool pinned = (r.src && !r.src->negated) || (r.dst && !r.dst->negated) || r.target == T::kDnat ||
-                    r.target == T::kSnat;
+                    r.target == T::kSnat || (!d.from.empty() && !d.to.empty() && PinNegated(r, f, d));
       if (!pinned) (d.from.empty() ? d.from : d.to) = {f == Family::kV4 ? "0.0.0.0/0" : "::/0"};
       d_.nat_rules.push_back(std::move(d));
     }
@@ -546,12 +632,10 @@ bool Importer::PortForward(Family f, const SourceTable&, const SourceRule& r, co
         "split the DNAT rule by the forward rules' matches, or import with --partial and write the filter rule");
     return false;
   }
-  // The default decides them as FORWARD would: no rule needed, unless the
-  // chain's own policy becomes a rule of its own at the end.
-  const SourceChain* chain = filter ? filter->Find(local ? "INPUT" : "FORWARD") : nullptr;
-  std::string policy = chain && chain->policy == "DROP" ? "drop" : "accept";
+  // Always a rule of its own, first: even when the default would give the
+  // same verdict, a later rule may match the destination the client used
+  // (a drop on the inbound interface, say) where FORWARD saw another one.
   std::string verdict = *v == ast::Action::kAccept ? "accept" : *v == ast::Action::kDrop ? "drop" : "reject";
-  if (verdict == d_.default_action && policy == d_.default_action) return true;
   Piece pc;
   pc.family = f;
   pc.family_pinned = true;

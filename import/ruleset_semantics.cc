@@ -24,6 +24,10 @@ bool RuleCubes(const SourceRule& r, const FieldLimits& lim, analysis::InterfaceI
   for (int i = 0; i < analysis::kFieldCount; ++i) f[i] = IntervalSet::Range(0, lim.max[i]);
   for (auto [field, m] : {std::pair{analysis::kIif, &r.iif}, std::pair{analysis::kOif, &r.oif}}) {
     if (!*m) continue;
+    if ((*m)->name == "+") {  // every interface
+      if ((*m)->negated) f[field] = IntervalSet();
+      continue;
+    }
     if (!(*m)->name.empty() && (*m)->name.back() == '+') return false;  // a wildcard: a set of unknown names
     U128 id = static_cast<U128>(ifaces.Find((*m)->name));
     IntervalSet one = IntervalSet::Range(id, id);
@@ -57,6 +61,17 @@ bool MatchesNew(const SourceRule& r) {
   return has_new != r.states_negated;
 }
 
+// iptables targets that change or report a packet and let it go on down
+// the chain: to the verdict they are no rule at all.
+bool IsNonTerminatingTarget(const std::string& t) {
+  static const char* kTargets[] = {"TCPMSS", "MARK",   "CONNMARK", "TOS",       "DSCP",   "TTL",      "HL",
+                                   "CLASSIFY", "ULOG", "NFLOG",    "SECMARK",   "CONNSECMARK", "TRACE", "AUDIT",
+                                   "CHECKSUM", "IDLETIMER", "LED", "NOTRACK", "CT"};
+  for (const char* k : kTargets)
+    if (t == k) return true;
+  return false;
+}
+
 class Builder {
  public:
   Builder(const SourceTable& t, RuleList& list, analysis::InterfaceIds& ifaces, RulesetLists& out, bool stateful)
@@ -66,10 +81,11 @@ class Builder {
     for (const auto& r : chain.rules) {
       if (ctx.empty()) return;
       if (r.target == T::kLog || r.target == T::kNone) continue;  // decides nothing
+      if (r.target == T::kJump && !t_.Find(r.jump) && IsNonTerminatingTarget(r.jump)) continue;
       // A rate limit is conditional on both sides. So is a state match,
       // unless the ruleset is stateful in fwc's sense: then only new
       // connections reach a rule, and it decides those or none.
-      if (!r.limit.empty()) continue;
+      if (!r.limit.empty() || r.not_first_packet) continue;
       if (!r.states.empty() && (!stateful_ || !MatchesNew(r))) continue;
       std::vector<Cube> cubes;
       if (!RuleCubes(r, list_.limits, ifaces_, cubes)) {
@@ -133,6 +149,7 @@ class Builder {
 }  // namespace
 
 void AddRulesetInterfaces(const SourceRuleset& rs, analysis::InterfaceIds& ifaces) {
+  ifaces.Id("lo");  // the kernel treats loopback apart, named or not
   for (const auto& t : rs.tables)
     for (const auto& c : t.chains)
       for (const auto& r : c.rules)
@@ -140,9 +157,16 @@ void AddRulesetInterfaces(const SourceRuleset& rs, analysis::InterfaceIds& iface
           if (*m && !(*m)->name.empty() && (*m)->name.back() != '+') ifaces.Id((*m)->name);
 }
 
-RulesetLists BuildRulesetLists(const SourceRuleset& rs, analysis::InterfaceIds& ifaces) {
+RulesetLists BuildRulesetLists(const SourceRuleset& rs, analysis::InterfaceIds& ifaces, bool policy_stateful) {
   RulesetLists out;
-  const bool stateful = RulesetIsStateful(rs);
+  // The check decides the first packet of each connection. A rule that
+  // matches new connections decides those when the ruleset is stateful in
+  // fwc's sense, and also when it is compared with a stateful policy, whose
+  // built-ins decide the rest (Firewall Builder's scripts accept established
+  // connections but do not drop invalid packets first). Compared with a
+  // policy that spells its state rules out (option stateful no), a state
+  // match is conditional on both sides.
+  const bool stateful = policy_stateful || RulesetIsStateful(rs);
   for (const char* chain : {"INPUT", "FORWARD", "OUTPUT"})
     for (Family f : {Family::kV4, Family::kV6}) {
       RuleList l;
@@ -209,7 +233,8 @@ namespace fwc::import {
 
 void RestrictToObservable(std::vector<RuleList>& a, std::vector<RuleList>& b, const AddressSet& own,
                           const SourceRuleset& rs, analysis::InterfaceIds& ifaces,
-                          std::vector<std::unique_ptr<PolicyRule>>& origins, int* translated) {
+                          std::vector<std::unique_ptr<PolicyRule>>& origins, int* translated,
+                          bool declared_interfaces_only) {
   auto p = std::make_unique<PolicyRule>();
   p->comment = "not seen by this chain";
   const PolicyRule* unseen = p.get();
@@ -236,13 +261,59 @@ void RestrictToObservable(std::vector<RuleList>& a, std::vector<RuleList>& b, co
         }
       };
       U128 max = FamilyMax(l.family);
-      if (l.hook == ir::Hook::kInput) add(analysis::kDst, own.of(l.family).Complement(max));
-      else if (l.hook == ir::Hook::kOutput) add(analysis::kSrc, own.of(l.family).Complement(max));
+      if (l.hook == ir::Hook::kInput) {
+        add(analysis::kDst, own.of(l.family).Complement(max));
+        // An IPv4 packet with a source of the firewall's own arrives only
+        // on loopback: on any other interface the kernel drops it as a
+        // martian before INPUT (fib_validate_source; IPv6 has no such check).
+        if (l.family == Family::kV4) {
+          U128 lo_id = static_cast<U128>(ifaces.Find("lo"));  // never 0: AddRulesetInterfaces
+          for (const auto& iv : own.of(l.family).intervals())
+            for (Interval itf : {Interval{0, lo_id - 1}, Interval{lo_id + 1, l.limits.max[analysis::kIif]}}) {
+              if (itf.lo > itf.hi) continue;
+              Cube c = full;
+              c.f[analysis::kSrc] = iv;
+              c.f[analysis::kIif] = itf;
+              cubes.push_back(c);
+            }
+        }
+      } else if (l.hook == ir::Hook::kOutput) {
+        add(analysis::kSrc, own.of(l.family).Complement(max));
+        // A packet to an address of the firewall's own leaves by loopback
+        // (the local routing table), in both families.
+        U128 lo_id = static_cast<U128>(ifaces.Find("lo"));
+        for (const auto& iv : own.of(l.family).intervals())
+          for (Interval itf : {Interval{0, lo_id - 1}, Interval{lo_id + 1, l.limits.max[analysis::kOif]}}) {
+            if (itf.lo > itf.hi) continue;
+            Cube c = full;
+            c.f[analysis::kDst] = iv;
+            c.f[analysis::kOif] = itf;
+            cubes.push_back(c);
+          }
+      }
       else {
         // Routed packets come from and go to other hosts: the kernel drops
         // one that arrives with a source of its own (a martian).
         add(analysis::kDst, own.of(l.family));
         add(analysis::kSrc, own.of(l.family));
+        // Nor does a routed packet come in or go out by loopback.
+        U128 lo_id = static_cast<U128>(ifaces.Find("lo"));
+        for (analysis::Field itf : {analysis::kIif, analysis::kOif}) {
+          Cube c = full;
+          c.f[itf] = Interval{lo_id, lo_id};
+          cubes.push_back(c);
+        }
+      }
+      if (declared_interfaces_only) {
+        // Interface id 0: every name neither side mentions.
+        for (analysis::Field itf : {analysis::kIif, analysis::kOif}) {
+          if ((itf == analysis::kIif && l.hook == ir::Hook::kOutput) ||
+              (itf == analysis::kOif && l.hook == ir::Hook::kInput))
+            continue;
+          Cube c = full;
+          c.f[itf] = Interval{0, 0};
+          cubes.push_back(c);
+        }
       }
       if (l.hook != ir::Hook::kOutput)
         for (const auto& [f, r] : dnat)

@@ -36,7 +36,11 @@ struct RulesetLists {
 // are taken from ifaces.count().
 void AddRulesetInterfaces(const SourceRuleset& rs, analysis::InterfaceIds& ifaces);
 
-RulesetLists BuildRulesetLists(const SourceRuleset& rs, analysis::InterfaceIds& ifaces);
+// The filter chains as rule lists for the first packet of each connection.
+// policy_stateful: the policy compared with them has fwc's stateful
+// built-ins, so a rule matching new connections decides first packets even
+// when the ruleset itself does not drop invalid ones.
+RulesetLists BuildRulesetLists(const SourceRuleset& rs, analysis::InterfaceIds& ifaces, bool policy_stateful);
 
 // The rules fwc puts before a policy's own in every base chain (loopback,
 // neighbour discovery), added to the front of a compiled policy's lists so
@@ -55,10 +59,14 @@ namespace fwc::import {
 // The connections a DNAT rule of rs translates are left out of input and
 // forward the same way: the filter sees them translated, which the packet
 // sets do not model (the kernel side-by-side test covers them); the count
-// of such rules goes to *translated.
+// of such rules goes to *translated. declared_interfaces_only leaves out
+// the packets on an interface neither side names (a Firewall Builder
+// firewall lists its interfaces: the others are not its business).
+// Loopback is never left out: every ruleset is about it.
 void RestrictToObservable(std::vector<analysis::RuleList>& a, std::vector<analysis::RuleList>& b,
                           const AddressSet& own, const SourceRuleset& rs, analysis::InterfaceIds& ifaces,
-                          std::vector<std::unique_ptr<PolicyRule>>& origins, int* translated);
+                          std::vector<std::unique_ptr<PolicyRule>>& origins, int* translated,
+                          bool declared_interfaces_only);
 
 // Whether a diff's rule is one of fwc's built-in rules (AddBuiltinUnits).
 inline bool IsBuiltinOrigin(const PolicyRule* r) { return r && !r->loc.valid() && r->comment.rfind("fwc:", 0) == 0; }

@@ -18,27 +18,6 @@ std::string TableOf(const ir::Chain& c) {
   return ir::Info(c.hook != ir::Hook::kNone ? c.hook : c.from).iptables_table;
 }
 
-// An interval as CIDR blocks: conntrack's --ctorigdst takes one prefix.
-std::vector<std::string> Prefixes(Family f, const Interval& iv) {
-  std::vector<std::string> out;
-  U128 lo = iv.lo;
-  int bits = FamilyBits(f);
-  for (;;) {
-    int len = bits;
-    // The largest aligned block at lo that stays within the interval.
-    while (len > 0) {
-      U128 size = U128{1} << (bits - len + 1);
-      if (bits - len + 1 >= 128 || (lo & (size - 1)) != 0 || lo + (size - 1) > iv.hi) break;
-      --len;
-    }
-    U128 size = len == 0 ? 0 : U128{1} << (bits - len);
-    out.push_back(FormatAddress(f, lo) + "/" + std::to_string(len));
-    if (len == 0 || lo + (size - 1) >= iv.hi) break;
-    lo += size;
-  }
-  return out;
-}
-
 std::string Port(const Interval& iv) {
   std::string p = std::to_string(static_cast<unsigned>(iv.lo));
   if (iv.hi != iv.lo) p += ":" + std::to_string(static_cast<unsigned>(iv.hi));
@@ -77,7 +56,7 @@ std::vector<std::string> AddressMatches(const ir::AddrMatch& a, Family f, bool s
     // The destination the client addressed (before DNAT).
     std::vector<std::string> out;
     for (const auto& iv : a.set.intervals())
-      for (const auto& p : Prefixes(f, iv)) out.push_back(std::string("-m conntrack ") + neg + "--ctorigdst " + p + " ");
+      for (const auto& p : IptablesBackend::Prefixes(f, iv)) out.push_back(std::string("-m conntrack ") + neg + "--ctorigdst " + p + " ");
     return out;
   }
   // A runtime set is an ipset of the same name (ipset(8) keeps its
@@ -269,6 +248,29 @@ std::string Forwarding(const ir::Ruleset& rs) {
 }
 
 }  // namespace
+
+// The largest aligned block at lo that stays within the interval, as its
+// number of host bits; the whole IPv6 space is one /0 block, so the size
+// is never computed as 1 << 128 (undefined).
+std::vector<std::string> IptablesBackend::Prefixes(Family f, const Interval& iv) {
+  std::vector<std::string> out;
+  const int bits = FamilyBits(f);
+  auto last_of = [](U128 lo, int host) { return host >= 128 ? ~U128{0} : lo + ((U128{1} << host) - 1); };
+  U128 lo = iv.lo;
+  for (;;) {
+    int host = 0;
+    while (host < bits) {
+      U128 mask = last_of(0, host + 1);
+      if ((lo & mask) != 0 || lo + mask > iv.hi) break;
+      ++host;
+    }
+    U128 last = last_of(lo, host);
+    out.push_back(FormatAddress(f, lo) + "/" + std::to_string(bits - host));
+    if (last >= iv.hi) break;
+    lo = last + 1;
+  }
+  return out;
+}
 
 std::string IptablesBackend::RestoreFile(const ir::Ruleset& rs, Family f) const {
   std::ostringstream o;

@@ -28,6 +28,10 @@ class IptablesBackend : public Backend {
   std::string Emit(const ir::Ruleset& rs) const override;
   unsigned file_mode() const override { return 0755; }
 
+  // An interval as CIDR blocks, largest first ("10.0.0.0/8"): conntrack's
+  // --ctorigdst takes one prefix (exposed for tests).
+  static std::vector<std::string> Prefixes(Family f, const Interval& iv);
+
   // The iptables-restore input for one family (exposed for tests).
   std::string RestoreFile(const ir::Ruleset& rs, Family f) const;
   // The commands that create the ipsets of the runtime sets (if missing),

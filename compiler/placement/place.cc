@@ -289,10 +289,36 @@ void PlaceInChains(const Model& m, PlacedRule w, std::vector<PlacedRule>& out, c
     c.hook = hook;
     // Translated traffic arrives in input or forward with its new
     // destination: the rules there match the one the client addressed.
-    if (hook != ir::Hook::kOutput && NeedsOriginal(c, nat)) c.rule.original_dst = true;
+    if (hook != ir::Hook::kOutput && NeedsOriginal(c, nat)) {
+      c.rule.original_dst = true;
+      // When only TCP and UDP are translated, a rule of every protocol
+      // matches the others by their own destination: conntrack does not
+      // track some of them (MLD, ICMPv6 redirects), and such a packet has
+      // no original destination to match.
+      if (nat.ports_only && !c.rule.has_service && c.services.empty() && !c.services_negated) {
+        ir::ServiceMatch tcp, udp;
+        tcp.proto = kProtoTcp;
+        udp.proto = kProtoUdp;
+        PlacedRule others = c;
+        others.rule.original_dst = false;
+        others.services = {tcp, udp};
+        others.services_negated = true;
+        if (hook == ir::Hook::kInput && others.dst_is_firewall) others.rule.dst = {};
+        c.services = {tcp, udp};
+        out.push_back(std::move(others));
+      }
+    }
     // (Not when it matches the original destination: a redirect brings
     // traffic for other hosts to input, which "to fw" must not accept.)
     if (hook == ir::Hook::kInput && c.dst_is_firewall && !c.rule.original_dst) c.rule.dst = {};
+    // Matching the original destination, "to fw" in input is still every
+    // destination the kernel delivers locally (its broadcasts and
+    // multicast too), as it is without NAT, where input implies it.
+    if (hook == ir::Hook::kInput && c.dst_is_firewall && c.rule.original_dst && c.rule.dst.present &&
+        !c.rule.dst.negated && c.rule.family != ir::RuleFamily::kAny) {
+      c.rule.dst.set = m.local_destinations.of(c.rule.family == ir::RuleFamily::kV4 ? Family::kV4 : Family::kV6);
+      c.rule.dst.set_name.clear();
+    }
     if (hook == ir::Hook::kOutput && c.src_is_firewall) c.rule.src = {};
     out.push_back(std::move(c));
   }

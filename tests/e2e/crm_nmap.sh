@@ -25,6 +25,7 @@ if [ $# -ne 2 ]; then
 fi
 FWC=$1
 POLICY=$2/crm.fw
+POLICY_MGMT=$2/crm-mgmt.fw
 
 skip() { echo "SKIP: $*"; exit 77; }
 [ "$(id -u)" = 0 ] || skip "crm_nmap.sh needs root (network namespaces, nft, raw sockets)"
@@ -165,7 +166,11 @@ install() {
     [ "$backend" = iptables ] && ext="sh"
     local out=$WORK/$label.$ext
     local defs=()
-    [ "$mgmt" = 1 ] && defs=(-D mgmt)
+    if [ "$mgmt" = 1 ]; then
+        # A policy without conditions (an imported one) has its mgmt variant
+        # beside it as crm-mgmt.fw.
+        if [ "$pol" = "$POLICY" ] && [ -f "$POLICY_MGMT" ]; then pol=$POLICY_MGMT; else defs=(-D mgmt); fi
+    fi
     fw_reset
     if [ "$backend" = netlink ]; then
         topo_exec fw env -u SSH_CONNECTION "$FWC" apply "$pol" "${defs[@]}" >"$WORK/$label.load.log" 2>&1
@@ -333,7 +338,9 @@ done
 
 # Mutants: the suite must notice a too-wide rule and a missing rule.
 mkdir -p "$WORK/mutants"
-sed '/^policy crm/,/^}/ s/^}/    accept ssh from any to lb;\n}/' "$POLICY" >"$WORK/mutants/crm-wide-ssh.fw"
+# (first in the policy, so that no final catch-all rule hides it; an inline
+# service, so that it needs no declaration an imported policy may not have)
+sed '/^policy .*{/a\    accept tcp 22 from any to lb;' "$POLICY" >"$WORK/mutants/crm-wide-ssh.fw"
 sed '/^[[:space:]]*accept[[:space:]]\+http[[:space:]]/d' "$POLICY" >"$WORK/mutants/crm-no-http.fw"
 for m in wide-ssh no-http; do
     mf=$WORK/mutants/crm-$m.fw

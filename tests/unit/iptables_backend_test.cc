@@ -50,3 +50,34 @@ TEST_CASE("a runtime set is an ipset the script creates before it tests the rule
   REQUIRE(create != std::string::npos);
   CHECK(create < test);
 }
+
+TEST_CASE("an interval is the fewest CIDR blocks, up to the whole address space", "[iptables]") {
+  const U128 all6 = ~U128{0};
+  struct Row {
+    Family f;
+    Interval iv;
+    std::vector<std::string> blocks;
+  };
+  const Row rows[] = {
+      {Family::kV4, {V4(10, 1, 2, 15), V4(10, 1, 2, 17)}, {"10.1.2.15/32", "10.1.2.16/31"}},
+      {Family::kV4, {V4(10, 0, 0, 0), V4(10, 255, 255, 255)}, {"10.0.0.0/8"}},
+      {Family::kV4, {0, V4(255, 255, 255, 255)}, {"0.0.0.0/0"}},
+      {Family::kV4, {V4(128, 0, 0, 0), V4(255, 255, 255, 255)}, {"128.0.0.0/1"}},
+      // 1 << 128 does not exist: the whole IPv6 space is said without it.
+      {Family::kV6, {0, all6}, {"::/0"}},
+      {Family::kV6, {U128{1}, all6}, {}},
+      {Family::kV6, {U128{1} << 127, all6}, {"8000::/1"}},
+      {Family::kV6, {all6, all6}, {"ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff/128"}},
+  };
+  for (const auto& row : rows) {
+    auto got = IptablesBackend::Prefixes(row.f, row.iv);
+    if (row.blocks.empty()) {
+      // Everything but ::: one block per host-bit length, 128 of them.
+      CHECK(got.size() == 128);
+      CHECK(got.front() == "::1/128");
+      CHECK(got.back() == "8000::/1");
+    } else {
+      CHECK(got == row.blocks);
+    }
+  }
+}
