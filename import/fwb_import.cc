@@ -1541,6 +1541,19 @@ void FirewallImporter::PolicyRule(const RuleSet& rs, const Node* rule) {
   if (on("routing") || !val("ipt_iif").empty() || !val("ipt_oif").empty() || !val("ipt_gw").empty() || on("ipt_tee"))
     problems.push_back({rule->loc, "it routes packets (route or tee options)", "configure policy routing outside fwc"});
   if (on("ipt_continue")) problems.push_back({rule->loc, "it does not stop the rule list (continue option)", ""});
+  if (verdict == "reject") {
+    // The rule's own answer, else the firewall's (fwb_ipt's order); fwc
+    // answers as fwb_ipt does by default: a port-unreachable, or a reset.
+    std::string how = val("action_on_reject");
+    if (how.empty()) {
+      auto it = fwopt_.find("action_on_reject");
+      if (it != fwopt_.end()) how = Trim(it->second);
+    }
+    if (!how.empty() && how != "ICMP port unreachable" && how != "TCP RST")
+      problems.push_back({rule->loc, "it rejects with " + how + ", and fwc rejects with a port-unreachable (TCP with a reset)",
+                          "set its reject action to 'ICMP port unreachable' or 'TCP RST' in Firewall Builder, the "
+                          "answers fwc sends"});
+  }
   if (o.count("firewall_is_part_of_any_and_networks") && !val("firewall_is_part_of_any_and_networks").empty() &&
       IsTrue(val("firewall_is_part_of_any_and_networks")) != any_includes_fw_)
     problems.push_back({rule->loc, "it says differently from the firewall whether 'any' includes the firewall",

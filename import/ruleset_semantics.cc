@@ -261,8 +261,11 @@ void RestrictToObservable(std::vector<RuleList>& a, std::vector<RuleList>& b, co
         }
       };
       U128 max = FamilyMax(l.family);
+      // A firewall with no address of this family declared (none, or only
+      // dynamic ones) may have any: its input and output are all seen.
+      bool own_known = !own.of(l.family).empty();
       if (l.hook == ir::Hook::kInput) {
-        add(analysis::kDst, own.of(l.family).Complement(max));
+        if (own_known) add(analysis::kDst, own.of(l.family).Complement(max));
         // An IPv4 packet with a source of the firewall's own arrives only
         // on loopback: on any other interface the kernel drops it as a
         // martian before INPUT (fib_validate_source; IPv6 has no such check).
@@ -278,7 +281,7 @@ void RestrictToObservable(std::vector<RuleList>& a, std::vector<RuleList>& b, co
             }
         }
       } else if (l.hook == ir::Hook::kOutput) {
-        add(analysis::kSrc, own.of(l.family).Complement(max));
+        if (own_known) add(analysis::kSrc, own.of(l.family).Complement(max));
         // A packet to an address of the firewall's own leaves by loopback
         // (the local routing table), in both families.
         U128 lo_id = static_cast<U128>(ifaces.Find("lo"));

@@ -7,8 +7,9 @@ BUILD="g++ cmake make pkg-config antlr4 libantlr4-runtime-dev libcli11-dev catch
 # man-db: `systemd-analyze verify` (the boot unit's test) resolves the unit's
 # Documentation=man:fwc(8) with man(1); ipset: the iptables target's
 # runtime sets; strace: the untrusted-bytes property test.
-# fwbuilder: fwb_ipt and fwbedit, the peer fwc import is checked against.
-TEST="nftables iptables ipset iproute2 nmap python3 fwbuilder groff-base man-db strace clang libclang-rt-dev systemd time"
+# fwbuilder: fwb_ipt and fwbedit, the peer fwc import is checked against;
+# kmod: the modprobe its scripts insist on.
+TEST="nftables iptables ipset iproute2 kmod nmap python3 fwbuilder groff-base man-db strace clang libclang-rt-dev systemd time"
 
 missing=""
 for p in $BUILD $TEST; do

@@ -199,7 +199,9 @@ Placement Place(const Model& m, const ir::Match& r, Family f, const NatView& nat
   // means "anything but the firewall".
   bool src_open = !r.src.present || r.src.negated;
   bool dst_open = !r.dst.present || r.dst.negated;
-  bool from_fw = (src_open && !m.any_includes_firewall) ? false : src.Intersects(own);
+  // A firewall with no address of this family declared (none, or only
+  // dynamic ones) may send from any: an open source includes it.
+  bool from_fw = (src_open && !m.any_includes_firewall) ? false : src.Intersects(own) || (src_open && own.empty());
   bool to_fw = (dst_open && !m.any_includes_firewall) ? false : dst.Intersects(local);
   bool src_only_fw = !src_open && own.Contains(src);
   bool dst_only_fw = !dst_open && own.Contains(dst);

@@ -72,6 +72,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
 import fidelity  # noqa: E402  (the Harness: lab sockets, sending, loading)
+import fwblab  # noqa: E402  (Firewall Builder firewalls moved into the lab)
 import lab  # noqa: E402
 import policygen  # noqa: E402
 import probesel  # noqa: E402
@@ -93,6 +94,9 @@ ZONES = {
 }
 PROTO_NUM = {"tcp": 6, "udp": 17, "icmp": 1, "ipv6-icmp": 58, "icmpv6": 58, "esp": 50, "ah": 51, "gre": 47,
              "vrrp": 112, "ospf": 89, "igmp": 2, "sctp": 132}
+# ICMPv6 messages conntrack does not track: MLD queries, reports and done,
+# MLDv2 reports, and neighbour discovery.
+UNTRACKED_ICMPV6 = {130, 131, 132, 133, 134, 135, 136, 143}
 # Dual-stack ICMP services: (IPv4 type, IPv6 type); None: that family has none.
 ICMP_SVC = {"echo": (8, 128), "time-exceeded": (11, 3), "unreach": (3, 1), "echo-reply": (0, 129),
             "timestamp": (13, None), "any": (-1, -1)}
@@ -886,6 +890,7 @@ def run_fwc(args, *cmd):
 class Case:
     def __init__(self, name, v4, v6, import_args, files, notes=""):
         self.name, self.v4, self.v6, self.import_args, self.files, self.notes = name, v4, v6, import_args, files, notes
+        self.devices = []  # what the lab's firewall needs besides its links (fwblab.Device)
 
 
 def prepare(args, case, work):
@@ -945,6 +950,128 @@ def corpus_cases(args):
     return out
 
 
+def run_case(args, h, case, probes, stats, failures, work, t0):
+    """Loads the original and each backend's output of the import, sends the
+    probes to each, and resends the ones that differ; returns (differences,
+    probes sent per backend, reject-kind differences, agreed when resent)."""
+    ndiff = nprobes = nkind = nresent = 0
+    for p in probes:
+        k = ({"fwd": "through", "in": "to fw", "out": "from fw"}[p.kind],
+             {6: "tcp", 17: "udp", 1: "icmp", 58: "icmpv6"}.get(p.proto, "other"), "ipv%d" % p.fam)
+        for x in k:
+            stats[x] = stats.get(x, 0) + 1
+    err, base = h.run_side("original", case, probes)
+    if err:
+        failures.append((case.name, "the original does not load: " + err.splitlines()[0]))
+        print("%s: ORIGINAL DOES NOT LOAD: %s" % (case.name, err), flush=True)
+        keep(args, case, work, [err])
+        return ndiff, nprobes, nkind, nresent
+    for o in base.values():
+        stats["orig " + o[0]] = stats.get("orig " + o[0], 0) + 1
+    notes, lines = [], []
+    for b in args.backends:
+        err, got = h.run_side(b, case, probes)
+        if err:
+            failures.append((case.name, "%s does not load: %s" % (b, err.splitlines()[0])))
+            notes.append("%s LOAD ERROR" % b)
+            lines.append(err)
+            continue
+        nprobes += len(probes)
+
+        def differs(p, a, c):
+            return a != c and (args.strict_reject or not reject_kind_only(p, a, c))
+        sus = [p for p in probes if differs(p, base[p.pid], got[p.pid])]
+        kinds = [p for p in probes if base[p.pid] != got[p.pid] and not differs(p, base[p.pid], got[p.pid])]
+        nkind += len(kinds)
+        first = len(sus)
+        seen_o, seen_b = {p.pid: [base[p.pid]] for p in sus}, {p.pid: [got[p.pid]] for p in sus}
+        for _ in range(2):
+            if not sus:
+                break
+            _, o2 = h.run_side("original", case, sus)
+            _, b2 = h.run_side(b, case, sus)
+            for p in sus:
+                seen_o[p.pid].append(o2[p.pid])
+                seen_b[p.pid].append(b2[p.pid])
+            sus = [p for p in sus if differs(p, o2[p.pid], b2[p.pid])]
+        nresent += first - len(sus)
+        if not args.quiet:
+            for p in [p for p in seen_o if p not in {q.pid for q in sus}][:3]:
+                q = next(x for x in probes if x.pid == p)
+                lines.append("%s: agreed when sent again: %s: original %s; %s %s" % (
+                    b, q.query_line(), "; ".join(outcome_text(q, o) for o in seen_o[p]), b,
+                    "; ".join(outcome_text(q, o) for o in seen_b[p])))
+        ndiff += len(sus)
+        notes.append("%s %s" % (b, "ok" if not sus else "%d DIFFERENCES" % len(sus)) +
+                     (" (%d reject kind)" % len(kinds) if kinds else "") +
+                     (" (%d agreed when sent again)" % (first - len(sus)) if first > len(sus) else ""))
+        for p in sus:
+            lines.append("%s: %s (%s)\n    original: %s\n    %s: %s" % (
+                b, p.query_line(), p.kind, "; ".join(outcome_text(p, o) for o in seen_o[p.pid]), b,
+                "; ".join(outcome_text(p, o) for o in seen_b[p.pid])))
+        if kinds and not args.quiet:
+            p = kinds[0]
+            lines.append("%s: reject kind (tolerated): %s: original %s, %s %s" % (
+                b, p.query_line(), outcome_text(p, base[p.pid]), b, outcome_text(p, got[p.pid])))
+    bad = any("DIFFERENCES" in n or "ERROR" in n for n in notes)
+    if bad:
+        failures.append((case.name, ", ".join(notes)))
+    per = {k: sum(1 for p in probes if p.kind == k) for k in ("fwd", "in", "out")}
+    if not args.quiet or bad:
+        print("%s: %s%d probes (%d through, %d to, %d from the firewall): %s (%.1f s)" % (
+            case.name, case.notes + "; " if case.notes else "", len(probes), per["fwd"], per["in"],
+            per["out"], ", ".join(notes), time.monotonic() - t0), flush=True)
+        for l in [l for l in lines if "agreed when sent again" in l][:6] + \
+                [l for l in lines if "agreed when sent again" not in l][:12 if bad else 1]:
+            print("  " + l.replace("\n", "\n  "))
+        if bad:
+            dest = keep(args, case, work, lines)
+            if dest:
+                print("  kept in %s" % dest)
+    return ndiff, nprobes, nkind, nresent
+
+
+def fwb_cases(args, tmp, netns):
+    """The cases of --fwb FILE[:NAME]: every iptables firewall of FILE (or
+    the one named) that fwc imports fully and fwb_ipt compiles, moved into the
+    lab (fwblab.fit); the original is what fwb_ipt's script builds. Returns
+    (cases, skipped: list of (name, why), failed: list of (name, why))."""
+    cases, skipped, failed = [], [], []
+    for spec in args.fwb:
+        path, _, only = spec.partition(":") if not os.path.exists(spec) else (spec, "", "")
+        names = [only] if only else fwblab.firewalls(path)
+        plain = fwblab.uncompressed(path, tmp)
+        for name in names:
+            d = os.path.join(tmp, "fwb-" + name)
+            os.makedirs(d, exist_ok=True)
+            # Full as the file has it, not only once moved into the lab.
+            p = run_fwc(args, "import", plain, "--firewall", name, "-o", os.path.join(d, "probe.fw"))
+            if p.returncode != 0:
+                skipped.append((name, "not a full import"))
+                continue
+            fitted = os.path.join(d, name + ".fwb")
+            devices, _ = fwblab.fit(path, name, fitted)
+            script, why = fwblab.compile_script(fitted, name, os.path.join(d, name + ".sh"))
+            if script is None:
+                skipped.append((name, "fwb_ipt refuses it: " + why))
+                continue
+            try:
+                v4, v6 = fwblab.original_tables(script, devices, netns)
+            except fwblab.ScriptFailed as e:
+                # The peer's own output needs what this kernel lacks (the
+                # ULOG target): nothing to compare with; listed, not failed.
+                skipped.append((name, "fwb_ipt's script does not load here: " + e.last_error))
+                continue
+            except (RuntimeError, subprocess.TimeoutExpired) as e:
+                failed.append(("fwb-" + name, "the lab cannot run fwb_ipt's script: %s" % e))
+                continue
+            c = Case("fwb-" + name, v4, v6, ["--firewall", name, "--against", script], [fitted],
+                     "Firewall Builder %s" % os.path.basename(path))
+            c.devices = devices
+            cases.append(c)
+    return cases, skipped, failed
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--cases", type=int, default=20, help="random cases (seeds S .. S+N-1)")
@@ -957,6 +1084,9 @@ def main():
     ap.add_argument("--rules", action="append", default=[], metavar="FILE",
                     help="a ruleset to run too: one file (iptables-save then ip6tables-save output) or "
                          "V4FILE,V6FILE; the first line may be '# fwc-import-args: ARGS'; repeatable")
+    ap.add_argument("--fwb", action="append", default=[], metavar="FILE[:NAME]",
+                    help="Firewall Builder firewalls to run too: every iptables firewall of FILE (.fwb, or .fwb.gz) "
+                         "that fwc imports fully and fwb_ipt compiles, or the one named; repeatable")
     ap.add_argument("--known-gaps", action="store_true",
                     help="let the generator write what fwc import is known to refuse or change (see KNOWN GAPS)")
     ap.add_argument("--strict-reject", action="store_true",
@@ -975,7 +1105,7 @@ def main():
     if os.geteuid() != 0:
         print("import_sidebyside: skipped: needs root (network namespaces)")
         return 77
-    for tool in ("ip", "nft", "iptables-restore", "ip6tables-restore"):
+    for tool in ("ip", "nft", "iptables-restore", "ip6tables-restore") + (("fwb_ipt",) if args.fwb else ()):
         if not shutil.which(tool):
             print("import_sidebyside: skipped: %s is missing" % tool)
             return 77
@@ -1022,6 +1152,21 @@ def main():
                 files.append(path)
             cases.append(Case("seed-%d" % seed, v4, v6, iargs, files, ", ".join(notes)))
         cases += corpus_cases(args)
+        fwb, fwb_skipped, fwb_failed = fwb_cases(args, tmp, "fwcimp-%d-scratch" % os.getpid())
+        cases += fwb
+        failures += fwb_failed
+        ncases += len(fwb_failed)
+        for name, why in fwb_failed:
+            print("%s: %s" % (name, why), flush=True)
+        for name, why in fwb_skipped:
+            if not why.startswith("not a full import"):
+                print("fwb-%s: skipped: %s" % (name, why), flush=True)
+        if args.fwb:
+            print("Firewall Builder firewalls: %d fully imported and compiled by fwb_ipt, %d skipped (%s)" % (
+                len(fwb) + len(fwb_failed), len(fwb_skipped), ", ".join(
+                    "%d %s" % (n, w) for w, n in sorted(
+                        {w.split(":")[0]: sum(1 for _, x in fwb_skipped if x.split(":")[0] == w.split(":")[0])
+                         for _, w in fwb_skipped}.items()))), flush=True)
         for case in cases:
             t0 = time.monotonic()
             work = os.path.join(tmp, case.name + ".work")
@@ -1048,85 +1193,40 @@ def main():
             # default (and says so in the policy's header).
             fams = {f for f, text in ((4, case.v4), (6, case.v6)) if text.strip()}
             probes = unique_sports([p for p in probes if p.fam in fams], rules, random.Random(seed + 1))
+            if case.devices:
+                # The lab's routes do not know the addresses fwblab adds: a
+                # probe from the firewall to one of them goes through lo,
+                # which fwc always lets pass (fwc import says so).
+                own = {(4 if ":" not in a else 6, int(ipaddress.ip_interface(a).ip))
+                       for d in case.devices for a in d.addrs}
+                probes = [p for p in probes if not (p.kind == "out" and (p.fam, p.dst) in own)]
+                # Nor by a link of the lab the firewall has no interface for:
+                # fwc import writes "any interface" (fwb_ipt's "-i +") as each
+                # of the firewall's interfaces, and --check compares those.
+                absent = set(fwblab.LAB_DEVS) - {d.name for d in case.devices if d.in_lab}
+                probes = [p for p in probes if p.iif not in absent and p.oif not in absent]
+                # Nor ICMPv6 neighbour discovery and MLD, which conntrack does
+                # not track: fwc lets ND pass on its own, and its rules match
+                # untracked packets, while fwb_ipt's rules match state NEW,
+                # which these never are (a known difference).
+                probes = [p for p in probes if not (p.proto == ICMPV6 and p.itype in UNTRACKED_ICMPV6)]
             neigh = [(p.fam, a) for p in probes for a in (p.src, p.dst)]
             for r in rules:
                 if r.target in ("DNAT", "SNAT") and dnat_target(r):
                     fam, a, _ = dnat_target(r)
                     neigh.append((fam, a))
             h.lab.add_neighbours(neigh)
-            for p in probes:
-                k = ({"fwd": "through", "in": "to fw", "out": "from fw"}[p.kind],
-                     {6: "tcp", 17: "udp", 1: "icmp", 58: "icmpv6"}.get(p.proto, "other"), "ipv%d" % p.fam)
-                for x in k:
-                    stats[x] = stats.get(x, 0) + 1
-            err, base = h.run_side("original", case, probes)
-            if err:
-                failures.append((case.name, "the original does not load: " + err.splitlines()[0]))
-                print("%s: ORIGINAL DOES NOT LOAD: %s" % (case.name, err), flush=True)
-                keep(args, case, work, [err])
-                continue
-            for o in base.values():
-                stats["orig " + o[0]] = stats.get("orig " + o[0], 0) + 1
-            notes, lines = [], []
-            for b in args.backends:
-                err, got = h.run_side(b, case, probes)
-                if err:
-                    failures.append((case.name, "%s does not load: %s" % (b, err.splitlines()[0])))
-                    notes.append("%s LOAD ERROR" % b)
-                    lines.append(err)
-                    continue
-                nprobes += len(probes)
-
-                def differs(p, a, c):
-                    return a != c and (args.strict_reject or not reject_kind_only(p, a, c))
-                sus = [p for p in probes if differs(p, base[p.pid], got[p.pid])]
-                kinds = [p for p in probes if base[p.pid] != got[p.pid] and not differs(p, base[p.pid], got[p.pid])]
-                nkind += len(kinds)
-                first = len(sus)
-                seen_o, seen_b = {p.pid: [base[p.pid]] for p in sus}, {p.pid: [got[p.pid]] for p in sus}
-                for _ in range(2):
-                    if not sus:
-                        break
-                    _, o2 = h.run_side("original", case, sus)
-                    _, b2 = h.run_side(b, case, sus)
-                    for p in sus:
-                        seen_o[p.pid].append(o2[p.pid])
-                        seen_b[p.pid].append(b2[p.pid])
-                    sus = [p for p in sus if differs(p, o2[p.pid], b2[p.pid])]
-                nresent += first - len(sus)
-                if not args.quiet:
-                    for p in [p for p in seen_o if p not in {q.pid for q in sus}][:3]:
-                        q = next(x for x in probes if x.pid == p)
-                        lines.append("%s: agreed when sent again: %s: original %s; %s %s" % (
-                            b, q.query_line(), "; ".join(outcome_text(q, o) for o in seen_o[p]), b,
-                            "; ".join(outcome_text(q, o) for o in seen_b[p])))
-                ndiff += len(sus)
-                notes.append("%s %s" % (b, "ok" if not sus else "%d DIFFERENCES" % len(sus)) +
-                             (" (%d reject kind)" % len(kinds) if kinds else "") +
-                             (" (%d agreed when sent again)" % (first - len(sus)) if first > len(sus) else ""))
-                for p in sus:
-                    lines.append("%s: %s (%s)\n    original: %s\n    %s: %s" % (
-                        b, p.query_line(), p.kind, "; ".join(outcome_text(p, o) for o in seen_o[p.pid]), b,
-                        "; ".join(outcome_text(p, o) for o in seen_b[p.pid])))
-                if kinds and not args.quiet:
-                    p = kinds[0]
-                    lines.append("%s: reject kind (tolerated): %s: original %s, %s %s" % (
-                        b, p.query_line(), outcome_text(p, base[p.pid]), b, outcome_text(p, got[p.pid])))
-            bad = any("DIFFERENCES" in n or "ERROR" in n for n in notes)
-            if bad:
-                failures.append((case.name, ", ".join(notes)))
-            per = {k: sum(1 for p in probes if p.kind == k) for k in ("fwd", "in", "out")}
-            if not args.quiet or bad:
-                print("%s: %s%d probes (%d through, %d to, %d from the firewall): %s (%.1f s)" % (
-                    case.name, case.notes + "; " if case.notes else "", len(probes), per["fwd"], per["in"],
-                    per["out"], ", ".join(notes), time.monotonic() - t0), flush=True)
-                for l in [l for l in lines if "agreed when sent again" in l][:6] + \
-                        [l for l in lines if "agreed when sent again" not in l][:12 if bad else 1]:
-                    print("  " + l.replace("\n", "\n  "))
-                if bad:
-                    dest = keep(args, case, work, lines)
-                    if dest:
-                        print("  kept in %s" % dest)
+            if case.devices:
+                fwblab.add_devices(h.lab.fw, case.devices, True)
+            try:
+                counts = run_case(args, h, case, probes, stats, failures, work, t0)
+            finally:
+                if case.devices:
+                    fwblab.remove_devices(h.lab.fw, case.devices)
+            ndiff += counts[0]
+            nprobes += counts[1]
+            nkind += counts[2]
+            nresent += counts[3]
     finally:
         h.down()
         shutil.rmtree(tmp, ignore_errors=True)

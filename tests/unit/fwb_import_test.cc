@@ -125,6 +125,13 @@ TEST_CASE("what a .fwb rule says that fwc cannot is refused where it is written"
           <Srv neg="False"><ServiceRef ref="http"/></Srv><Itf neg="True"><ObjectRef ref="eth0"/></Itf>
           <When neg="False"><IntervalRef ref="sysid2"/></When></PolicyRule>)",
        "its interface column is negated", "<Itf neg=\"True\""},
+      {R"(<PolicyRule id="r0" position="0" action="Reject" direction="Both" comment="">
+          <Src neg="False"><ObjectRef ref="sysid0"/></Src><Dst neg="False"><ObjectRef ref="sysid0"/></Dst>
+          <Srv neg="False"><ServiceRef ref="http"/></Srv><Itf neg="False"><ObjectRef ref="sysid0"/></Itf>
+          <When neg="False"><IntervalRef ref="sysid2"/></When>
+          <PolicyRuleOptions><Option name="action_on_reject">ICMP host prohibited</Option></PolicyRuleOptions>
+          </PolicyRule>)",
+       "it rejects with ICMP host prohibited, and fwc rejects with a port-unreachable", "<PolicyRule"},
   };
   for (const auto& row : rows) {
     CAPTURE(row.message);
@@ -147,6 +154,45 @@ TEST_CASE("what a .fwb rule says that fwc cannot is refused where it is written"
     CHECK(!p->diags->has_errors());
     REQUIRE(p->policies.size() == 1);
     CHECK(p->policies[0].find("not imported") != std::string::npos);
+  }
+}
+
+TEST_CASE("a reject answers as the rule says, else as the firewall says", "[import]") {
+  // {rule's action_on_reject, firewall's, imported?}
+  struct Row {
+    const char* rule;
+    const char* firewall;
+    bool imported;
+  };
+  const Row rows[] = {
+      {"", "", true},
+      {"TCP RST", "", true},
+      {"", "ICMP port unreachable", true},
+      {"", "ICMP net unreachable", false},
+      {"ICMP port unreachable", "ICMP net unreachable", true},
+      {"ICMP admin prohibited", "TCP RST", false},
+  };
+  for (const auto& row : rows) {
+    CAPTURE(row.rule, row.firewall);
+    std::string text = OneRule(std::string(R"(<PolicyRule id="r0" position="0" action="Reject" direction="Both" comment="">
+          <Src neg="False"><ObjectRef ref="sysid0"/></Src><Dst neg="False"><ObjectRef ref="sysid0"/></Dst>
+          <Srv neg="False"><ServiceRef ref="http"/></Srv><Itf neg="False"><ObjectRef ref="sysid0"/></Itf>
+          <When neg="False"><IntervalRef ref="sysid2"/></When>
+          <PolicyRuleOptions><Option name="action_on_reject">)") + row.rule + R"(</Option></PolicyRuleOptions>
+          </PolicyRule>)");
+    text.replace(text.find("<FirewallOptions/>"), 18,
+                 std::string("<FirewallOptions><Option name=\"action_on_reject\">") + row.firewall +
+                     "</Option></FirewallOptions>");
+    auto r = ImportText(text, "gw");
+    INFO(r->Rendered());
+    CHECK(r->diags->has_errors() == !row.imported);
+    if (row.imported) {
+      REQUIRE(r->policies.size() == 1);
+      INFO(r->policies[0]);
+      CHECK(RulesOf(r->policies[0]).find("reject http from any to 0.0.0.0/0;") != std::string::npos);
+    } else {
+      CHECK(r->Rendered().find("it rejects with ") != std::string::npos);
+    }
   }
 }
 

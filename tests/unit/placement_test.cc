@@ -120,3 +120,27 @@ TEST_CASE("the placed rules are counted before they are made, exactly", "[placem
   CHECK(r.c->placed().size() > 10);
   CHECK(r.c->placed().capacity() == r.c->placed().size());
 }
+
+TEST_CASE("a firewall with no address of a family may send from any address of it", "[placement]") {
+  // Only a dynamic interface (its address known at run time): an open
+  // source may be the firewall, as Firewall Builder has it.
+  struct Row {
+    const char* rule;
+    const char* chains;
+  };
+  const Row rows[] = {
+      {"accept from any to 192.0.2.100;", "forward,output"},
+      {"accept from not 10.1.1.0/24 to 192.0.2.100;", "forward,output"},
+      {"accept from 10.1.1.0/24 to 192.0.2.100;", "forward"},
+      {"accept from any to any;", "input,forward,output"},
+  };
+  for (const Row& row : rows) {
+    SECTION(row.rule) {
+      Result r = Compile(std::string("firewall gw {\n  interface wan ppp0;\n}\npolicy p default drop {\n  ") +
+                         row.rule + "\n}\n");
+      INFO(r.Rendered());
+      REQUIRE(r.ok);
+      CHECK(Chains(r) == row.chains);
+    }
+  }
+}
