@@ -12,7 +12,8 @@ unnumbered one) become devices x4, x5, ... (one end of a veth pair) that
 the lab's firewall
 namespace gets too, with addresses of 10.9.N.0/24 and 2001:db8:9N::/64.
 Rules name interfaces and addresses by object id, so both fwb_ipt and fwc
-import read one and the same firewall, moved into the lab.
+import read one and the same firewall, moved into the lab. Its routing
+rules are left out and its logging goes to LOG instead of ULOG (fit()).
 
 A firewall with fewer than three static interfaces leaves a link of the lab
 unused: no probe comes in or goes out by it (fwc import writes fwb_ipt's
@@ -106,6 +107,16 @@ def fit(src, name, dest):
                 a.set("netmask", "255.255.255.0" if fam == 4 else "64")
                 addrs.append("%s%s/%d" % (v4 if fam == 4 else v6, host, 24 if fam == 4 else 64))
         devices.append(Device(dev, addrs, in_lab))
+    # Two things of the file that a lab firewall cannot have, and that decide
+    # no packet: routing rules (their gateways are on the firewall's own
+    # networks, which moved) and logging to ULOG (gone from Linux since
+    # 3.17: the script would not load); the routes go, LOG replaces ULOG.
+    for r in fw.iter(_q("Routing")):
+        for rule in [k for k in r if k.tag == _q("RoutingRule")]:
+            r.remove(rule)
+    for o in fw.iter(_q("Option")):
+        if o.get("name") in ("use_ULOG", "useULOG"):
+            o.text = "False"
     with open(dest, "wb") as f:
         f.write(b'<?xml version="1.0" encoding="UTF-8" standalone="no"?>\n'
                 b'<!DOCTYPE FWObjectDatabase SYSTEM "fwbuilder.dtd">\n')
@@ -120,7 +131,9 @@ def compile_script(fwb, name, dest):
                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     # fwb_ipt exits 1 on warnings; a script is what counts.
     if not os.path.exists(dest) or os.path.getsize(dest) == 0:
-        why = next((l for l in p.stdout.splitlines() if "rror" in l), p.stdout.strip()[:200])
+        lines = [l.strip() for l in p.stdout.splitlines()
+                 if l.strip() and not l.strip().startswith(("***", "Compile time"))]
+        why = next((l for l in lines if "rror" in l), lines[0] if lines else "no script")
         return None, why.strip()
     return dest, None
 
