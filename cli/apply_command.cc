@@ -53,7 +53,7 @@ int Build(const PolicyArgs& args, const Registry& registry, Compiled* out) {
   auto ms = [](Clock::time_point a, Clock::time_point b) { return std::chrono::duration<double, std::milli>(b - a).count(); };
   auto start = Clock::now();
   Compilation& c = *out->compilation;
-  if (int rc = LoadPolicy(args, registry, c); rc != kExitOk) return rc;
+  if (int rc = LoadPolicy(args, registry, c, false, true); rc != kExitOk) return rc;
   ir::Ruleset rs = c.Lower(NftBackend().caps());
   auto lowered = Clock::now();
   out->plan.policy = args.policy;
@@ -91,7 +91,7 @@ struct InstallArgs {
 
 int Install(const InstallArgs& a, const Registry& registry) {
   Compilation c;
-  if (int rc = LoadPolicy(a.policy, registry, c); rc != kExitOk) return rc;
+  if (int rc = LoadPolicy(a.policy, registry, c, false, true); rc != kExitOk) return rc;
   auto backend = MakeBackend(a.target);
   ir::Ruleset rs = c.Lower(backend->caps());
   apply::InstallPlan plan;

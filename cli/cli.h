@@ -44,9 +44,10 @@ struct PolicyArgs {
 
 // Reads and checks a policy and prints its diagnostics (to stderr, or to
 // stdout in JSON/SARIF when diagnostics_to_stdout). Returns kExitOk when the
-// policy can be compiled, kExitPolicy or kExitUsage otherwise.
+// policy can be compiled, kExitPolicy or kExitUsage otherwise. `writes`:
+// the command would write an output (its error summary says none was).
 int LoadPolicy(const PolicyArgs& args, const Registry& registry, Compilation& c,
-               bool diagnostics_to_stdout = false);
+               bool diagnostics_to_stdout = false, bool writes = false);
 
 // Splits the -W flags out of argv into registry.warning_flags; returns
 // false (with the message printed) for an unknown one.

@@ -41,7 +41,7 @@ int Compile(const CompileArgs& a, const Registry& registry, bool emit) {
   c.set_keep_placed(emit);
   // `check` has no other output, so machine-readable diagnostics go to
   // stdout there; `compile` keeps stdout for the rules.
-  int rc = LoadPolicy(a.policy, registry, c, !emit);
+  int rc = LoadPolicy(a.policy, registry, c, !emit, emit);
   if (a.reference_parser) {
     int ref = CheckWithReference(c);
     if (ref != kExitOk) return ref;

@@ -60,7 +60,8 @@ bool TakeWarningFlags(int& argc, char** argv, Registry& registry) {
   return true;
 }
 
-int LoadPolicy(const PolicyArgs& args, const Registry& registry, Compilation& c, bool diagnostics_to_stdout) {
+int LoadPolicy(const PolicyArgs& args, const Registry& registry, Compilation& c, bool diagnostics_to_stdout,
+               bool writes) {
   FileSystemLoader loader;
   std::string err;
   auto text = loader.Read(args.policy, &err);
@@ -87,7 +88,7 @@ int LoadPolicy(const PolicyArgs& args, const Registry& registry, Compilation& c,
   if (ok) return kExitOk;
   int n = c.diags().error_count();
   std::cerr << "fwc: " << (c.diags().at_cap() ? "too many errors" : std::to_string(n) + (n == 1 ? " error" : " errors"))
-            << "; nothing was written\n";
+            << (writes ? "; nothing was written\n" : "\n");
   return kExitPolicy;
 }
 

@@ -35,6 +35,11 @@ expect "stdout holds the nft rules" grep -q "table inet fwc" "$tmp/out.nft"
 expect "a clean compile prints nothing on stderr" test ! -s "$tmp/err"
 "$fwc" check "$src/policies/crm.fw" >"$tmp/check" 2>&1; check "check of a good policy" 0 $?
 expect "check writes nothing" test ! -s "$tmp/check"
+printf 'firewall fw {\n  interface outside eth1 10.1.1.1/24;\n}\npolicy p default drop {\n  accept from any to nowhere;\n}\n' >"$tmp/unknown.fw"
+"$fwc" check "$tmp/unknown.fw" >/dev/null 2>"$tmp/err"; check "check of a bad policy" 1 $?
+expect "check's summary counts the errors" grep -qx "fwc: 1 error" "$tmp/err"
+"$fwc" compile "$tmp/unknown.fw" -o "$tmp/unknown.nft" 2>"$tmp/err"; check "compile of a bad policy" 1 $?
+expect "compile's summary says nothing was written" grep -qx "fwc: 1 error; nothing was written" "$tmp/err"
 
 "$fwc" compile "$src/policies/crm.fw" -t iptables -o "$tmp/out.sh"; check "compile -o" 0 $?
 expect "-o writes the file" grep -q "iptables-restore" "$tmp/out.sh"
