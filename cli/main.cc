@@ -1,6 +1,7 @@
 // The fwc command line: registers the commands and dispatches. Exit status:
 // 0 success, 1 policy errors, 2 usage or I/O errors; nothing is written
 // unless the whole command succeeded.
+#include <algorithm>
 #include <iostream>
 #include <new>
 
@@ -17,6 +18,19 @@ int main(int argc, char** argv) {
   AddApplyCommands(app, registry);
   AddImportCommands(app, registry);
   if (!TakeWarningFlags(argc, argv, registry)) return kExitUsage;
+  // A misspelt command: CLI11 would only say that one is required.
+  if (argc >= 2 && argv[1][0] != '-') {
+    std::vector<std::string> names;
+    for (const CLI::App* sub : app.get_subcommands([](const CLI::App*) { return true; })) names.push_back(sub->get_name());
+    if (std::find(names.begin(), names.end(), argv[1]) == names.end()) {
+      std::string near = fwc::ClosestName(argv[1], names);
+      std::cerr << "fwc: error: unknown command '" << argv[1] << "'"
+                << (near.empty() ? "" : "; did you mean '" + near + "'?") << "\nThe commands are:";
+      for (const auto& n : names) std::cerr << " " << n;
+      std::cerr << ". Run with --help for more information.\n";
+      return kExitUsage;
+    }
+  }
 
   try {
     app.parse(argc, argv);

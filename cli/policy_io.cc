@@ -64,16 +64,20 @@ int LoadPolicy(const PolicyArgs& args, const Registry& registry, Compilation& c,
                bool writes) {
   FileSystemLoader loader;
   std::string err;
-  auto text = loader.Read(args.policy, &err);
+  // "-": the policy on standard input, named <stdin> in diagnostics; its
+  // includes are relative to the current directory.
+  bool from_stdin = args.policy == "-";
+  auto text = from_stdin ? loader.ReadStdin(&err) : loader.Read(args.policy, &err);
   if (!text) {
-    std::cerr << "fwc: error: cannot read '" << args.policy << "': " << err << "\n";
+    std::cerr << "fwc: error: cannot read " << (from_stdin ? "standard input" : "'" + args.policy + "'") << ": "
+              << err << "\n";
     return kExitUsage;
   }
   for (const auto& flag : registry.warning_flags) c.diags().control().Apply(flag, &err);
   if (args.no_analysis) c.set_analysis(false);
   c.set_analysis_budget(args.analysis_budget);
   c.set_analysis_threads(args.analysis_threads);
-  bool ok = c.Check(args.policy, std::move(*text), loader, args.define_set());
+  bool ok = c.Check(from_stdin ? "<stdin>" : args.policy, std::move(*text), loader, args.define_set());
   if (args.timing) {
     std::cerr << "fwc: timing:";
     for (const auto& [stage, ms] : c.timings()) std::cerr << " " << stage << " " << ms << " ms;";

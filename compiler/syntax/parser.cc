@@ -49,18 +49,36 @@ std::optional<std::string> FileSystemLoader::Read(const std::string& path,
     close(fd);
     return std::nullopt;
   }
+  auto out = ReadAll(fd, static_cast<size_t>(std::max<off_t>(st.st_size, 0)), error);
+  close(fd);
+  return out;
+}
+
+std::optional<std::string> FileSystemLoader::ReadStdin(std::string* error) {
+  struct stat st;
+  if (fstat(0, &st) != 0) {
+    *error = std::strerror(errno);
+    return std::nullopt;
+  }
+  if (S_ISDIR(st.st_mode)) {
+    *error = std::strerror(EISDIR);
+    return std::nullopt;
+  }
+  return ReadAll(0, S_ISREG(st.st_mode) ? static_cast<size_t>(std::max<off_t>(st.st_size, 0)) : 0, error);
+}
+
+std::optional<std::string> FileSystemLoader::ReadAll(int fd, size_t size_hint, std::string* error) {
   // The size a file claims is only a hint (a file in /proc claims 0, a
   // file may grow while it is read): the limit is enforced on what is read.
   // A policy is text a person wrote, so anything this large is a mistake.
   std::string out;
-  out.reserve(std::min(static_cast<size_t>(std::max<off_t>(st.st_size, 0)), max_bytes_) + 1);
+  out.reserve(std::min(size_hint, max_bytes_) + 1);
   char buf[1 << 16];
   for (;;) {
     ssize_t n = read(fd, buf, sizeof buf);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) {
       *error = std::strerror(errno);
-      close(fd);
       return std::nullopt;
     }
     if (n == 0) break;
@@ -68,12 +86,10 @@ std::optional<std::string> FileSystemLoader::Read(const std::string& path,
       *error = "the file is larger than " +
                (max_bytes_ >= (1 << 20) ? std::to_string(max_bytes_ >> 20) + " MiB"
                                         : std::to_string(max_bytes_) + " bytes");
-      close(fd);
       return std::nullopt;
     }
     out.append(buf, static_cast<size_t>(n));
   }
-  close(fd);
   return out;
 }
 

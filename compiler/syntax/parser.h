@@ -33,8 +33,12 @@ class FileSystemLoader : public SourceLoader {
   std::optional<std::string> Read(const std::string& path,
                                   std::string* error) override;
   std::string Canonical(const std::string& path) override;
+  // The policy given as "-": standard input, whatever it is (a pipe, a
+  // file, a terminal), up to max_bytes too.
+  std::optional<std::string> ReadStdin(std::string* error);
 
  private:
+  std::optional<std::string> ReadAll(int fd, size_t size_hint, std::string* error);
   size_t max_bytes_;
 };
 
