@@ -260,6 +260,19 @@ void RestrictToObservable(std::vector<RuleList>& a, std::vector<RuleList>& b, co
           cubes.push_back(c);
         }
       };
+      // Packets with an address of the firewall's own in addr that go by
+      // an interface other than loopback.
+      auto own_off_loopback = [&](analysis::Field addr, analysis::Field itf_field) {
+        U128 lo_id = static_cast<U128>(ifaces.Find("lo"));  // never 0: AddRulesetInterfaces
+        for (const auto& iv : own.of(l.family).intervals())
+          for (Interval itf : {Interval{0, lo_id - 1}, Interval{lo_id + 1, l.limits.max[itf_field]}}) {
+            if (itf.lo > itf.hi) continue;
+            Cube c = full;
+            c.f[addr] = iv;
+            c.f[itf_field] = itf;
+            cubes.push_back(c);
+          }
+      };
       U128 max = FamilyMax(l.family);
       // A firewall with no address of this family declared (none, or only
       // dynamic ones) may have any: its input and output are all seen.
@@ -269,30 +282,12 @@ void RestrictToObservable(std::vector<RuleList>& a, std::vector<RuleList>& b, co
         // An IPv4 packet with a source of the firewall's own arrives only
         // on loopback: on any other interface the kernel drops it as a
         // martian before INPUT (fib_validate_source; IPv6 has no such check).
-        if (l.family == Family::kV4) {
-          U128 lo_id = static_cast<U128>(ifaces.Find("lo"));  // never 0: AddRulesetInterfaces
-          for (const auto& iv : own.of(l.family).intervals())
-            for (Interval itf : {Interval{0, lo_id - 1}, Interval{lo_id + 1, l.limits.max[analysis::kIif]}}) {
-              if (itf.lo > itf.hi) continue;
-              Cube c = full;
-              c.f[analysis::kSrc] = iv;
-              c.f[analysis::kIif] = itf;
-              cubes.push_back(c);
-            }
-        }
+        if (l.family == Family::kV4) own_off_loopback(analysis::kSrc, analysis::kIif);
       } else if (l.hook == ir::Hook::kOutput) {
         if (own_known) add(analysis::kSrc, own.of(l.family).Complement(max));
         // A packet to an address of the firewall's own leaves by loopback
         // (the local routing table), in both families.
-        U128 lo_id = static_cast<U128>(ifaces.Find("lo"));
-        for (const auto& iv : own.of(l.family).intervals())
-          for (Interval itf : {Interval{0, lo_id - 1}, Interval{lo_id + 1, l.limits.max[analysis::kOif]}}) {
-            if (itf.lo > itf.hi) continue;
-            Cube c = full;
-            c.f[analysis::kDst] = iv;
-            c.f[analysis::kOif] = itf;
-            cubes.push_back(c);
-          }
+        own_off_loopback(analysis::kDst, analysis::kOif);
       }
       else {
         // Routed packets come from and go to other hosts: the kernel drops
