@@ -2,6 +2,7 @@
 // policy, compiled once before it is written (a policy fwc cannot compile
 // is never written), and with --check proven to decide every packet as the
 // ruleset does.
+#include <algorithm>
 #include <sys/stat.h>
 
 #include <iostream>
@@ -133,11 +134,19 @@ int RunImport(const ImportArgs& a) {
   FileSystemLoader loader;
   std::vector<int> files;
   std::string format = a.from;
-  for (const auto& path : a.files) {
+  if (std::count(a.files.begin(), a.files.end(), "-") > 1) {
+    std::cerr << "fwc: error: '-' (standard input) can be given once\n";
+    return kExitUsage;
+  }
+  for (const auto& file : a.files) {
     std::string err;
-    auto text = loader.Read(path, &err);
+    // "-": standard input (`iptables-save | fwc import -`), named <stdin>.
+    bool from_stdin = file == "-";
+    std::string path = from_stdin ? "<stdin>" : file;
+    auto text = from_stdin ? loader.ReadStdin(&err) : loader.Read(file, &err);
     if (!text) {
-      std::cerr << "fwc: error: cannot read '" << path << "': " << err << "\n";
+      std::cerr << "fwc: error: cannot read " << (from_stdin ? "standard input" : "'" + file + "'") << ": " << err
+                << "\n";
       return kExitUsage;
     }
     std::string kind = Detect(*text);

@@ -165,6 +165,9 @@ expect "the policy names the source line" grep -q "# host.rules:7" "$tmp/host.fw
 "$fwc" import --check "$tmp/host.rules" -o "$tmp/host2.fw" >"$tmp/out" 2>"$tmp/err"; check "import --check of an equivalent import" 0 $?
 expect "--check says equivalent" grep -q "^equivalent: " "$tmp/out"
 expect "-o writes the policy" cmp -s "$tmp/host.fw" "$tmp/host2.fw"
+"$fwc" import - <"$tmp/host.rules" >"$tmp/stdin.fw" 2>"$tmp/err"; check "import - reads standard input" 0 $?
+expect "the policy names <stdin>'s line" grep -q "# <stdin>:7" "$tmp/stdin.fw"
+"$fwc" import - - <"$tmp/host.rules" >/dev/null 2>"$tmp/err"; check "import - - is a usage error" 2 $?
 printf '*filter\n:INPUT DROP [0:0]\n-A INPUT -p tcp --dport 22 -m recent --set -j ACCEPT\nCOMMIT\n' >"$tmp/recent.rules"
 cp "$tmp/host.fw" "$tmp/keep.fw"
 "$fwc" import "$tmp/recent.rules" -o "$tmp/keep.fw" 2>"$tmp/err"; check "an unmapped match exits 1" 1 $?
