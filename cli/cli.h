@@ -26,6 +26,10 @@ struct Registry {
   // -W flags, taken out of argv before CLI11 parses it (CLI11 cannot take
   // options of the form -Wno-CODE).
   std::vector<std::string> warning_flags;
+  // --color: auto (a terminal, and NO_COLOR unset or empty), always, never.
+  std::string color = "auto";
+  // Whether text written to stderr gets ANSI colours.
+  bool StderrColor() const;
   void Add(CLI::App* sub, Action run) { commands.emplace_back(sub, std::move(run)); }
 };
 
@@ -52,6 +56,8 @@ int LoadPolicy(const PolicyArgs& args, const Registry& registry, Compilation& c,
 // Splits the -W flags out of argv into registry.warning_flags; returns
 // false (with the message printed) for an unknown one.
 bool TakeWarningFlags(int& argc, char** argv, Registry& registry);
+// The -W flags and the codes they take, for --help.
+std::string WarningFlagsHelp();
 
 // Writes data to path atomically: a temporary file next to it, flushed,
 // then renamed over it. On failure path is untouched and *error says why.

@@ -128,7 +128,7 @@ int Check(const import::SourceRuleset& rs, const Compilation& c, const SourceMan
   return kExitPolicy;
 }
 
-int RunImport(const ImportArgs& a) {
+int RunImport(const ImportArgs& a, bool color) {
   SourceManager sources;
   Diagnostics diags(sources);
   FileSystemLoader loader;
@@ -197,7 +197,8 @@ int RunImport(const ImportArgs& a) {
     }
     if (!diags.has_errors()) drafts.push_back(import::ImportRuleset(rs, a.opts, report));
   }
-  auto render = [&](const Diagnostics& d) {
+  auto render = [&](Diagnostics& d) {
+    d.set_color(color);
     if (a.diagnostics_format == "json") d.RenderJson(std::cerr);
     else d.Render(std::cerr);
   };
@@ -289,7 +290,7 @@ void AddImportCommands(CLI::App& app, Registry& registry) {
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
   imp->add_option("--diagnostics-format", a->diagnostics_format, "text (default) or json")
       ->check(CLI::IsMember({"text", "json"}));
-  registry.Add(imp, [a] { return RunImport(*a); });
+  registry.Add(imp, [a, &registry] { return RunImport(*a, registry.StderrColor()); });
 }
 
 }  // namespace fwc::cli

@@ -12,7 +12,14 @@ int main(int argc, char** argv) {
   CLI::App app{"fwc - compile a firewall policy into nftables or iptables rules", "fwc"};
   app.set_version_flag("-V,--version", "fwc " FWC_VERSION);
   app.require_subcommand(1);
+  // Options of fwc itself, given before or after the command.
+  app.fallthrough();
   Registry registry;
+  app.add_option("--color", registry.color,
+                 "colour in diagnostics: auto (on a terminal unless NO_COLOR is set), always or never")
+      ->check(CLI::IsMember({"auto", "always", "never"}))
+      ->capture_default_str();
+  app.footer(WarningFlagsHelp());
   AddCompileCommands(app, registry);
   AddAnalysisCommands(app, registry);
   AddApplyCommands(app, registry);

@@ -4,6 +4,7 @@
 
 #include <cctype>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <iostream>
 
@@ -34,6 +35,30 @@ void PolicyArgs::AddTo(CLI::App* sub) {
       ->capture_default_str();
   sub->add_option("--analysis-threads", analysis_threads, "threads the analysis may use (0: one per CPU)")
       ->capture_default_str();
+}
+
+bool Registry::StderrColor() const {
+  if (color == "always") return true;
+  if (color == "never") return false;
+  // https://no-color.org: present and not empty disables colour by default.
+  const char* no_color = std::getenv("NO_COLOR");
+  if (no_color && *no_color) return false;
+  const char* term = std::getenv("TERM");
+  if (term && std::strcmp(term, "dumb") == 0) return false;
+  return isatty(STDERR_FILENO) == 1;
+}
+
+std::string WarningFlagsHelp() {
+  std::string codes;
+  for (const auto& c : DiagnosticControl::ControllableCodes()) codes += (codes.empty() ? "" : ", ") + c;
+  return "Warning options (any command that reads a policy, anywhere on the line):\n"
+         "  -WCODE                      report CODE as a warning\n"
+         "  -Wno-CODE                   do not report CODE\n"
+         "  -Werror                     make every warning an error\n"
+         "  -Werror=CODE, -Wno-error=CODE\n"
+         "                              make CODE an error, or not\n"
+         "  CODE is one of: " + codes + "\n"
+         "Exit status: 0 success, 1 errors in the policy (or a difference), 2 usage or I/O errors.";
 }
 
 bool TakeWarningFlags(int& argc, char** argv, Registry& registry) {
@@ -88,7 +113,10 @@ int LoadPolicy(const PolicyArgs& args, const Registry& registry, Compilation& c,
   std::ostream& machine = diagnostics_to_stdout ? std::cout : std::cerr;
   if (args.diagnostics_format == "json") c.diags().RenderJson(machine);
   else if (args.diagnostics_format == "sarif") c.diags().RenderSarif(machine, FWC_VERSION);
-  else c.diags().Render(std::cerr);
+  else {
+    c.diags().set_color(registry.StderrColor());
+    c.diags().Render(std::cerr);
+  }
   if (ok) return kExitOk;
   int n = c.diags().error_count();
   std::cerr << "fwc: " << (c.diags().at_cap() ? "too many errors" : std::to_string(n) + (n == 1 ? " error" : " errors"))

@@ -137,35 +137,54 @@ size_t Utf8Length(unsigned char c) {
 // The source line and a caret line under the span. Columns count code
 // points, as the parser does; tabs are kept in the padding so the caret
 // lines up in a terminal.
-void Snippet(const SourceManager& sm, const Loc& loc, std::string& out) {
+// ANSI escapes, or nothing when colour is off.
+struct Paint {
+  bool on;
+  std::string operator()(const char* code, const std::string& text) const {
+    return on ? std::string("\033[") + code + "m" + text + "\033[0m" : text;
+  }
+};
+
+constexpr const char* kBold = "1";
+constexpr const char* kBlue = "1;34";
+constexpr const char* kGreen = "1;32";
+constexpr const char* kCyan = "1;36";
+
+const char* SeverityColor(Severity s) {
+  return s == Severity::kError ? "1;31" : s == Severity::kWarning ? "1;35" : kCyan;
+}
+
+void Snippet(const SourceManager& sm, const Loc& loc, const Paint& paint, std::string& out) {
   if (!loc.valid() || loc.line < 1) return;
   std::string_view line = sm.Line(loc.file, loc.line);
   std::string num = std::to_string(loc.line);
   std::string gutter(num.size(), ' ');
-  out += " " + num + " | " + std::string(line) + "\n";
-  out += " " + gutter + " | ";
+  out += paint(kBlue, " " + num + " | ") + std::string(line) + "\n";
+  out += paint(kBlue, " " + gutter + " | ");
   size_t pos = 0;
   for (int i = 1; i < loc.col && pos < line.size(); ++i) {
     out += line[pos] == '\t' ? '\t' : ' ';
     pos += Utf8Length(static_cast<unsigned char>(line[pos]));
   }
   int len = std::max(loc.len, 1);
-  out += "^" + std::string(static_cast<size_t>(len - 1), '~') + "\n";
+  out += paint(kGreen, "^" + std::string(static_cast<size_t>(len - 1), '~')) + "\n";
 }
 
 }  // namespace
 
 std::string Diagnostics::Render(const Diagnostic& d) const {
-  std::string out = Where(sources_, d.loc) + ": " + SeverityName(d.severity) +
-                    ": " + d.message;
+  Paint paint{color_};
+  std::string out = paint(kBold, Where(sources_, d.loc) + ":") + " " +
+                    paint(SeverityColor(d.severity), std::string(SeverityName(d.severity)) + ":") + " " +
+                    paint(kBold, d.message);
   if (!d.code.empty()) out += " [" + d.code + "]";
   out += "\n";
-  Snippet(sources_, d.loc, out);
+  Snippet(sources_, d.loc, paint, out);
   for (const auto& n : d.notes) {
-    out += Where(sources_, n.loc) + ": note: " + n.message + "\n";
-    Snippet(sources_, n.loc, out);
+    out += paint(kBold, Where(sources_, n.loc) + ":") + " " + paint(kCyan, "note:") + " " + n.message + "\n";
+    Snippet(sources_, n.loc, paint, out);
   }
-  if (!d.help.empty()) out += "  = help: " + d.help + "\n";
+  if (!d.help.empty()) out += "  = " + paint(kCyan, "help:") + " " + d.help + "\n";
   return out;
 }
 

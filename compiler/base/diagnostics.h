@@ -70,6 +70,9 @@ class Diagnostics {
                      std::string message, std::string help = "");
 
   DiagnosticControl& control() { return control_; }
+  // Text rendering with ANSI colours (for a terminal): the severity in
+  // colour, the location bold, the caret green. JSON and SARIF never are.
+  void set_color(bool on) { color_ = on; }
 
   int error_count() const { return errors_; }
   bool has_errors() const { return errors_ > 0; }
@@ -94,6 +97,7 @@ class Diagnostics {
 
   const SourceManager& sources_;
   DiagnosticControl control_;
+  bool color_ = false;
   std::vector<Diagnostic> diags_;
   Diagnostic overflow_;  // sink for diagnostics past the cap
   int errors_ = 0;
