@@ -272,7 +272,8 @@ void AddImportCommands(CLI::App& app, Registry& registry) {
   imp->add_option("--from", a->from, "the input's format: auto (default), fwb, iptables (iptables-save) or nft (nft -j list ruleset)")
       ->check(CLI::IsMember({"auto", "fwb", "iptables", "nft"}));
   imp->add_option("-o,--output", a->output, "write the policy to FILE (default: standard output); a directory for "
-                                            "a file of several firewalls");
+                                            "a file of several firewalls")
+      ->type_name("FILE");
   imp->add_flag("--partial", a->opts.partial,
                 "write what can be imported, with an INCOMPLETE comment where a rule was left out");
   imp->add_flag("--check", a->check,

@@ -24,12 +24,17 @@ int main(int argc, char** argv) {
   AddAnalysisCommands(app, registry);
   AddApplyCommands(app, registry);
   AddImportCommands(app, registry);
+  AddCompletionCommands(app, registry);
   if (!TakeWarningFlags(argc, argv, registry)) return kExitUsage;
   // A misspelt command: CLI11 would only say that one is required.
   if (argc >= 2 && argv[1][0] != '-') {
-    std::vector<std::string> names;
-    for (const CLI::App* sub : app.get_subcommands([](const CLI::App*) { return true; })) names.push_back(sub->get_name());
-    if (std::find(names.begin(), names.end(), argv[1]) == names.end()) {
+    std::vector<std::string> names;  // the commands --help lists (hidden ones have no group)
+    bool known = false;
+    for (const CLI::App* sub : app.get_subcommands([](const CLI::App*) { return true; })) {
+      known = known || sub->get_name() == argv[1];
+      if (!sub->get_group().empty()) names.push_back(sub->get_name());
+    }
+    if (!known) {
       std::string near = fwc::ClosestName(argv[1], names);
       std::cerr << "fwc: error: unknown command '" << argv[1] << "'"
                 << (near.empty() ? "" : "; did you mean '" + near + "'?") << "\nThe commands are:";

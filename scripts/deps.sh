@@ -9,7 +9,7 @@ BUILD="g++ cmake make pkg-config antlr4 libantlr4-runtime-dev libcli11-dev catch
 # runtime sets; strace: the untrusted-bytes property test.
 # fwbuilder: fwb_ipt and fwbedit, the peer fwc import is checked against;
 # kmod: the modprobe its scripts insist on.
-TEST="nftables iptables ipset iproute2 kmod nmap python3 fwbuilder groff-base man-db strace clang libclang-rt-dev systemd time"
+TEST="nftables zsh fish iptables ipset iproute2 kmod nmap python3 fwbuilder groff-base man-db strace clang libclang-rt-dev systemd time"
 
 missing=""
 for p in $BUILD $TEST; do
