@@ -8,8 +8,9 @@ BUILD="g++ cmake make pkg-config antlr4 libantlr4-runtime-dev libcli11-dev catch
 # Documentation=man:fwc(8) with man(1); ipset: the iptables target's
 # runtime sets; strace: the untrusted-bytes property test.
 # fwbuilder: fwb_ipt and fwbedit, the peer fwc import is checked against;
-# kmod: the modprobe its scripts insist on.
-TEST="nftables zsh fish iptables ipset iproute2 kmod nmap python3 fwbuilder groff-base man-db strace clang libclang-rt-dev systemd time"
+# kmod: the modprobe its scripts insist on. zsh, fish: the completion
+# tests drive each shell; vim: the syntax file is tested in a real Vim.
+TEST="nftables zsh fish vim iptables ipset iproute2 kmod nmap python3 fwbuilder groff-base man-db strace clang libclang-rt-dev systemd time"
 
 missing=""
 for p in $BUILD $TEST; do

@@ -1,0 +1,2 @@
+" fwc policy files (fwc.policy(5)).
+autocmd BufRead,BufNewFile *.fw setfiletype fwc
