@@ -6,6 +6,7 @@
 #include "compiler/analysis/nat_analysis.h"
 #include "compiler/analysis/query.h"
 #include "compiler/analysis/semantic_diff.h"
+#include "compiler/base/json.h"
 #include "cli/cli.h"
 
 namespace fwc::cli {
@@ -21,12 +22,6 @@ std::string RuleText(const Compilation& c, const PolicyRule* r) {
   return c.sources().display_name(r->loc.file) + ":" + std::to_string(r->loc.line) + ": " + line;
 }
 
-struct QueryArgs {
-  PolicyArgs policy;
-  std::string packet;
-  std::string packets_file;
-};
-
 // "p.fw:12", "default", "builtin:loopback": what decided, as one word.
 std::string RuleWord(const Compilation& c, const analysis::QueryResult& r) {
   if (r.rule) return c.sources().display_name(r.rule->loc.file) + ":" + std::to_string(r.rule->loc.line);
@@ -34,6 +29,56 @@ std::string RuleWord(const Compilation& c, const analysis::QueryResult& r) {
   if (r.builtin == "loopback") return "builtin:loopback";
   if (r.builtin == "replies and related traffic") return "builtin:established";
   return "builtin:neighbour-discovery";
+}
+
+struct QueryArgs {
+  PolicyArgs policy;
+  std::string packet;
+  std::string packets_file;
+  std::string format = "text";
+};
+
+// --format json: a rule as {"file", "line", "text"} (the line as written),
+// null for none.
+std::string JsonRule(const Compilation& c, const PolicyRule* r) {
+  if (!r) return "null";
+  std::string line(c.sources().Line(r->loc.file, r->loc.line));
+  size_t start = line.find_first_not_of(" \t");
+  line = start == std::string::npos ? "" : line.substr(start);
+  return "{\"file\": " + JsonString(c.sources().display_name(r->loc.file)) + ", \"line\": " +
+         std::to_string(r->loc.line) + ", \"text\": " + JsonString(line) + "}";
+}
+
+std::string JsonRules(const Compilation& c, const std::vector<const PolicyRule*>& rules) {
+  std::string out = "[";
+  for (size_t i = 0; i < rules.size(); ++i) out += (i ? ", " : "") + JsonRule(c, rules[i]);
+  return out + "]";
+}
+
+std::string JsonFamily(Family f) { return f == Family::kV4 ? "\"ipv4\"" : "\"ipv6\""; }
+
+// One answer of fwc query, as one line of JSON (documented in fwc(8)).
+std::string JsonAnswer(const Compilation& c, const analysis::PacketSpec& p, const analysis::QueryResult& r) {
+  std::string out = "{\"packet\": " + JsonString(r.packet) + ", \"family\": " + JsonFamily(r.family) +
+                    ", \"chain\": " + JsonString(ir::HookName(r.chain)) +
+                    ", \"in\": " + (r.iif.empty() ? "null" : JsonString(r.iif)) +
+                    ", \"out\": " + (r.oif.empty() ? "null" : JsonString(r.oif)) +
+                    ", \"guessed_in\": " + (r.guessed_iif ? "true" : "false") +
+                    ", \"guessed_out\": " + (r.guessed_oif ? "true" : "false") +
+                    ", \"established\": " + (p.established ? "true" : "false") +
+                    ", \"verdict\": " + JsonString(ast::ActionName(r.verdict)) +
+                    ", \"decided_by\": " + JsonString(r.rule ? "rule" : RuleWord(c, r)) +
+                    ", \"rule\": " + JsonRule(c, r.rule) + ", \"steps\": [";
+  for (size_t i = 0; i < r.steps.size(); ++i) {
+    const auto& st = r.steps[i];
+    out += std::string(i ? ", " : "") + "{\"hook\": " + JsonString(ir::HookName(st.hook)) +
+           ", \"rule\": " + JsonRule(c, st.rule) +
+           ", \"packet\": " + (st.packet.empty() ? "null" : JsonString(st.packet)) + "}";
+  }
+  out += "], \"mark\": " + std::to_string(r.mark) + ", \"ctmark\": " + std::to_string(r.ctmark) +
+         ", \"assumed_within_limit\": " + JsonRules(c, r.assumed_rules) +
+         ", \"runtime_dependent\": " + JsonRules(c, r.runtime_rules) + "}";
+  return out;
 }
 
 // --packets: one packet per line in, one "key=value ..." line out, so that
@@ -63,8 +108,14 @@ int RunQueryBatch(const QueryArgs& a, const Compilation& c) {
     std::optional<analysis::QueryResult> r;
     if (packet) r = engine.Query(*packet, &err);
     if (!r) {
-      std::cout << out << "error=" << err << "\n";
+      if (a.format == "json") std::cout << "{\"line\": " << n << ", \"error\": " << JsonString(err) << "}\n";
+      else std::cout << out << "error=" << err << "\n";
       status = kExitUsage;
+      continue;
+    }
+    if (a.format == "json") {
+      std::string answer = JsonAnswer(c, *packet, *r);
+      std::cout << "{\"line\": " << n << ", " << answer.substr(1) << "\n";
       continue;
     }
     out += std::string("verdict=") + ast::ActionName(r->verdict) + " chain=" + ir::HookName(r->chain) +
@@ -116,6 +167,10 @@ int RunQuery(const QueryArgs& a, const Registry& registry) {
     std::cerr << "fwc: error: " << err << "\n";
     return kExitUsage;
   }
+  if (a.format == "json") {
+    std::cout << JsonAnswer(c, *packet, *r) << "\n";
+    return kExitOk;
+  }
   std::cout << "packet:  " << r->packet << "\n";
   // The way through the marks and nat sections, before and after the filter.
   auto step = [&](const analysis::QueryResult::Step& st) {
@@ -162,6 +217,7 @@ int RunQuery(const QueryArgs& a, const Registry& registry) {
 struct DiffArgs {
   PolicyArgs old_policy;
   std::string new_path;
+  std::string format = "text";
 };
 
 int RunDiff(const DiffArgs& a, const Registry& registry) {
@@ -191,7 +247,31 @@ int RunDiff(const DiffArgs& a, const Registry& registry) {
     std::cerr << "fwc: error: the policies are too fragmented to compare exactly\n";
     return kExitUsage;
   }
-  if (result.differences.empty() && sections.changes.empty()) {
+  bool equivalent = result.differences.empty() && sections.changes.empty();
+  if (a.format == "json") {
+    // Every difference, not only the first ones the text shows.
+    std::string out = std::string("{\"equivalent\": ") + (equivalent ? "true" : "false") + ", \"verdict_changes\": [";
+    for (size_t i = 0; i < result.differences.size(); ++i) {
+      const auto& d = result.differences[i];
+      out += std::string(i ? ",\n  " : "\n  ") + "{\"chain\": " + JsonString(ir::HookName(d.hook)) +
+             ", \"family\": " + JsonFamily(d.family) + ", \"before\": " + JsonString(ast::ActionName(d.before)) +
+             ", \"after\": " + JsonString(ast::ActionName(d.after)) + ", \"packets\": " + JsonString(d.description) +
+             ", \"regions\": " + std::to_string(d.region.size()) + ", \"old_rule\": " + JsonRule(old_c, d.old_rule) +
+             ", \"new_rule\": " + JsonRule(new_c, d.new_rule) + ", \"example\": " + JsonString(d.example) + "}";
+    }
+    out += "], \"translation_changes\": [";
+    for (size_t i = 0; i < sections.changes.size(); ++i) {
+      const auto& ch = sections.changes[i];
+      out += std::string(i ? ",\n  " : "\n  ") + "{\"hook\": " + JsonString(ir::HookName(ch.hook)) +
+             ", \"family\": " + JsonFamily(ch.family) + ", \"before\": " + JsonString(ch.before) +
+             ", \"after\": " + JsonString(ch.after) + ", \"packets\": " + JsonString(ch.description) +
+             ", \"old_rule\": " + JsonRule(old_c, ch.old_rule) + ", \"new_rule\": " + JsonRule(new_c, ch.new_rule) +
+             ", \"example\": " + JsonString(ch.example) + "}";
+    }
+    std::cout << out << "]}\n";
+    return equivalent ? kExitOk : kExitPolicy;
+  }
+  if (equivalent) {
     std::cout << "equivalent: both policies decide and translate every packet the same way\n";
     return kExitOk;
   }
@@ -242,12 +322,18 @@ void AddAnalysisCommands(CLI::App& app, Registry& registry) {
                     "decide every packet of FILE ('-': standard input), one per line; prints one line each: "
                     "line=N verdict=V chain=C family=F in=I out=O rule=R")
       ->type_name("FILE");
+  query->add_option("--format", q->format, "text, or json: one JSON object per packet (documented in fwc(8))")
+      ->check(CLI::IsMember({"text", "json"}))
+      ->capture_default_str();
   registry.Add(query, [q, &registry] { return RunQuery(*q, registry); });
 
   auto d = std::make_shared<DiffArgs>();
   CLI::App* diff = app.add_subcommand("diff", "compare two policies packet by packet; exit 0 if equivalent, 1 if not");
   d->old_policy.AddTo(diff);
   diff->add_option("NEW", d->new_path, "the changed policy")->required();
+  diff->add_option("--format", d->format, "text, or json: every difference (documented in fwc(8))")
+      ->check(CLI::IsMember({"text", "json"}))
+      ->capture_default_str();
   registry.Add(diff, [d, &registry] { return RunDiff(*d, registry); });
 }
 

@@ -1,5 +1,7 @@
 #include "compiler/base/diagnostics.h"
 
+#include "compiler/base/json.h"
+
 #include <algorithm>
 #include <sstream>
 
@@ -230,27 +232,6 @@ void Diagnostics::Render(std::ostream& out) const {
 }
 
 namespace {
-
-std::string JsonString(const std::string& s) {
-  std::string out = "\"";
-  for (unsigned char c : s) {
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\t': out += "\\t"; break;
-      default:
-        if (c < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\u%04x", c);
-          out += buf;
-        } else {
-          out += static_cast<char>(c);
-        }
-    }
-  }
-  return out + "\"";
-}
 
 std::string JsonLocation(const SourceManager& sm, const Loc& loc) {
   if (!loc.valid()) return "null";

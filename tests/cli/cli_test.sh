@@ -175,6 +175,31 @@ for p in "$src"/policies/*.fw "$src"/tests/golden/features.fw; do
 done
 expect "and says so" grep -q "the grammar's parser reads .* exactly as fwc's does" "$tmp/err"
 
+# --format json: valid JSON with the documented fields.
+json() {  # json FILE PYTHON-EXPRESSION-ON-d: true if it holds
+  # One JSON document, or JSON lines (a list of them).
+  python3 -c 'import json,sys
+t=open(sys.argv[1]).read()
+try: d=json.loads(t)
+except ValueError: d=[json.loads(l) for l in t.splitlines() if l.strip()]
+sys.exit(0 if eval(sys.argv[2]) else 1)' "$1" "$2"
+}
+"$fwc" query "$src/policies/crm.fw" 'tcp 10.1.1.11 -> 10.1.2.2:80' --format json >"$tmp/q.json" 2>"$tmp/err"; check "query --format json" 0 $?
+expect "query json: verdict, chain, family" json "$tmp/q.json" 'd["verdict"]=="accept" and d["chain"]=="forward" and d["family"]=="ipv4"'
+expect "query json: the deciding rule as written" json "$tmp/q.json" 'd["decided_by"]=="rule" and d["rule"]["file"]=="crm.fw" and d["rule"]["line"]==23 and d["rule"]["text"].startswith("accept http")'
+expect "query json: guessed interfaces" json "$tmp/q.json" 'd["in"]=="eth1" and d["guessed_in"] is True and d["established"] is False'
+"$fwc" query "$src/policies/crm.fw" 'udp 10.1.1.11 -> 10.1.2.2:53' --format json >"$tmp/q.json" 2>&1
+expect "query json: the default decides" json "$tmp/q.json" 'd["verdict"]=="drop" and d["decided_by"]=="default" and d["rule"] is None'
+printf 'tcp 10.1.1.11 -> 10.1.2.2:80\nnot a packet\nicmp 10.1.1.11 -> 10.1.2.2 type echo-request\n' >"$tmp/packets"
+"$fwc" query "$src/policies/crm.fw" --packets "$tmp/packets" --format json >"$tmp/q.json" 2>&1; check "query --packets --format json with a bad line" 2 $?
+expect "query --packets json: one object per line, errors included" json "$tmp/q.json" 'len(d)==3 and d[0]["line"]==1 and "error" in d[1] and d[2]["verdict"]=="accept"'
+sed 's/^\( *\)accept http from any to lb /\1drop http from any to lb /' "$src/policies/crm.fw" >"$tmp/crm-drop.fw"
+"$fwc" diff "$src/policies/crm.fw" "$tmp/crm-drop.fw" --format json >"$tmp/d.json" 2>"$tmp/err"; check "diff --format json of a change" 1 $?
+expect "diff json: both families' verdict changes, with the rules" json "$tmp/d.json" 'not d["equivalent"] and sorted(c["family"] for c in d["verdict_changes"])==["ipv4","ipv6"] and all(c["before"]=="accept" and c["after"]=="drop" and c["new_rule"]["file"]=="crm-drop.fw" for c in d["verdict_changes"])'
+"$fwc" diff "$src/policies/crm.fw" "$src/policies/crm.fw" --format json >"$tmp/d.json" 2>&1; check "diff --format json of equal policies" 0 $?
+expect "diff json: equivalent" json "$tmp/d.json" 'd=={"equivalent": True, "verdict_changes": [], "translation_changes": []}'
+"$fwc" query "$src/policies/crm.fw" 'tcp 10.1.1.11 -> 10.1.2.2:80' --format yaml >/dev/null 2>&1; check "an unknown --format is a usage error" 2 $?
+
 # fwc import: stdout by default, nothing written on a refusal, --check's exit status.
 printf '*filter\n:INPUT DROP [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n-A INPUT -i lo -j ACCEPT\n-A INPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\n-A INPUT -p tcp --dport 22 -j ACCEPT\nCOMMIT\n' >"$tmp/host.rules"
 "$fwc" import "$tmp/host.rules" >"$tmp/host.fw" 2>"$tmp/err"; check "import to stdout" 0 $?
