@@ -372,10 +372,14 @@ Status Applier::Watchdog(const std::string& token, bool now) {
   }
 }
 
-Status Applier::Show(bool canonical) {
+Status Applier::Show(bool canonical, bool json) {
   try {
     auto t = env_.kernel();
     Loaded l = ReadTable(*t);
+    if (json) {
+      out_ << DescribeJson(l.image, l.genid);
+      return l.image.present ? kOk : kDiffers;
+    }
     if (!l.image.present) {
       out_ << "fwc: table inet fwc is not loaded (ruleset generation " << l.genid << ")\n";
       return kDiffers;

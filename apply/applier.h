@@ -83,7 +83,9 @@ class Applier {
   Status Rollback();
   // The rollback watchdog `fwc apply --confirm` starts.
   Status Watchdog(const std::string& token, bool now);
-  Status Show(bool canonical);
+  // canonical: the exact form verify compares; json: DescribeJson's object
+  // (a table that is not loaded is {"loaded": false, ...}, still exit 1).
+  Status Show(bool canonical, bool json = false);
   Status Verify(const Plan& plan);
 
  private:

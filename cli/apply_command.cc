@@ -128,10 +128,23 @@ void AddApplyCommands(CLI::App& app, Registry& registry) {
   CLI::App* rollback = app.add_subcommand("rollback", "restore now the rules a pending `fwc apply --confirm` replaced");
   registry.Add(rollback, [] { return Layer().Rollback(); });
 
-  auto canonical = std::make_shared<bool>(false);
-  CLI::App* show = app.add_subcommand("show", "show table inet fwc as the kernel has it");
-  show->add_flag("--canonical", *canonical, "every set, chain and rule in the exact form `fwc verify` compares");
-  registry.Add(show, [canonical] { return Layer().Show(*canonical); });
+  struct ShowArgs {
+    bool canonical = false;
+    std::string format = "text";
+  };
+  auto sa = std::make_shared<ShowArgs>();
+  CLI::App* show = app.add_subcommand("show", "show table inet fwc as the kernel has it, with the rules' counters");
+  show->add_flag("--canonical", sa->canonical, "every set, chain and rule in the exact form `fwc verify` compares");
+  show->add_option("--format", sa->format, "text, or json: sets, chains, rules and counters (documented in fwc(8))")
+      ->check(CLI::IsMember({"text", "json"}))
+      ->capture_default_str();
+  registry.Add(show, [sa]() -> int {
+    if (sa->canonical && sa->format == "json") {
+      std::cerr << "fwc: error: --canonical has no JSON form\nRun with --help for more information.\n";
+      return kExitUsage;
+    }
+    return Layer().Show(sa->canonical, sa->format == "json");
+  });
 
   auto verify = std::make_shared<PolicyArgs>();
   CLI::App* v = app.add_subcommand("verify", "check that table inet fwc is exactly what POLICY compiles to");

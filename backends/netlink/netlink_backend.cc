@@ -12,6 +12,7 @@
 #include <set>
 
 #include "backends/nftables/model.h"
+#include "compiler/base/json.h"
 
 namespace fwc::netlink {
 namespace {
@@ -452,53 +453,129 @@ const char* HookName(uint32_t h) {
 
 }  // namespace
 
-std::vector<std::string> Describe(const TableImage& image) {
-  std::vector<std::string> out;
-  if (!image.present) return out;
+TableView View(const TableImage& image) {
+  TableView v;
+  v.present = image.present;
+  if (!image.present) return v;
   for (const auto& s : image.sets) {
     if (IsAnonymous(s.get())) continue;
-    size_t n = 0;
+    SetView sv;
+    sv.name = Str(nftnl_set_get_str(s.get(), NFTNL_SET_NAME));
     nftnl_set_elem_foreach(s.get(), [](nftnl_set_elem*, void* d) {
       ++*static_cast<size_t*>(d);
       return 0;
-    }, &n);
+    }, &sv.elements);
     uint32_t flags = nftnl_set_get_u32(s.get(), NFTNL_SET_FLAGS);
-    bool runtime = SetComment(s.get()) == nftables::kRuntimeSetComment;
-    out.push_back(std::string(flags & NFT_SET_MAP ? "map " : "set ") + Str(nftnl_set_get_str(s.get(), NFTNL_SET_NAME)) +
-                  ": " + KeyTypeName(nftnl_set_get_u32(s.get(), NFTNL_SET_KEY_TYPE)) +
-                  (flags & NFT_SET_MAP ? " : verdict" : "") + (flags & NFT_SET_INTERVAL ? ", intervals" : "") + ", " +
-                  std::to_string(n) + " kernel elements" + (runtime ? " (runtime set: owned by whoever fills it)" : ""));
-    if (runtime) {
-      std::vector<std::string> elements = AddressElements(s.get());
-      for (size_t i = 0; i < elements.size(); i += 8) {
-        std::string line = "      ";
-        for (size_t j = i; j < elements.size() && j < i + 8; ++j) line += elements[j] + (j + 1 < elements.size() ? ", " : "");
-        out.push_back(line);
-      }
-    }
+    sv.map = flags & NFT_SET_MAP;
+    sv.intervals = flags & NFT_SET_INTERVAL;
+    sv.key_type = KeyTypeName(nftnl_set_get_u32(s.get(), NFTNL_SET_KEY_TYPE));
+    sv.runtime = SetComment(s.get()) == nftables::kRuntimeSetComment;
+    if (sv.runtime) sv.addresses = AddressElements(s.get());
+    v.sets.push_back(std::move(sv));
   }
   for (const auto& c : image.chains) {
-    std::string name = Str(nftnl_chain_get_str(c.get(), NFTNL_CHAIN_NAME));
-    std::string line = "chain " + name;
-    if (nftnl_chain_is_set(c.get(), NFTNL_CHAIN_HOOKNUM)) {
-      const char* type = nftnl_chain_is_set(c.get(), NFTNL_CHAIN_TYPE) ? nftnl_chain_get_str(c.get(), NFTNL_CHAIN_TYPE) : "";
-      line += std::string(": type ") + Str(type) + ", hook " + HookName(nftnl_chain_get_u32(c.get(), NFTNL_CHAIN_HOOKNUM)) +
-              ", priority " +
-              std::to_string(static_cast<int32_t>(nftnl_chain_get_u32(c.get(), NFTNL_CHAIN_PRIO)));
+    ChainView cv;
+    cv.name = Str(nftnl_chain_get_str(c.get(), NFTNL_CHAIN_NAME));
+    cv.base = nftnl_chain_is_set(c.get(), NFTNL_CHAIN_HOOKNUM);
+    if (cv.base) {
+      cv.type = Str(nftnl_chain_is_set(c.get(), NFTNL_CHAIN_TYPE) ? nftnl_chain_get_str(c.get(), NFTNL_CHAIN_TYPE) : "");
+      cv.hook = HookName(nftnl_chain_get_u32(c.get(), NFTNL_CHAIN_HOOKNUM));
+      cv.priority = static_cast<int32_t>(nftnl_chain_get_u32(c.get(), NFTNL_CHAIN_PRIO));
       if (nftnl_chain_is_set(c.get(), NFTNL_CHAIN_POLICY))
-        line += nftnl_chain_get_u32(c.get(), NFTNL_CHAIN_POLICY) == NF_ACCEPT ? ", policy accept" : ", policy drop";
+        cv.policy = nftnl_chain_get_u32(c.get(), NFTNL_CHAIN_POLICY) == NF_ACCEPT ? "accept" : "drop";
+    }
+    for (const auto& r : image.rules) {
+      if (cv.name != Str(nftnl_rule_get_str(r.get(), NFTNL_RULE_CHAIN))) continue;
+      RuleView rv;
+      rv.comment = RuleComment(r.get());
+      // The counter of a rule written with 'counter': its traffic so far.
+      nftnl_expr_foreach(r.get(), [](nftnl_expr* e, void* d) {
+        auto* rv = static_cast<RuleView*>(d);
+        if (Str(nftnl_expr_get_str(e, NFTNL_EXPR_NAME)) == std::string("counter")) {
+          rv->counter = true;
+          rv->packets = nftnl_expr_get_u64(e, NFTNL_EXPR_CTR_PACKETS);
+          rv->bytes = nftnl_expr_get_u64(e, NFTNL_EXPR_CTR_BYTES);
+        }
+        return 0;
+      }, &rv);
+      cv.rules.push_back(std::move(rv));
+    }
+    v.chains.push_back(std::move(cv));
+  }
+  return v;
+}
+
+std::vector<std::string> Describe(const TableImage& image) {
+  std::vector<std::string> out;
+  TableView v = View(image);
+  for (const auto& s : v.sets) {
+    out.push_back(std::string(s.map ? "map " : "set ") + s.name + ": " + s.key_type + (s.map ? " : verdict" : "") +
+                  (s.intervals ? ", intervals" : "") + ", " + std::to_string(s.elements) + " kernel elements" +
+                  (s.runtime ? " (runtime set: owned by whoever fills it)" : ""));
+    for (size_t i = 0; i < s.addresses.size(); i += 8) {
+      std::string line = "      ";
+      for (size_t j = i; j < s.addresses.size() && j < i + 8; ++j)
+        line += s.addresses[j] + (j + 1 < s.addresses.size() ? ", " : "");
+      out.push_back(line);
+    }
+  }
+  for (const auto& c : v.chains) {
+    std::string line = "chain " + c.name;
+    if (c.base) {
+      line += ": type " + c.type + ", hook " + c.hook + ", priority " + std::to_string(c.priority);
+      if (!c.policy.empty()) line += ", policy " + c.policy;
     }
     out.push_back(line);
-    size_t i = 0;
-    for (const auto& r : image.rules) {
-      if (name != Str(nftnl_rule_get_str(r.get(), NFTNL_RULE_CHAIN))) continue;
-      std::string comment = RuleComment(r.get());
-      char num[16];
-      snprintf(num, sizeof num, "%4zu  ", ++i);
-      out.push_back(num + (comment.empty() ? std::string("(no comment)") : comment));
+    for (size_t i = 0; i < c.rules.size(); ++i) {
+      const RuleView& r = c.rules[i];
+      std::string num = std::to_string(i + 1);
+      line = std::string(num.size() < 4 ? 4 - num.size() : 0, ' ') + num + "  " + (r.comment.empty() ? std::string("(no comment)") : r.comment);
+      if (r.counter)
+        line += "  [" + std::to_string(r.packets) + (r.packets == 1 ? " packet, " : " packets, ") +
+                std::to_string(r.bytes) + (r.bytes == 1 ? " byte]" : " bytes]");
+      out.push_back(line);
     }
   }
   return out;
+}
+
+std::string DescribeJson(const TableImage& image, uint32_t genid) {
+  TableView v = View(image);
+  std::string out = "{\"table\": \"inet fwc\", \"loaded\": " + std::string(v.present ? "true" : "false") +
+                    ", \"generation\": " + std::to_string(genid) + ", \"sets\": [";
+  for (size_t i = 0; i < v.sets.size(); ++i) {
+    const SetView& s = v.sets[i];
+    out += std::string(i ? ",\n  " : "\n  ") + "{\"name\": " + JsonString(s.name) +
+           ", \"kind\": " + (s.map ? "\"map\"" : "\"set\"") + ", \"key\": " + JsonString(s.key_type) +
+           ", \"intervals\": " + (s.intervals ? "true" : "false") + ", \"elements\": " + std::to_string(s.elements) +
+           ", \"runtime\": " + (s.runtime ? "true" : "false");
+    if (s.runtime) {
+      out += ", \"addresses\": [";
+      for (size_t j = 0; j < s.addresses.size(); ++j) out += (j ? ", " : "") + JsonString(s.addresses[j]);
+      out += "]";
+    }
+    out += "}";
+  }
+  out += "], \"chains\": [";
+  for (size_t i = 0; i < v.chains.size(); ++i) {
+    const ChainView& c = v.chains[i];
+    out += std::string(i ? ",\n  " : "\n  ") + "{\"name\": " + JsonString(c.name);
+    if (c.base)
+      out += ", \"type\": " + JsonString(c.type) + ", \"hook\": " + JsonString(c.hook) +
+             ", \"priority\": " + std::to_string(c.priority) +
+             ", \"policy\": " + (c.policy.empty() ? "null" : JsonString(c.policy));
+    out += ", \"rules\": [";
+    for (size_t j = 0; j < c.rules.size(); ++j) {
+      const RuleView& r = c.rules[j];
+      out += std::string(j ? ",\n    " : "\n    ") + "{\"number\": " + std::to_string(j + 1) +
+             ", \"comment\": " + JsonString(r.comment) + ", \"counter\": ";
+      out += r.counter ? "{\"packets\": " + std::to_string(r.packets) + ", \"bytes\": " + std::to_string(r.bytes) + "}"
+                       : std::string("null");
+      out += "}";
+    }
+    out += "]}";
+  }
+  return out + "]}\n";
 }
 
 }  // namespace fwc::netlink

@@ -81,8 +81,35 @@ std::vector<std::string> Differences(const TableImage& from, const TableImage& t
 // Counts for a summary ("3 chains, 41 rules, 4 sets with 120 elements").
 std::string Summary(const TableImage& image);
 
-// The table for people: named sets with their type and size, then each
-// chain (hook, policy) with its rules' comments, numbered.
+// The table for people, as fwc show prints it: named sets with their type
+// and size, then each chain (hook, policy) with its rules' comments and,
+// for a rule with a counter, its packets and bytes.
+struct RuleView {
+  std::string comment;  // the policy line it comes from ("crm.fw:23 ...")
+  bool counter = false;
+  uint64_t packets = 0, bytes = 0;
+};
+struct ChainView {
+  std::string name;
+  bool base = false;  // hooked: the next four are set
+  std::string type, hook, policy;
+  int32_t priority = 0;
+  std::vector<RuleView> rules;
+};
+struct SetView {
+  std::string name, key_type;
+  bool map = false, intervals = false, runtime = false;
+  size_t elements = 0;                 // kernel elements (an interval counts twice)
+  std::vector<std::string> addresses;  // a runtime set's, as the kernel holds them
+};
+struct TableView {
+  bool present = false;
+  std::vector<SetView> sets;
+  std::vector<ChainView> chains;
+};
+TableView View(const TableImage& image);
+// As text lines, and as the JSON object fwc show --format json prints.
 std::vector<std::string> Describe(const TableImage& image);
+std::string DescribeJson(const TableImage& image, uint32_t genid);
 
 }  // namespace fwc::netlink

@@ -214,3 +214,41 @@ TEST_CASE("a runtime set keeps what the kernel holds in it across applies, and v
   CHECK(Canonical(k.state()).find("blocklist") == std::string::npos);
 }
 
+
+TEST_CASE("fwc show: rules by comment, with the counters of counted rules, as text and JSON", "[netlink]") {
+  TableImage image = BuildImage(Lowered(Policy(kPolicy,
+                                               "  accept http from any to lb in outside counter comment \"web\";\n"
+                                               "  accept ssh from clients to ges in outside comment \"admin\";\n")));
+  // Traffic: the kernel's counters, as a read-back table holds them.
+  size_t counters = 0;
+  for (auto& r : image.rules)
+    nftnl_expr_foreach(r.get(), [](nftnl_expr* e, void* d) {
+      if (std::string(nftnl_expr_get_str(e, NFTNL_EXPR_NAME)) == "counter") {
+        nftnl_expr_set_u64(e, NFTNL_EXPR_CTR_PACKETS, 3);
+        nftnl_expr_set_u64(e, NFTNL_EXPR_CTR_BYTES, 180);
+        ++*static_cast<size_t*>(d);
+      }
+      return 0;
+    }, &counters);
+  REQUIRE(counters == 2);  // one rule per family
+
+  std::string shown;
+  for (const auto& l : Describe(image)) shown += l + "\n";
+  INFO(shown);
+  CHECK(shown.find("web  [3 packets, 180 bytes]\n") != std::string::npos);
+  CHECK(shown.find("admin\n") != std::string::npos);  // no counter, no figures
+  CHECK(shown.find("admin  [") == std::string::npos);
+
+  std::string json = DescribeJson(image, 7);
+  INFO(json);
+  CHECK(json.rfind("{\"table\": \"inet fwc\", \"loaded\": true, \"generation\": 7, ", 0) == 0);
+  CHECK(json.find("\"comment\": \"test.fw:12 web\"") != std::string::npos);
+  CHECK(json.find("web\", \"counter\": {\"packets\": 3, \"bytes\": 180}}") != std::string::npos);
+  CHECK(json.find("admin\", \"counter\": null}") != std::string::npos);
+  CHECK(json.find("\"hook\": \"forward\", \"priority\": 0, \"policy\": \"drop\"") != std::string::npos);
+  CHECK(std::count(json.begin(), json.end(), '{') == std::count(json.begin(), json.end(), '}'));
+  CHECK(std::count(json.begin(), json.end(), '[') == std::count(json.begin(), json.end(), ']'));
+
+  TableImage absent;
+  CHECK(DescribeJson(absent, 9) == "{\"table\": \"inet fwc\", \"loaded\": false, \"generation\": 9, \"sets\": [], \"chains\": []}\n");
+}
