@@ -42,6 +42,8 @@ struct PolicyArgs {
   bool no_analysis = false;
   size_t analysis_budget = analysis::kDefaultAnalysisBudget;
   unsigned analysis_threads = 0;
+  // fwc check --expect: files of expectations (analysis/expectations.h).
+  std::vector<std::string> expect_files;
   void AddTo(CLI::App* sub);
   std::set<std::string> define_set() const { return {defines.begin(), defines.end()}; }
 };

@@ -78,6 +78,9 @@ void AddCompileCommands(CLI::App& app, Registry& registry) {
   auto check_args = std::make_shared<CompileArgs>();
   CLI::App* check = app.add_subcommand("check", "run every check of POLICY; write nothing");
   check_args->policy.AddTo(check);
+  check->add_option("--expect", check_args->policy.expect_files,
+                    "check the expectations of FILE: lines 'VERDICT PACKET' (the packet as for query); repeatable")
+      ->type_name("FILE");
   check->add_flag("--reference-parser", check_args->reference_parser,
                   "also read every file with the parser generated from the grammar, and fail if it disagrees");
   registry.Add(check, [check_args, &registry] { return Compile(*check_args, registry, false); });

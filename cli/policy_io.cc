@@ -98,6 +98,14 @@ int LoadPolicy(const PolicyArgs& args, const Registry& registry, Compilation& c,
               << err << "\n";
     return kExitUsage;
   }
+  for (const auto& path : args.expect_files) {
+    auto expectations = loader.Read(path, &err);
+    if (!expectations) {
+      std::cerr << "fwc: error: cannot read '" << path << "': " << err << "\n";
+      return kExitUsage;
+    }
+    c.add_expectations(path, std::move(*expectations));
+  }
   for (const auto& flag : registry.warning_flags) c.diags().control().Apply(flag, &err);
   if (args.no_analysis) c.set_analysis(false);
   c.set_analysis_budget(args.analysis_budget);

@@ -52,6 +52,13 @@ bool Compilation::Check(const std::string& path, std::string text, SourceLoader&
   placed_ = PlaceRules(model_, defines_, diags_);
   sections_ = PlaceSectionRules(model_, defines_);
   lap("place");
+  for (auto& [path, text] : expectation_files_) {
+    int file = sources_.Add(path, std::move(text));
+    auto st = analysis::CheckExpectations(file, sources_, model_, placed_, sections_, diags_);
+    expectation_stats_.checked += st.checked;
+    expectation_stats_.failed += st.failed;
+  }
+  if (!expectation_files_.empty()) lap("expectations");
   if (analysis_) {
     Analyze();
     lap("analysis");

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "compiler/analysis/expectations.h"
 #include "compiler/analysis/shadow_analysis.h"
 #include "compiler/syntax/ast.h"
 #include "compiler/base/diagnostics.h"
@@ -38,6 +39,13 @@ class Compilation {
   void set_analysis_budget(size_t budget) { analysis_options_.budget = budget; }
   // Threads the analysis may use; 0: one per CPU.
   void set_analysis_threads(unsigned threads);
+
+  // A file of expectations (see analysis/expectations.h), checked by Check
+  // once the rules are placed; path names it in diagnostics.
+  void add_expectations(std::string path, std::string text) {
+    expectation_files_.emplace_back(std::move(path), std::move(text));
+  }
+  const analysis::ExpectationStats& expectation_stats() const { return expectation_stats_; }
 
   // Parses, checks, places the rules in chains and (unless turned off)
   // analyses them. Returns false when there were errors; analysis findings
@@ -78,6 +86,8 @@ class Compilation {
   std::vector<PlacedRule> placed_;
   std::vector<PlacedRule> sections_;
   std::vector<analysis::Finding> findings_;
+  std::vector<std::pair<std::string, std::string>> expectation_files_;
+  analysis::ExpectationStats expectation_stats_;
   analysis::AnalysisStats stats_;
   std::vector<std::pair<std::string, double>> timings_;
 };

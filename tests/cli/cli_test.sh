@@ -175,6 +175,26 @@ for p in "$src"/policies/*.fw "$src"/tests/golden/features.fw; do
 done
 expect "and says so" grep -q "the grammar's parser reads .* exactly as fwc's does" "$tmp/err"
 
+# fwc check --expect: a policy's own tests.
+"$fwc" check "$src/policies/crm.fw" --expect "$src/policies/crm.expect" >"$tmp/out" 2>&1; check "crm.fw meets crm.expect" 0 $?
+expect "met expectations print nothing" test ! -s "$tmp/out"
+"$fwc" check "$src/policies/crm.fw" -D mgmt --expect "$src/policies/crm.expect" >/dev/null 2>"$tmp/err"; check "with -D mgmt, SSH to ges breaks crm.expect" 1 $?
+expect "the failed expectation is located, with what was decided" grep -q "crm.expect:8:8: error: expected drop, but the policy accepts tcp 10.1.1.11:40000 -> 10.1.2.10:22 in eth1 out eth2 (forward, IPv4) \[expectation-failed\]" "$tmp/err"
+expect "and points at the rule that decides it" grep -q "crm.fw:24:5: note: this rule decides it" "$tmp/err"
+expect "both families fail" grep -q "crm.expect:9:8: error: expected drop, but the policy accepts .*(forward, IPv6)" "$tmp/err"
+expect "the summary counts them" grep -qx "fwc: 2 errors" "$tmp/err"
+printf 'acept tcp 10.1.1.11 -> 10.1.2.2:80\naccept tcp 10.1.1.11 => 10.1.2.2:80\naccept\ndrop udp 10.1.1.11 -> 10.1.2.2:53 in eth9\n' >"$tmp/bad.expect"
+abs_fwc=$(cd "$(dirname "$fwc")" && pwd)/$(basename "$fwc")
+abs_crm=$(cd "$src/policies" && pwd)/crm.fw
+(cd "$tmp" && "$abs_fwc" check "$abs_crm" --expect bad.expect) >/dev/null 2>"$tmp/err"; check "malformed expectations are policy errors" 1 $?
+expect "a misspelt verdict gets a did-you-mean" grep -q "^bad.expect:1:1: error: expected accept, drop or reject, found 'acept'" "$tmp/err"
+expect "... did you mean" grep -q "did you mean 'accept'?" "$tmp/err"
+expect "a malformed packet is located at the packet" grep -q "^bad.expect:2:8: error: write a packet as" "$tmp/err"
+expect "a missing packet" grep -q "^bad.expect:3:7: error: expected a packet after 'accept'" "$tmp/err"
+expect "an unknown interface" grep -q "^bad.expect:4:6: error: .*eth9" "$tmp/err"
+"$fwc" check "$src/policies/crm.fw" --expect "$tmp/none.expect" >/dev/null 2>"$tmp/err"; check "an unreadable expectations file is an I/O error" 2 $?
+"$fwc" check "$src/policies/crm.fw" --expect /dev/zero >/dev/null 2>"$tmp/err"; check "a device as expectations is refused" 2 $?
+
 # --format json: valid JSON with the documented fields.
 json() {  # json FILE PYTHON-EXPRESSION-ON-d: true if it holds
   # One JSON document, or JSON lines (a list of them).
