@@ -9,7 +9,8 @@
 # ROOTFS_TEMPLATE is an existing minbase rootfs to copy (debootstrap takes a
 # few minutes); without it one is made in a temporary directory. The check
 # runs in a mount namespace of its own (unshare), so its mounts go away
-# with it. Exit status: that of the two commands.
+# with it. Then the .deb it built is installed on a copy of the template
+# (tests/package/deb_install_test.sh). Exit status: that of the commands.
 set -eu
 [ "$(id -u)" = 0 ] || { echo "needs root (debootstrap, chroot, network namespaces)" >&2; exit 2; }
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -37,5 +38,11 @@ unshare --mount --propagation private sh -eu -c '
   mount -t tmpfs tmpfs "$root/run"
   mount -t tmpfs tmpfs "$root/tmp"
   chroot "$root" /usr/bin/env -i HOME=/root PATH=/usr/sbin:/usr/bin:/sbin:/bin TERM=dumb \
-    /bin/sh -c "cd /src && ./scripts/setup.sh && ./scripts/test.sh"
+    /bin/sh -c "cd /src && ./scripts/setup.sh && ./scripts/test.sh && ./scripts/package-deb.sh"
 ' sh "$root"
+# The package, installed by apt on a pristine copy of the same rootfs.
+if [ $# -ge 1 ]; then
+  "$top/tests/package/deb_install_test.sh" "$(ls "$root"/src/build/fwc_*.deb)" "$1"
+else
+  echo "fresh-machine-check: the .deb install test needs ROOTFS_TEMPLATE; skipped"
+fi
