@@ -72,6 +72,7 @@ void AddCompileCommands(CLI::App& app, Registry& registry);
 void AddAnalysisCommands(CLI::App& app, Registry& registry);
 void AddApplyCommands(CLI::App& app, Registry& registry);
 void AddImportCommands(CLI::App& app, Registry& registry);
+void AddFormatCommands(CLI::App& app, Registry& registry);
 // `fwc completion SHELL`, built from app once every other command is added.
 void AddCompletionCommands(CLI::App& app, Registry& registry);
 

@@ -24,6 +24,7 @@ int main(int argc, char** argv) {
   AddAnalysisCommands(app, registry);
   AddApplyCommands(app, registry);
   AddImportCommands(app, registry);
+  AddFormatCommands(app, registry);
   AddCompletionCommands(app, registry);
   if (!TakeWarningFlags(argc, argv, registry)) return kExitUsage;
   // A misspelt command: CLI11 would only say that one is required.

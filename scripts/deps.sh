@@ -29,5 +29,5 @@ else
 fi
 export DEBIAN_FRONTEND=noninteractive
 # shellcheck disable=SC2086
-$sudo apt-get install -y -q --no-install-recommends $missing ||
-  { $sudo apt-get update -q && $sudo apt-get install -y -q --no-install-recommends $missing; }
+$sudo apt-get -o DPkg::Lock::Timeout=300 install -y -q --no-install-recommends $missing ||
+  { $sudo apt-get update -q && $sudo apt-get -o DPkg::Lock::Timeout=300 install -y -q --no-install-recommends $missing; }

@@ -101,11 +101,9 @@ std::string FileSystemLoader::Canonical(const std::string& path) {
 
 namespace {
 
-constexpr int kMaxIncludeDepth = 16;
-
 // The first byte offset that is not valid UTF-8, or npos. Checked before
 // ANTLR sees the text: its UTF-8 decoder throws on bad input.
-size_t FindInvalidUtf8(const std::string& s) {
+size_t FindInvalidUtf8(std::string_view s) {
   for (size_t i = 0; i < s.size();) {
     size_t n = s[i] == 0 ? 0 : Utf8SequenceLength(s, i);
     if (n == 0) return i;
@@ -114,9 +112,9 @@ size_t FindInvalidUtf8(const std::string& s) {
   return std::string::npos;
 }
 
-// Reports the first invalid UTF-8 byte of a file, if any; returns whether
-// there was one. Neither parser reads a file that has one.
-bool ReportInvalidUtf8(int file, const std::string& text, Diagnostics& diags) {
+}  // namespace
+
+bool ReportInvalidUtf8(int file, std::string_view text, Diagnostics& diags) {
   size_t bad = FindInvalidUtf8(text);
   if (bad == std::string::npos) return false;
   int line = 1, col = 1;
@@ -132,6 +130,10 @@ bool ReportInvalidUtf8(int file, const std::string& text, Diagnostics& diags) {
               "policy files are UTF-8 text; re-save the file as UTF-8");
   return true;
 }
+
+namespace {
+
+constexpr int kMaxIncludeDepth = 16;
 
 struct IncludeState {
   SourceLoader& loader;

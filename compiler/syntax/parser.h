@@ -5,6 +5,7 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "compiler/syntax/ast.h"
 #include "compiler/base/diagnostics.h"
@@ -45,6 +46,10 @@ class FileSystemLoader : public SourceLoader {
 // Parses the file at path (whose text is given) and every file it includes,
 // reporting problems to diags. Returns what could be parsed even when there
 // were errors, so later checks can still report theirs.
+// Reports the first byte of a file's text that is not UTF-8 (or a NUL), if
+// any; returns whether there was one. Neither parser reads such a file.
+bool ReportInvalidUtf8(int file, std::string_view text, Diagnostics& diags);
+
 ast::Unit ParsePolicy(const std::string& path, std::string text, SourceLoader& loader, SourceManager& sources,
                       Diagnostics& diags);
 

@@ -213,7 +213,7 @@ expect "query json: the default decides" json "$tmp/q.json" 'd["verdict"]=="drop
 printf 'tcp 10.1.1.11 -> 10.1.2.2:80\nnot a packet\nicmp 10.1.1.11 -> 10.1.2.2 type echo-request\n' >"$tmp/packets"
 "$fwc" query "$src/policies/crm.fw" --packets "$tmp/packets" --format json >"$tmp/q.json" 2>&1; check "query --packets --format json with a bad line" 2 $?
 expect "query --packets json: one object per line, errors included" json "$tmp/q.json" 'len(d)==3 and d[0]["line"]==1 and "error" in d[1] and d[2]["verdict"]=="accept"'
-sed 's/^\( *\)accept http from any to lb /\1drop http from any to lb /' "$src/policies/crm.fw" >"$tmp/crm-drop.fw"
+sed 's/^\( *\)accept http from any\( *\)to lb /\1drop http from any\2to lb /' "$src/policies/crm.fw" >"$tmp/crm-drop.fw"
 "$fwc" diff "$src/policies/crm.fw" "$tmp/crm-drop.fw" --format json >"$tmp/d.json" 2>"$tmp/err"; check "diff --format json of a change" 1 $?
 expect "diff json: both families' verdict changes, with the rules" json "$tmp/d.json" 'not d["equivalent"] and sorted(c["family"] for c in d["verdict_changes"])==["ipv4","ipv6"] and all(c["before"]=="accept" and c["after"]=="drop" and c["new_rule"]["file"]=="crm-drop.fw" for c in d["verdict_changes"])'
 "$fwc" diff "$src/policies/crm.fw" "$src/policies/crm.fw" --format json >"$tmp/d.json" 2>&1; check "diff --format json of equal policies" 0 $?
@@ -242,6 +242,37 @@ printf 'hello\n' >"$tmp/what.txt"
 "$fwc" import "$tmp/what.txt" >/dev/null 2>"$tmp/err"; check "an unknown format is a usage error" 2 $?
 "$fwc" import /dev/zero >/dev/null 2>"$tmp/err"; check "a device as input is refused" 2 $?
 "$fwc" import --from pf "$tmp/host.rules" >/dev/null 2>&1; check "an unknown --from is a usage error" 2 $?
+
+# fwc fmt: canonical form, comments kept, --check for CI, files rewritten in place.
+for f in "$src"/policies/*.fw; do
+  "$fwc" fmt --check "$f" 2>>"$tmp/err"; check "the bundled $(basename "$f") is in canonical form" 0 $?
+done
+printf '# head\nhost a 10.0.0.1 ; # the a\npolicy p default drop { accept tcp {80,443} from any to a; }\n' >"$tmp/messy.fw"
+cp "$tmp/messy.fw" "$tmp/messy.orig"
+chmod 0640 "$tmp/messy.fw"
+"$fwc" fmt --check "$tmp/messy.fw" >"$tmp/out" 2>"$tmp/err"; check "fmt --check of an unformatted file exits 1" 1 $?
+expect "--check says where and how" grep -q "messy.fw:2:1: error: not in the form fwc fmt writes \[not-formatted\]" "$tmp/err"
+expect "--check shows the line as fmt writes it" grep -q "fwc fmt writes this line as 'host a 10.0.0.1;  # the a'" "$tmp/err"
+expect "--check writes nothing" cmp -s "$tmp/messy.fw" "$tmp/messy.orig"
+"$fwc" fmt --stdout "$tmp/messy.fw" >"$tmp/out" 2>"$tmp/err"; check "fmt --stdout" 0 $?
+expect "--stdout leaves the file" cmp -s "$tmp/messy.fw" "$tmp/messy.orig"
+expect "--stdout prints the canonical form" grep -qx '    accept tcp { 80, 443 } from any to a;' "$tmp/out"
+ln -s messy.fw "$tmp/link.fw"
+"$fwc" fmt "$tmp/link.fw" 2>"$tmp/err"; check "fmt rewrites in place" 0 $?
+expect "through a link, not over it" test -L "$tmp/link.fw"
+expect "the file is the canonical form" cmp -s "$tmp/messy.fw" "$tmp/out"
+expect "with its permissions" test "$(stat -c %a "$tmp/messy.fw")" = 640
+expect "every comment is kept" test "$(grep -c '#' "$tmp/messy.fw")" = 2
+"$fwc" fmt --check "$tmp/messy.fw" 2>"$tmp/err"; check "and then --check passes" 0 $?
+"$fwc" fmt - <"$tmp/messy.orig" >"$tmp/stdin.out" 2>"$tmp/err"; check "fmt - reads standard input" 0 $?
+expect "and writes standard output" cmp -s "$tmp/stdin.out" "$tmp/out"
+printf 'host a 10.0.0.1;\npolicy p default drop { acept from any to any; }\n' >"$tmp/bad.fw"
+cp "$tmp/bad.fw" "$tmp/bad.orig"
+"$fwc" fmt "$tmp/bad.fw" 2>"$tmp/err"; check "fmt of a file with a syntax error exits 1" 1 $?
+expect "the error is located" grep -q "bad.fw:2:25: error: expected .*found the name 'acept'" "$tmp/err"
+expect "and the file is left as it is" cmp -s "$tmp/bad.fw" "$tmp/bad.orig"
+"$fwc" fmt "$tmp/none.fw" 2>/dev/null; check "fmt of a missing file is an I/O error" 2 $?
+"$fwc" fmt /dev/zero 2>"$tmp/err"; check "fmt of a device is refused" 2 $?
 
 echo "$pass passed, $fail failed"
 [ "$fail" = 0 ]

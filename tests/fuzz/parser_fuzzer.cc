@@ -5,12 +5,15 @@
 // diagnostics and dumping the AST work on whatever was parsed. And that
 // fwc's parser agrees with the reference parser generated from the grammar
 // (parser_agreement.h): the same tokens, the same accept or reject, and the
-// same AST, every Loc included.
+// same AST, every Loc included. And that fwc fmt formats every file the
+// parser accepts (its own check compares AST, tokens and comments) and is
+// idempotent.
 #include <cstddef>
 #include <cstdint>
 
 #include "compiler/semantics/model_dump.h"
 #include "compiler/syntax/ast_dump.h"
+#include "compiler/syntax/formatter.h"
 #include "tests/fuzz/fuzz_support.h"
 #include "tests/fuzz/parser_agreement.h"
 
@@ -38,6 +41,19 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (sources.size() > 1000)
     fwc::fuzz::Fail("include explosion", std::to_string(sources.size()) + " files parsed");
 
+  {
+    fwc::SourceManager fmt_sources;
+    fwc::Diagnostics fmt_diags(fmt_sources);
+    int file = fmt_sources.Add("main.fw", loader.main());
+    auto once = fwc::syntax::FormatPolicy(file, fmt_sources.text(file), fmt_diags);
+    for (const auto& d : fmt_diags.all())
+      if (d.code == "fmt-changed-meaning") fwc::fuzz::Fail("fwc fmt would change the policy", fmt_diags.Render());
+    if (once) {
+      int again = fmt_sources.Add("again.fw", *once);
+      auto twice = fwc::syntax::FormatPolicy(again, fmt_sources.text(again), fmt_diags);
+      if (!twice || *twice != *once) fwc::fuzz::Fail("fwc fmt is not idempotent", *once);
+    }
+  }
   std::string rendered = diags.Render();
   std::string dump = fwc::DumpAst(unit);
   (void)rendered;

@@ -19,6 +19,7 @@
 #include <set>
 #include <sstream>
 
+#include "compiler/syntax/formatter.h"
 #include "compiler/syntax/lexer.h"
 #include "compiler/syntax/parser.h"
 #include "support.h"
@@ -658,4 +659,73 @@ TEST_CASE("the reserved words fwc.policy(5) lists are the grammar's keywords", "
     INFO(k);
     CHECK(dict.find("\"" + k + "\"") != std::string::npos);
   }
+}
+
+namespace {
+
+// fwc fmt over many inputs: every file the parser accepts is formatted (the
+// formatter's own check, fmt-changed-meaning, compares the ASTs, tokens and
+// comments before and after) and formatting the result changes nothing.
+struct FmtTally {
+  int formatted = 0;
+  int refused = 0;  // syntax errors: left alone
+  int failures = 0;
+};
+
+void CheckFormat(const std::string& text, FmtTally& t) {
+  SourceManager sources;
+  Diagnostics diags(sources);
+  int file = sources.Add("t.fw", text);
+  auto once = syntax::FormatPolicy(file, sources.text(file), diags);
+  bool syntax_error = false;
+  for (const auto& d : diags.all()) syntax_error |= d.code == "syntax-error" || d.code == "invalid-encoding";
+  if (!once) {
+    if (syntax_error) {
+      ++t.refused;
+    } else if (++t.failures <= 3) {
+      UNSCOPED_INFO("fwc fmt failed on:\n" << text << "\n" << diags.Render());
+      if (const char* dump = std::getenv("FWC_FMT_FAILURE")) std::ofstream(dump) << text;
+    }
+    return;
+  }
+  int again_file = sources.Add("t2.fw", *once);
+  Diagnostics again_diags(sources);
+  auto twice = syntax::FormatPolicy(again_file, sources.text(again_file), again_diags);
+  if (!twice || *twice != *once) {
+    if (++t.failures <= 3) UNSCOPED_INFO("fwc fmt is not idempotent on:\n" << text << "\nfirst:\n" << *once);
+    return;
+  }
+  ++t.formatted;
+}
+
+void ReportFmt(const char* what, const FmtTally& t) {
+  std::printf("fwc fmt, %s: %d formatted (idempotent, same AST, tokens and comments), %d refused (syntax errors), %d failures\n",
+              what, t.formatted, t.refused, t.failures);
+}
+
+}  // namespace
+
+TEST_CASE("fwc fmt keeps the meaning and every comment of every policy in the tree, and is idempotent", "[syntax][fmt]") {
+  FmtTally t;
+  for (const auto& text : Seeds()) CheckFormat(text, t);
+  ReportFmt("policies in the tree", t);
+  CHECK(t.failures == 0);
+  CHECK(t.formatted > 20);
+}
+
+TEST_CASE("fwc fmt keeps the meaning of generated and mutated policies, and is idempotent", "[syntax][fmt]") {
+  Generator gen(EnvNumber("FWC_DIFF_SEED", 1) + 7);
+  FmtTally t;
+  unsigned long n = EnvNumber("FWC_DIFF_CASES", 20000) / 4;
+  for (unsigned long i = 0; i < n && t.failures < 3; ++i) CheckFormat(gen.Policy(), t);
+  ReportFmt("generated policies", t);
+  std::vector<std::string> seeds = Seeds();
+  Mutator m(EnvNumber("FWC_DIFF_SEED", 1) + 7);
+  FmtTally mt;
+  for (unsigned long i = 0; i < n && mt.failures < 3; ++i) CheckFormat(m.Mutate(seeds[m.Below(seeds.size())]), mt);
+  ReportFmt("mutations", mt);
+  CHECK(t.failures == 0);
+  CHECK(mt.failures == 0);
+  CHECK(t.formatted > static_cast<int>(n / 2));
+  CHECK(mt.formatted > 100);
 }
