@@ -14,7 +14,8 @@ namespace {
 
 const char* FamilyName(Family f) { return f == Family::kV4 ? "IPv4" : "IPv6"; }
 
-// "crm.fw:23: accept http from any to lb in outside" — the rule as written.
+}  // namespace
+
 std::string RuleText(const Compilation& c, const PolicyRule* r) {
   std::string line(c.sources().Line(r->loc.file, r->loc.line));
   size_t start = line.find_first_not_of(" \t");
@@ -22,7 +23,6 @@ std::string RuleText(const Compilation& c, const PolicyRule* r) {
   return c.sources().display_name(r->loc.file) + ":" + std::to_string(r->loc.line) + ": " + line;
 }
 
-// "p.fw:12", "default", "builtin:loopback": what decided, as one word.
 std::string RuleWord(const Compilation& c, const analysis::QueryResult& r) {
   if (r.rule) return c.sources().display_name(r.rule->loc.file) + ":" + std::to_string(r.rule->loc.line);
   if (r.builtin.empty()) return "default";
@@ -31,15 +31,6 @@ std::string RuleWord(const Compilation& c, const analysis::QueryResult& r) {
   return "builtin:neighbour-discovery";
 }
 
-struct QueryArgs {
-  PolicyArgs policy;
-  std::string packet;
-  std::string packets_file;
-  std::string format = "text";
-};
-
-// --format json: a rule as {"file", "line", "text"} (the line as written),
-// null for none.
 std::string JsonRule(const Compilation& c, const PolicyRule* r) {
   if (!r) return "null";
   std::string line(c.sources().Line(r->loc.file, r->loc.line));
@@ -49,13 +40,22 @@ std::string JsonRule(const Compilation& c, const PolicyRule* r) {
          std::to_string(r->loc.line) + ", \"text\": " + JsonString(line) + "}";
 }
 
+std::string JsonFamily(Family f) { return f == Family::kV4 ? "\"ipv4\"" : "\"ipv6\""; }
+
+namespace {
+
+struct QueryArgs {
+  PolicyArgs policy;
+  std::string packet;
+  std::string packets_file;
+  std::string format = "text";
+};
+
 std::string JsonRules(const Compilation& c, const std::vector<const PolicyRule*>& rules) {
   std::string out = "[";
   for (size_t i = 0; i < rules.size(); ++i) out += (i ? ", " : "") + JsonRule(c, rules[i]);
   return out + "]";
 }
-
-std::string JsonFamily(Family f) { return f == Family::kV4 ? "\"ipv4\"" : "\"ipv6\""; }
 
 // One answer of fwc query, as one line of JSON (documented in fwc(8)).
 std::string JsonAnswer(const Compilation& c, const analysis::PacketSpec& p, const analysis::QueryResult& r) {

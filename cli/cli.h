@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "compiler/analysis/query.h"
 #include "compiler/compilation.h"
 
 namespace fwc::cli {
@@ -68,11 +69,20 @@ bool WriteAtomically(const std::string& path, const std::string& data, unsigned 
 // Writes to stdout, or atomically to path unless it is empty or "-".
 int WriteOutput(const std::string& path, const std::string& data, unsigned mode);
 
+// "crm.fw:23: accept http from any to lb in outside": a rule as written.
+std::string RuleText(const Compilation& c, const PolicyRule* r);
+// "p.fw:12", "default", "builtin:loopback": what decided a packet, as one word.
+std::string RuleWord(const Compilation& c, const analysis::QueryResult& r);
+// --format json: a rule as {"file", "line", "text"} (the line as written), null for none.
+std::string JsonRule(const Compilation& c, const PolicyRule* r);
+std::string JsonFamily(Family f);  // "ipv4" or "ipv6", quoted
+
 void AddCompileCommands(CLI::App& app, Registry& registry);
 void AddAnalysisCommands(CLI::App& app, Registry& registry);
 void AddApplyCommands(CLI::App& app, Registry& registry);
 void AddImportCommands(CLI::App& app, Registry& registry);
 void AddFormatCommands(CLI::App& app, Registry& registry);
+void AddAuditCommands(CLI::App& app, Registry& registry);
 // `fwc completion SHELL`, built from app once every other command is added.
 void AddCompletionCommands(CLI::App& app, Registry& registry);
 

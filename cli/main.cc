@@ -25,6 +25,7 @@ int main(int argc, char** argv) {
   AddApplyCommands(app, registry);
   AddImportCommands(app, registry);
   AddFormatCommands(app, registry);
+  AddAuditCommands(app, registry);
   AddCompletionCommands(app, registry);
   if (!TakeWarningFlags(argc, argv, registry)) return kExitUsage;
   // A misspelt command: CLI11 would only say that one is required.

@@ -52,6 +52,17 @@ class Resolver {
  public:
   Resolver(const ast::Unit& unit, Diagnostics& diags) : unit_(unit), diags_(diags) {}
 
+  // What a declared name stands for, if it names addresses (a host,
+  // network, range, group of them, or the firewall).
+  std::optional<AddressSet> AddressesOf(const std::string& name) {
+    Model m;
+    IndexNames();
+    Firewall(m);
+    const Value* v = Object(name);
+    if (!v || v->kind != Value::Kind::kAddress) return std::nullopt;
+    return v->addresses;
+  }
+
   Model Run() {
     Model m;
     IndexNames();
@@ -1070,6 +1081,12 @@ class Resolver {
 
 Model Resolve(const ast::Unit& unit, Diagnostics& diags) {
   return Resolver(unit, diags).Run();
+}
+
+std::optional<AddressSet> ResolveAddressName(const ast::Unit& unit, const std::string& name) {
+  SourceManager sm;
+  Diagnostics scratch(sm);  // the unit was checked: nothing new to report
+  return Resolver(unit, scratch).AddressesOf(name);
 }
 
 }  // namespace fwc

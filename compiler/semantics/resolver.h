@@ -4,6 +4,9 @@
 // it is declared, rather than at every use.
 #pragma once
 
+#include <optional>
+#include <string>
+
 #include "compiler/semantics/model.h"
 #include "compiler/syntax/ast.h"
 
@@ -14,5 +17,9 @@ class Diagnostics;
 // Resolves names and runs every check of the policy. Errors go to diags;
 // the model is meaningful only when diags has no errors.
 Model Resolve(const ast::Unit& unit, Diagnostics& diags);
+
+// The addresses a name of a checked unit stands for: a host, network,
+// range, a group of them, or the firewall; nullopt for any other name.
+std::optional<AddressSet> ResolveAddressName(const ast::Unit& unit, const std::string& name);
 
 }  // namespace fwc

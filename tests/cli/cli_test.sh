@@ -274,5 +274,79 @@ expect "and the file is left as it is" cmp -s "$tmp/bad.fw" "$tmp/bad.orig"
 "$fwc" fmt "$tmp/none.fw" 2>/dev/null; check "fmt of a missing file is an I/O error" 2 $?
 "$fwc" fmt /dev/zero 2>"$tmp/err"; check "fmt of a device is refused" 2 $?
 
+# fwc audit: the plan without a network, and whole audits against a fake nmap
+# (the real one, against real rulesets, runs in tests/e2e/crm_nmap.sh).
+crm=$src/policies/crm.fw
+"$fwc" audit "$crm" --from clients --plan >"$tmp/plan" 2>"$tmp/err"; check "audit --plan exits 0" 0 $?
+expect "the plan counts its probes" grep -q "^fwc audit of .*crm.fw from 10.1.1.2, 2001:db8:1::2: 220 probes to 10 addresses (planned, not sent)" "$tmp/plan"
+expect "the plan decides each probe" grep -q "^  tcp 10.1.1.2 -> 10.1.2.2:80 *accept *.*crm.fw:23" "$tmp/plan"
+expect "the plan tallies by rule" grep -q "crm.fw:22: accept ping .*2 probes$" "$tmp/plan"
+"$fwc" audit "$crm" -D mgmt --from 10.1.1.11 --plan --format json >"$tmp/plan.json" 2>"$tmp/err"; check "audit --plan --format json" 0 $?
+expect "the JSON plan holds every probe, IPv4 only from an IPv4 address" python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d["probed"] is False and d["from"] == ["10.1.1.11"], d["from"]
+assert len(d["probes"]) == 110, len(d["probes"])
+assert all(p["family"] == "ipv4" for p in d["probes"])
+ssh = [p for p in d["probes"] if p["probe"] == "tcp 10.1.1.11 -> 10.1.2.10:22"]
+assert ssh and ssh[0]["verdict"] == "accept" and ssh[0]["rule"]["line"] == 24, ssh' "$tmp/plan.json"
+"$fwc" audit "$crm" --plan >/dev/null 2>"$tmp/err"; check "audit --plan without --from is a usage error" 2 $?
+"$fwc" audit "$crm" --from clints --plan >/dev/null 2>"$tmp/err"; check "an unknown --from is a usage error" 2 $?
+expect "it says what --from takes" grep -q "'clints' is neither an address nor a host, network, range or group of the policy" "$tmp/err"
+"$fwc" audit "$crm" --from 10.1.1.1 --plan >/dev/null 2>"$tmp/err"; check "auditing from the firewall is refused" 2 $?
+"$fwc" audit "$crm" --from clients --plan --ports 80-70 >/dev/null 2>"$tmp/err"; check "a bad --ports is a usage error" 2 $?
+# A fake nmap: nothing answers (or, with FAKE_NMAP_OPEN=1, every host answers
+# every probe), in nmap's XML.
+cat >"$tmp/nmap" <<'EOS'
+#!/bin/sh
+ports="" targets="" ping=0
+while [ $# -gt 0 ]; do
+  case $1 in
+    -p) ports=${2#?:}; shift ;;
+    -sn) ping=1 ;;
+    -oX|--max-retries|-g) shift ;;
+    -*) ;;
+    *) targets="$targets $1" ;;
+  esac
+  shift
+done
+[ -n "${FAKE_NMAP_FAIL:-}" ] && { echo "You requested a scan type which requires root privileges." >&2; exit 1; }
+echo '<?xml version="1.0"?><!DOCTYPE nmaprun><nmaprun scanner="nmap">'
+for t in $targets; do
+  type=ipv4; case $t in *:*) type=ipv6 ;; esac
+  if [ $ping = 1 ]; then
+    [ -n "${FAKE_NMAP_OPEN:-}" ] && echo "<host><status state=\"up\" reason=\"echo-reply\"/><address addr=\"$t\" addrtype=\"$type\"/></host>"
+  elif [ -n "${FAKE_NMAP_OPEN:-}" ]; then
+    echo "<host><status state=\"up\" reason=\"user-set\"/><address addr=\"$t\" addrtype=\"$type\"/><ports><extraports state=\"closed\"><extrareasons reason=\"reset\" ports=\"$ports\"/></extraports></ports></host>"
+  else
+    echo "<host><status state=\"up\" reason=\"user-set\"/><address addr=\"$t\" addrtype=\"$type\"/><ports><extraports state=\"filtered\"><extrareasons reason=\"no-response\" ports=\"$ports\"/></extraports></ports></host>"
+  fi
+done
+echo '</nmaprun>'
+EOS
+chmod +x "$tmp/nmap"
+# The probes leave from --from's address: as root, a network namespace in
+# which this machine is 10.1.1.11 on the crm outside network.
+ns=fwc-cli-audit-$$
+if [ "$(id -u)" = 0 ] && ip netns add "$ns" 2>/dev/null; then
+  ip -n "$ns" link add out0 type veth peer name out1 && ip -n "$ns" link set out0 up &&
+    ip -n "$ns" addr add 10.1.1.11/24 dev out0
+  vantage="ip netns exec $ns"
+  $vantage "$fwc" audit "$crm" --from 10.1.1.11 --nmap "$tmp/nmap" >"$tmp/out" 2>"$tmp/err"; check "an audit where nothing answers exits 1" 1 $?
+  expect "it finds the two accepting rules' probes unanswered" grep -q "^fwc audit: 110 probes: 108 agree, 0 unconfirmed, 2 differ" "$tmp/out"
+  expect "each difference is located at its rule" grep -q "crm.fw:23:5: error: tcp 10.1.1.11 -> 10.1.2.2:80 got no answer, but this rule accepts it (expected an answer or a reset) \[audit-differs\]" "$tmp/err"
+  expect "the ping rule's too" grep -q "crm.fw:22:5: error: ping 10.1.1.11 -> 10.1.2.2 got no answer, but this rule accepts it" "$tmp/err"
+  $vantage env FAKE_NMAP_OPEN=1 "$fwc" audit "$crm" --from 10.1.1.11 --nmap "$tmp/nmap" --all >"$tmp/out" 2>"$tmp/err"; check "an audit where everything answers exits 1" 1 $?
+  expect "--all lists every probe with what came back" grep -q "^  tcp 10.1.1.11 -> 10.1.2.10:22 *drop *default *a reset *DIFFERS" "$tmp/out"
+  expect "the default's differences are located at the policy" grep -q "crm.fw:21:8: error: [0-9]* probes got a reset, but the policy's default drops them" "$tmp/err"
+  $vantage env FAKE_NMAP_FAIL=1 "$fwc" audit "$crm" --from 10.1.1.11 --nmap "$tmp/nmap" >/dev/null 2>"$tmp/err"; check "nmap failing is exit 2" 2 $?
+  expect "with nmap's own words" grep -q "cannot probe: .* failed: You requested a scan type which requires root privileges." "$tmp/err"
+  $vantage "$fwc" audit "$crm" --from 10.1.1.11 --nmap "$tmp/no-such-nmap" >/dev/null 2>"$tmp/err"; check "no nmap is exit 2" 2 $?
+  expect "saying how to get it" grep -q "apt-get install nmap" "$tmp/err"
+  ip netns del "$ns"
+else
+  echo "# skipped: fwc audit against a fake nmap (needs root for a network namespace)"
+fi
+
 echo "$pass passed, $fail failed"
 [ "$fail" = 0 ]

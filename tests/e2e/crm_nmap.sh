@@ -6,8 +6,12 @@
 # (plain, -D mgmt): flushes the firewall namespace's ruleset, compiles POLICY_DIR/crm.fw
 # with fwc, loads the result inside the firewall's namespace and checks, over IPv4 and
 # IPv6, what nmap, ping and real TCP exchanges see
-# from the clients and from the dmz. Two broken copies of the policy (mutants) must
-# each make at least one assertion fail, proving the suite can fail.
+# from the clients and from the dmz, then runs `fwc audit` from a client against the
+# loaded ruleset (every probe must agree). `fwc audit` from the dmz, and against three
+# broken rulesets (a rule deleted, an extra port opened, IPv6 left open: changes to the
+# loaded table) which it must catch, each difference where the breakage is. Two broken
+# copies of the policy (mutants) must each make at least one assertion fail, proving
+# the suite can fail.
 #
 # Output: one "ok - ..." / "not ok - ..." line per assertion, then "N passed, M failed".
 # Exit: 0 all passed, 1 something failed, 77 skipped (not root, no netns), 2 usage error.
@@ -314,6 +318,42 @@ traffic() {
     done
 }
 
+C1=10.1.1.11,2001:db8:1::11 LB=10.1.2.2,2001:db8:2::2
+# audit LABEL MGMT(0|1) NODE FROM WANT(0|1) [WHAT]: `fwc audit` of the policy
+# from NODE (--from FROM) against the loaded ruleset; WANT 0: it must find
+# every probe agreeing, 1: it must find differences (and, with WHAT, only
+# probes of the given family, or ones that name the given port or rule).
+audit() {
+    local label=$1 mgmt=$2 node=$3 from=$4 want=$5 what=${6:-} defs=() rc pol=$POLICY
+    if [ "$mgmt" = 1 ]; then  # as install() chose it
+        if [ -f "$POLICY_MGMT" ]; then pol=$POLICY_MGMT; else defs=(-D mgmt); fi
+    fi
+    local out=$WORK/$label.audit-$node
+    topo_exec "$node" "$FWC" audit "$pol" "${defs[@]}" --from "$from" --format json >"$out.json" 2>"$out.err"
+    rc=$?
+    local counts
+    counts=$("$PY" -c 'import json,sys; d=json.load(open(sys.argv[1])); print(len(d["probes"]), d["agree"], d["unconfirmed"], d["differ"])' "$out.json" 2>/dev/null)
+    echo "# audit $label from $node: probes agree unconfirmed differ = ${counts:-?}"
+    if [ "$want" = 0 ]; then
+        check "$label: fwc audit from $node --from $from finds the firewall doing what the policy says" "0 ${counts##* }" "$rc ${counts##* }"
+        [ "$rc" = 0 ] || sed 's/^/#   /' "$out.err" | head -20
+        return
+    fi
+    check "$label: fwc audit from $node catches the broken ruleset (exit 1, differences)" 1 "$rc"
+    [ -z "$what" ] && return
+    local stray
+    stray=$("$PY" -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+what = sys.argv[2]
+for p in d["probes"]:
+    if p["agreement"] != "differs": continue
+    rule = p["rule"]["file"] + ":" + str(p["rule"]["line"]) if p["rule"] else "default"
+    ok = p["family"] == what or (what.startswith(":") and p["probe"].endswith(what)) or rule.endswith(what)
+    if not ok: print(p["probe"])' "$out.json" "$what" 2>&1 | head -3)
+    check "$label: every difference fwc audit reports is one of $what" "" "$stray"
+}
+
 echo "# fwc: $FWC"
 echo "# policy: $POLICY"
 if ! TOPO_QUIET=1 topo_up; then
@@ -332,9 +372,32 @@ for backend in nft iptables netlink; do
         label=$backend
         [ "$mgmt" = 1 ] && label="$backend+mgmt"
         echo "# --- $label"
-        install "$label" "$backend" "$mgmt" "$POLICY" && traffic "$label" "$mgmt"
+        install "$label" "$backend" "$mgmt" "$POLICY" && traffic "$label" "$mgmt" &&
+            audit "$label" "$mgmt" c1 "$C1" 0
     done
 done
+# The audit from the dmz, and broken rulesets it must catch: a rule missing,
+# an extra open port, IPv6 left open (each a change to the loaded table).
+if install audit-dmz nft 0 "$POLICY"; then
+    audit audit-dmz 0 lb "$LB" 0
+fi
+# nft_break LABEL NFT-COMMAND...: the crm ruleset loaded, then changed.
+nft_break() {
+    local label=$1; shift
+    install "$label" nft 0 "$POLICY" >/dev/null || return 1
+    topo_exec fw nft "$@" || { result "not ok" "$label: nft $*"; return 1; }
+}
+http_handles() { topo_exec fw nft -a list chain inet fwc forward | sed -n 's/.*tcp dport 80 .*# handle \([0-9]*\)$/\1/p'; }
+if nft_break broken-no-http list chain inet fwc forward; then
+    for h in $(http_handles); do topo_exec fw nft delete rule inet fwc forward handle "$h"; done
+    audit broken-no-http 0 c1 "$C1" 1 :80
+fi
+if nft_break broken-extra-port insert rule inet fwc forward tcp dport 8080 accept; then
+    audit broken-extra-port 0 c1 "$C1" 1 :8080
+fi
+if nft_break broken-ipv6-open insert rule inet fwc forward meta nfproto ipv6 accept; then
+    audit broken-ipv6-open 0 c1 "$C1" 1 ipv6
+fi
 
 # Mutants: the suite must notice a too-wide rule and a missing rule.
 mkdir -p "$WORK/mutants"
