@@ -33,6 +33,12 @@ std::string ArtifactName(const std::string& target, bool previous = false);
 // The unit file for an installed artifact of this target.
 std::string UnitText(const Artifact& a, const std::string& nft_path);
 
+// The unit the Debian package ships (lib/systemd/system/fwc.service): the
+// nft unit above for whatever artifact is stored, skipped while there is
+// none. fwc install's unit in /etc takes its place; uninstall removes that
+// one (and the artifact), which leaves this one inactive.
+std::string PackagedUnitText(const std::string& nft_path);
+
 // systemd, as install and uninstall need it: behind an interface so that
 // what they do to a running unit is tested without one.
 class ServiceManager {

@@ -2,7 +2,7 @@
 # Installs the .deb on a minimal Debian 12 (a copy of a debootstrap
 # --variant=minbase rootfs) with apt, which brings its dependencies, and
 # runs what a new user would: fwc --version, fwc check of the bundled
-# policy with its expectations, and the shell completion.
+# policy with its expectations, the shell completion, and the systemd unit.
 #   usage: tests/package/deb_install_test.sh DEB ROOTFS_TEMPLATE
 # Needs root; exit 77 without it.
 set -eu
@@ -33,7 +33,15 @@ unshare --mount --propagation private sh -eu -c '
       ls /usr/share/man/man8/fwc.8* /usr/share/man/man5/fwc.policy.5*
       ls /usr/share/vim/vimfiles/syntax/fwc.vim /usr/share/fwc/editors/textmate/fwc.tmLanguage.json
       bash -c \". /usr/share/bash-completion/completions/fwc; complete -p fwc\"
+      grep -x \"ExecStart=/usr/sbin/nft -f /var/lib/fwc/ruleset.nft\" /usr/lib/systemd/system/fwc.service
+      grep -x \"ConditionPathExists=/var/lib/fwc/ruleset.nft\" /usr/lib/systemd/system/fwc.service
       dpkg -s fwc | grep -E \"^(Status|Version):\"
     "
 ' sh "$root" "$(basename "$deb")"
+# The packaged unit, as systemd reads it (the host's systemd: a minbase
+# rootfs has none), with the man page the package installed.
+if command -v systemd-analyze >/dev/null; then
+  MANPATH=$root/usr/share/man systemd-analyze verify "$root/usr/lib/systemd/system/fwc.service"
+  echo "deb_install_test: systemd-analyze verify accepts the packaged fwc.service"
+fi
 echo "deb_install_test: $(basename "$deb") installs and runs on a minbase rootfs"
