@@ -52,6 +52,12 @@ bool Compilation::Check(const std::string& path, std::string text, SourceLoader&
   placed_ = PlaceRules(model_, defines_, diags_);
   sections_ = PlaceSectionRules(model_, defines_);
   lap("place");
+  if (!model_.expectations.empty()) {
+    auto st = analysis::CheckPolicyExpectations(sources_, model_, placed_, sections_, defines_, diags_);
+    expectation_stats_.checked += st.checked;
+    expectation_stats_.failed += st.failed;
+    lap("expectations");
+  }
   for (auto& [path, text] : expectation_files_) {
     int file = sources_.Add(path, std::move(text));
     auto st = analysis::CheckExpectations(file, sources_, model_, placed_, sections_, diags_);

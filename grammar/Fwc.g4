@@ -15,6 +15,7 @@ statement   : includeStmt
             | markDecl
             | helperDecl
             | policyDecl
+            | expectStmt
             ;
 
 includeStmt : 'include' STRING ';' ;
@@ -62,6 +63,10 @@ natPort     : 'port' port ;
 marksBlock  : 'marks' '{' markRule* '}' ';'? ;
 markRule    : kind=('mark' | 'connmark') markValue svcSet? 'from' src=addrSet 'to' dst=addrSet ruleOption* ';' ;
 markValue   : NUMBER | name ;
+
+// An expectation: the one packet the rule-like part names must get this
+// verdict (checked by fwc check, like a test the policy carries).
+expectStmt  : 'expect' action svcSet? 'from' src=addrSet 'to' dst=addrSet ruleOption* ';' ;
 
 ruleDecl    : action svcSet? 'from' src=addrSet 'to' dst=addrSet ruleOption* ';' ;
 action      : 'accept' | 'drop' | 'reject' ;

@@ -1,5 +1,6 @@
 #include "compiler/analysis/expectations.h"
 
+#include <optional>
 #include <string>
 
 #include "compiler/analysis/query.h"
@@ -15,7 +16,86 @@ bool ParseVerdict(const std::string& word, ast::Action* a) {
   return true;
 }
 
+// An expectation the policy decides otherwise: an error at it, with a note
+// at the rule (or default) that decides.
+Diagnostic& ReportFailure(const SourceManager& sm, const Model& m, ast::Action want, const QueryResult& r,
+                          const Loc& at, Diagnostics& diags) {
+  std::string decided;
+  Loc by;
+  if (r.rule) {
+    decided = "decided by the rule at " + sm.display_name(r.rule->loc.file) + ":" + std::to_string(r.rule->loc.line);
+    by = r.rule->loc;
+  } else if (!r.builtin.empty()) {
+    decided = "decided by fwc's built-in " + r.builtin + " rule";
+  } else {
+    decided = "decided by the policy default";
+    by = m.policy_loc;
+  }
+  Diagnostic& d = diags.Error("expectation-failed", at,
+                              std::string("expected ") + ast::ActionName(want) + ", but the policy " +
+                                  ast::ActionName(r.verdict) + "s " + r.packet + " (" + ir::HookName(r.chain) + ", " +
+                                  (r.family == Family::kV4 ? "IPv4" : "IPv6") + ")",
+                              decided + "; `fwc query` shows the way it takes");
+  if (by.valid()) d.notes.push_back({by, r.rule ? "this rule decides it" : "this default decides it"});
+  return d;
+}
+
 }  // namespace
+
+ExpectationStats CheckPolicyExpectations(const SourceManager& sm, const Model& m,
+                                         const std::vector<PlacedRule>& placed,
+                                         const std::vector<PlacedRule>& sections,
+                                         const std::set<std::string>& defines, Diagnostics& diags) {
+  ExpectationStats stats;
+  if (m.expectations.empty()) return stats;
+  QueryEngine engine(m, placed, sections);
+  for (const PolicyRule& e : m.expectations) {
+    if (!e.condition.empty() && (defines.count(e.condition) > 0) == e.condition_negated) continue;
+    Diagnostic* failed = nullptr;  // the IPv4 packet's, which the IPv6 one joins when decided alike
+    const QueryResult* failed_r = nullptr;
+    std::optional<QueryResult> v4;
+    for (Family f : {Family::kV4, Family::kV6}) {
+      const auto& src = e.src.set.of(f).intervals();
+      const auto& dst = e.dst.set.of(f).intervals();
+      // The resolver left at most one service per family.
+      const ServiceAtom* atom = nullptr;
+      for (const auto& a : e.services.atoms)
+        if (!a.family() || *a.family() == f) atom = &a;
+      if (src.empty() || dst.empty() || !atom) continue;
+      const ServiceAtom& a = *atom;
+      PacketSpec p;
+      p.family = f;
+      p.proto = a.proto;
+      p.src = src[0].lo;
+      p.dst = dst[0].lo;
+      if (!a.dports.empty()) p.dport = static_cast<unsigned>(a.dports.intervals()[0].lo);
+      if (!a.sports.empty()) p.sport = static_cast<unsigned>(a.sports.intervals()[0].lo);
+      p.icmp_type = a.icmp_type;
+      p.icmp_code = a.icmp_code < 0 ? 0 : a.icmp_code;
+      p.iif = e.iif;
+      p.oif = e.oif;
+      p.established = e.extras.states == kStateEstablished;
+      std::string err;
+      auto r = engine.Query(p, &err);
+      if (!r) {  // the resolver checked the interfaces: not expected
+        diags.Error("expectation-failed", e.span, "cannot decide this packet: " + err);
+        failed = nullptr;  // a new diagnostic may have moved it
+        continue;
+      }
+      ++stats.checked;
+      if (r->verdict == e.action) continue;
+      ++stats.failed;
+      if (failed && failed_r->verdict == r->verdict && failed_r->rule == r->rule && failed_r->builtin == r->builtin) {
+        failed->message += "; so does the IPv6 packet " + r->packet;
+        continue;
+      }
+      failed = &ReportFailure(sm, m, e.action, *r, e.span, diags);
+      v4 = std::move(r);
+      failed_r = &*v4;
+    }
+  }
+  return stats;
+}
 
 ExpectationStats CheckExpectations(int file, const SourceManager& sm, const Model& m,
                                    const std::vector<PlacedRule>& placed, const std::vector<PlacedRule>& sections,
@@ -64,23 +144,7 @@ ExpectationStats CheckExpectations(int file, const SourceManager& sm, const Mode
     ++stats.checked;
     if (r->verdict == want) continue;
     ++stats.failed;
-    std::string decided;
-    Loc by;
-    if (r->rule) {
-      decided = "decided by the rule at " + sm.display_name(r->rule->loc.file) + ":" + std::to_string(r->rule->loc.line);
-      by = r->rule->loc;
-    } else if (!r->builtin.empty()) {
-      decided = "decided by fwc's built-in " + r->builtin + " rule";
-    } else {
-      decided = "decided by the policy default";
-      by = m.policy_loc;
-    }
-    Diagnostic& d = diags.Error("expectation-failed", packet_at,
-                                std::string("expected ") + ast::ActionName(want) + ", but the policy " +
-                                    ast::ActionName(r->verdict) + "s " + r->packet + " (" + ir::HookName(r->chain) +
-                                    ", " + (r->family == Family::kV4 ? "IPv4" : "IPv6") + ")",
-                                decided + "; `fwc query` shows the way it takes");
-    if (by.valid()) d.notes.push_back({by, r->rule ? "this rule decides it" : "this default decides it"});
+    ReportFailure(sm, m, want, *r, packet_at, diags);
   }
   return stats;
 }

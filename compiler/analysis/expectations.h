@@ -1,6 +1,7 @@
-// Expectations: packets a policy must decide a given way, kept in a file
-// beside it and checked by `fwc check --expect FILE`, so that a policy
-// carries its own tests (like Capirca's aclcheck). One per line:
+// Expectations: packets a policy must decide a given way, written in the
+// policy (expect statements) or kept in a file beside it and checked by
+// `fwc check --expect FILE`, so that a policy carries its own tests (like
+// Capirca's aclcheck). One per line:
 //   accept tcp 10.1.1.11 -> 10.1.2.2:80
 //   drop   udp 203.0.113.9 -> 10.1.2.2:53 in eth1
 // the verdict, then a packet as `fwc query` reads it; '#' starts a comment.
@@ -9,6 +10,8 @@
 #pragma once
 
 #include <cstddef>
+#include <set>
+#include <string>
 #include <vector>
 
 #include "compiler/base/diagnostics.h"
@@ -27,5 +30,13 @@ struct ExpectationStats {
 ExpectationStats CheckExpectations(int file, const SourceManager& sm, const Model& m,
                                    const std::vector<PlacedRule>& placed, const std::vector<PlacedRule>& sections,
                                    Diagnostics& diags);
+
+// Checks the policy's own expect statements (Model::expectations) whose
+// condition the defines meet, one packet per family each names, reporting
+// each one decided otherwise as a located error.
+ExpectationStats CheckPolicyExpectations(const SourceManager& sm, const Model& m,
+                                         const std::vector<PlacedRule>& placed,
+                                         const std::vector<PlacedRule>& sections,
+                                         const std::set<std::string>& defines, Diagnostics& diags);
 
 }  // namespace fwc::analysis

@@ -129,6 +129,10 @@ struct Model {
   std::optional<bool> forwarding;
   bool clamp_mss = false;  // option clamp-mss
   std::vector<HelperSpec> helpers;
+  // expect statements: each names one packet (one address per family at
+  // each end, one service with one port or ICMP type) and its verdict is
+  // the one expected (span: the whole statement's first line).
+  std::vector<PolicyRule> expectations;
   // Every condition name rules test, for "-D foo is never used" warnings.
   std::vector<std::string> conditions;
 };

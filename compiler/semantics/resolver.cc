@@ -71,6 +71,7 @@ class Resolver {
     Helpers(m);
     for (Named* n : in_order_) Resolve(*n);
     Policy(m);
+    Expectations(m);
     return m;
   }
 
@@ -547,6 +548,90 @@ class Resolver {
     }
     out.push_back(std::move(a));
     return true;
+  }
+
+  // --- expectations ----------------------------------------------------------
+
+  // expect VERDICT SERVICE from SRC to DST [in I] [out O] [state S] [if D]:
+  // rule-shaped, but it must name exactly one packet (per family).
+  void Expectations(Model& m) {
+    for (const auto& e : unit_.expectations) {
+      if (diags_.at_cap()) break;
+      if (!e.condition.empty() && std::find(m.conditions.begin(), m.conditions.end(), e.condition) == m.conditions.end())
+        m.conditions.push_back(e.condition);
+      bool ok = true;
+      auto refuse = [&](const Loc& at, const std::string& what, const std::string& help) {
+        diags_.Error("expect-not-one-packet", at, what, help);
+        ok = false;
+      };
+      const char* options = "an expectation takes in, out, state, comment and if";
+      if (e.log.enabled || e.counter || e.disabled || !e.nowarn.empty() ||
+          (e.matches && (!e.matches->mark.empty() || !e.matches->connmark.empty() || e.matches->limit_rate ||
+                         e.matches->connlimit)))
+      {
+        diags_.Error("expect-option", e.span,
+                     "an expectation names a packet: log, counter, disabled, nowarn, mark, connmark, limit and "
+                     "connlimit have no meaning here",
+                     options);
+        ok = false;
+      }
+      auto r = Rule(e);
+      if (!r) continue;
+      auto one_address = [&](const AddressSlot& slot, const char* end) {
+        if (slot.any || slot.negated || slot.runtime()) {
+          refuse(slot.loc, std::string("an expectation names one packet, but its ") + end + " is " +
+                               (slot.any ? "any address" : slot.negated ? "a negation" : "a runtime set"),
+                 "write a host or an address");
+          return;
+        }
+        for (Family f : {Family::kV4, Family::kV6}) {
+          const auto& iv = slot.set.of(f).intervals();
+          if (iv.empty() || (iv.size() == 1 && iv[0].lo == iv[0].hi)) continue;
+          refuse(slot.loc, std::string("an expectation names one packet, but its ") + end + " is more than one " +
+                               (f == Family::kV4 ? "IPv4" : "IPv6") + " address",
+                 "write a host or an address (one per family)");
+          return;
+        }
+      };
+      one_address(r->src, "source");
+      one_address(r->dst, "destination");
+      // One service per family: 'ping' may be icmp and icmpv6 echo-request.
+      const ServiceSlot& svc = r->services;
+      bool one_each = !svc.any && !svc.negated && !svc.atoms.empty();
+      for (Family f : {Family::kV4, Family::kV6}) {
+        size_t n = 0;
+        for (const auto& a : svc.atoms) n += !a.family() || *a.family() == f;
+        one_each &= n <= 1;
+      }
+      if (!one_each) {
+        refuse(svc.any ? r->span : svc.loc,
+               svc.any ? "an expectation names one packet, but it has no service"
+                       : "an expectation names one packet, but its service is more than one",
+               "name one, e.g. 'expect accept tcp 80 from ...' or 'expect drop icmp echo-request from ...'");
+      }
+      for (const ServiceAtom& a : one_each ? svc.atoms : std::vector<ServiceAtom>{}) {
+        auto one_port = [](const IntervalSet& ports) {
+          return ports.intervals().size() == 1 && ports.intervals()[0].lo == ports.intervals()[0].hi;
+        };
+        bool ports = a.proto == kProtoTcp || a.proto == kProtoUdp;
+        if (ports && !one_port(a.dports))
+          refuse(svc.loc, "an expectation names one packet, but its service has " +
+                              std::string(a.dports.empty() ? "no destination port" : "more than one destination port"),
+                 "name the port, e.g. 'tcp 80'");
+        else if (ports && !a.sports.empty() && !one_port(a.sports))
+          refuse(svc.loc, "an expectation names one packet, but its service has more than one source port",
+                 "name one source port, or none");
+        else if ((a.proto == kProtoIcmp || a.proto == kProtoIcmpv6) && a.icmp_type < 0)
+          refuse(svc.loc, "an expectation names one packet, but its service is any ICMP type",
+                 "name the type, e.g. 'icmp echo-request'");
+        if (!ok) break;
+      }
+      uint8_t states = r->extras.states;
+      if (states && states != kStateNew && states != kStateEstablished)
+        refuse(r->span, "an expectation names one packet: its state is new or established, one of them",
+               "write 'state new' (the default) or 'state established'");
+      if (ok) m.expectations.push_back(std::move(*r));
+    }
   }
 
   // --- policy ----------------------------------------------------------------

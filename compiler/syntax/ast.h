@@ -201,6 +201,9 @@ struct Unit {
   std::vector<MarkDecl> marks;
   std::vector<HelperDecl> helpers;
   std::vector<Policy> policies;
+  // expect VERDICT ... ;  rule-shaped: the verdict expected of the packet
+  // the rest names (loc and span start at 'expect').
+  std::vector<Rule> expectations;
 };
 
 const char* ActionName(Action a);

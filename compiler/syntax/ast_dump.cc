@@ -171,6 +171,10 @@ std::string DumpAst(const ast::Unit& u) {
     for (const auto& r : p.rules) DumpRule(o, r, "    ");
     o << "}\n";
   }
+  for (const auto& e : u.expectations) {
+    o << "expect ";
+    DumpRule(o, e, "");
+  }
   return o.str();
 }
 

@@ -75,7 +75,7 @@ std::vector<Item> ReadItems(std::string_view text) {
 }
 
 // What a line holds, for alignment: lines of one kind in a run are aligned.
-enum class Kind { kComment, kDecl, kInterface, kRule, kNatRule, kMarkRule, kOption, kOther };
+enum class Kind { kComment, kDecl, kInterface, kRule, kNatRule, kMarkRule, kExpect, kOption, kOther };
 
 struct Piece {
   Tok type;
@@ -113,6 +113,8 @@ Kind StatementKind(Block block, Tok head) {
         case Tok::kHost: case Tok::kNetwork: case Tok::kRange: case Tok::kGroup: case Tok::kService:
         case Tok::kSet: case Tok::kMark: case Tok::kHelper:
           return Kind::kDecl;
+        case Tok::kExpect:
+          return Kind::kExpect;
         default:
           return Kind::kOther;
       }
@@ -336,9 +338,11 @@ std::vector<std::string> Cells(const Line& line) {
     case Kind::kInterface: cuts = {1, 2, 3}; break;
     case Kind::kOption: cuts = {1, 2}; break;
     case Kind::kRule:
+    case Kind::kExpect:
     case Kind::kNatRule:
     case Kind::kMarkRule: {
-      if (line.kind == Kind::kRule) cuts.push_back(1);
+      // "expect accept" is one cell, as a rule's action is.
+      if (line.kind == Kind::kRule || line.kind == Kind::kExpect) cuts.push_back(line.kind == Kind::kRule ? 1 : 2);
       size_t from = first(0, [](Tok t) { return t == Tok::kFrom; });
       size_t to = first(from, [](Tok t) { return t == Tok::kTo; });
       size_t opts = first(to + 1, [](Tok t) { return IsRuleOption(t) || t == Tok::kSemi; });

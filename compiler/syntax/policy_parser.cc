@@ -11,7 +11,8 @@ namespace {
 // The tokens a statement starts with: where parsing resumes after a
 // mistake, and what ends a block whose '}' is missing.
 const TokenSet kStatementStarts = {Tok::kInclude, Tok::kFirewall, Tok::kHost, Tok::kNetwork, Tok::kRange,
-                                   Tok::kGroup,   Tok::kService,  Tok::kSet,  Tok::kHelper,  Tok::kPolicy};
+                                   Tok::kGroup,   Tok::kService,  Tok::kSet,  Tok::kHelper,  Tok::kPolicy,
+                                   Tok::kExpect};
 // What may follow a rule's destination.
 const TokenSet kRuleOptions = {Tok::kIn,     Tok::kOut,  Tok::kLog,      Tok::kCounter, Tok::kComment,
                                Tok::kDisabled, Tok::kIf,  Tok::kNowarn,  Tok::kMark,    Tok::kConnmark,
@@ -160,10 +161,21 @@ class Parser {
       // section, which must not end the block.
       case Tok::kMark: return MarkDecl();
       case Tok::kHelper: return HelperDecl();
+      case Tok::kExpect: return Expectation();
       default:
-        throw Fail(kStatementStarts,
-                   "a statement (include, firewall, host, network, range, group, service, set, mark, helper or policy)");
+        throw Fail(kStatementStarts, "a statement (include, firewall, host, network, range, group, service, set, "
+                                     "mark, helper, policy or expect)");
     }
+  }
+
+  // expectStmt : 'expect' action svcSet? 'from' src=addrSet 'to' dst=addrSet ruleOption* ';'
+  void Expectation() {
+    Token start = Take();
+    ast::Rule r;
+    r.action = Action();
+    r.loc = At(start);
+    RuleBody(r, start);
+    unit_.expectations.push_back(std::move(r));
   }
 
   // includeStmt : 'include' STRING ';'

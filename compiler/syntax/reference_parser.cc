@@ -122,6 +122,12 @@ class AstBuilder {
       unit_.marks.push_back(std::move(m));
     } else if (auto* c = st->policyDecl()) {
       Policy(c);
+    } else if (auto* c = st->expectStmt()) {
+      ast::Rule r;
+      r.action = Action(c->action());
+      r.loc = At(c->getStart());
+      Body(r, c, c->svcSet(), c->src, c->dst, c->ruleOption());
+      unit_.expectations.push_back(std::move(r));
     }
   }
 

@@ -183,6 +183,14 @@ expect "the failed expectation is located, with what was decided" grep -q "crm.e
 expect "and points at the rule that decides it" grep -q "crm.fw:24:5: note: this rule decides it" "$tmp/err"
 expect "both families fail" grep -q "crm.expect:9:8: error: expected drop, but the policy accepts .*(forward, IPv6)" "$tmp/err"
 expect "the summary counts them" grep -qx "fwc: 2 errors" "$tmp/err"
+# expect statements in the policy: checked by check and compile alike.
+sed 's/^\( *\)accept http from any\( *\)to lb /\1drop http from any\2to lb /' "$src/policies/crm.fw" >"$tmp/crm-broken.fw"
+"$fwc" check "$tmp/crm-broken.fw" >/dev/null 2>"$tmp/err"; check "a change that breaks crm.fw's expect statements fails check" 1 $?
+expect "the statement is located, with what was decided" grep -q "crm-broken.fw:[0-9]*:1: error: expected accept, but the policy drops tcp 10.1.1.11:40000 -> 10.1.2.2:80 in eth1 out eth2 (forward, IPv4) \[expectation-failed\]" "$tmp/err"
+expect "with the rule that decides it" grep -q "crm-broken.fw:23:5: note: this rule decides it" "$tmp/err"
+rm -f "$tmp/broken.nft"
+"$fwc" compile "$tmp/crm-broken.fw" -o "$tmp/broken.nft" >/dev/null 2>"$tmp/err"; check "compile refuses a policy that fails its own expectations" 1 $?
+expect "and writes nothing" test ! -e "$tmp/broken.nft"
 printf 'acept tcp 10.1.1.11 -> 10.1.2.2:80\naccept tcp 10.1.1.11 => 10.1.2.2:80\naccept\ndrop udp 10.1.1.11 -> 10.1.2.2:53 in eth9\n' >"$tmp/bad.expect"
 abs_fwc=$(cd "$(dirname "$fwc")" && pwd)/$(basename "$fwc")
 abs_crm=$(cd "$src/policies" && pwd)/crm.fw
@@ -213,7 +221,8 @@ expect "query json: the default decides" json "$tmp/q.json" 'd["verdict"]=="drop
 printf 'tcp 10.1.1.11 -> 10.1.2.2:80\nnot a packet\nicmp 10.1.1.11 -> 10.1.2.2 type echo-request\n' >"$tmp/packets"
 "$fwc" query "$src/policies/crm.fw" --packets "$tmp/packets" --format json >"$tmp/q.json" 2>&1; check "query --packets --format json with a bad line" 2 $?
 expect "query --packets json: one object per line, errors included" json "$tmp/q.json" 'len(d)==3 and d[0]["line"]==1 and "error" in d[1] and d[2]["verdict"]=="accept"'
-sed 's/^\( *\)accept http from any\( *\)to lb /\1drop http from any\2to lb /' "$src/policies/crm.fw" >"$tmp/crm-drop.fw"
+# (crm.fw's expect statements deleted: the change breaks them)
+sed -e 's/^\( *\)accept http from any\( *\)to lb /\1drop http from any\2to lb /' -e '/^expect /d' "$src/policies/crm.fw" >"$tmp/crm-drop.fw"
 "$fwc" diff "$src/policies/crm.fw" "$tmp/crm-drop.fw" --format json >"$tmp/d.json" 2>"$tmp/err"; check "diff --format json of a change" 1 $?
 expect "diff json: both families' verdict changes, with the rules" json "$tmp/d.json" 'not d["equivalent"] and sorted(c["family"] for c in d["verdict_changes"])==["ipv4","ipv6"] and all(c["before"]=="accept" and c["after"]=="drop" and c["new_rule"]["file"]=="crm-drop.fw" for c in d["verdict_changes"])'
 "$fwc" diff "$src/policies/crm.fw" "$src/policies/crm.fw" --format json >"$tmp/d.json" 2>&1; check "diff --format json of equal policies" 0 $?

@@ -404,7 +404,8 @@ mkdir -p "$WORK/mutants"
 # (first in the policy, so that no final catch-all rule hides it; an inline
 # service, so that it needs no declaration an imported policy may not have)
 sed '/^policy .*{/a\    accept tcp 22 from any to lb;' "$POLICY" >"$WORK/mutants/crm-wide-ssh.fw"
-sed '/^[[:space:]]*accept[[:space:]]\+http[[:space:]]/d' "$POLICY" >"$WORK/mutants/crm-no-http.fw"
+# (its own expect statements deleted too: they would refuse it at compile time)
+sed -e '/^[[:space:]]*accept[[:space:]]\+http[[:space:]]/d' -e '/^expect /d' "$POLICY" >"$WORK/mutants/crm-no-http.fw"
 for m in wide-ssh no-http; do
     mf=$WORK/mutants/crm-$m.fw
     echo "# --- mutant $m"

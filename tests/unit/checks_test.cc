@@ -22,7 +22,31 @@ struct Case {
 // The shared firewall block takes lines 1-4; objects start on line 5 and
 // the policy's rules on the line after "policy p default drop {".
 std::vector<Case> Cases() {
+  // An expect statement after the policy (the policy's last line is "}").
+  auto expect = [](const std::string& objects, const std::string& rules, const std::string& statement) {
+    return Policy(objects, rules) + statement + "\n";
+  };
   return {
+      {"an expectation of a network", expect("network n 10.1.1.0/24;\nhost h 10.1.2.2;", "", "expect drop tcp 80 from n to h;"),
+       "expect-not-one-packet", 9, 25, "its source is more than one IPv4 address", "write a host or an address"},
+      {"an expectation to any", expect("host h 10.1.2.2;", "", "expect drop tcp 80 from h to any;"),
+       "expect-not-one-packet", 8, 30, "its destination is any address", "write a host or an address"},
+      {"an expectation without a service", expect("host h 10.1.2.2;", "", "expect drop from h to 10.1.1.5;"),
+       "expect-not-one-packet", 8, 1, "it has no service", "expect accept tcp 80"},
+      {"an expectation of a port range", expect("host h 10.1.2.2;", "", "expect drop tcp 80-90 from h to 10.1.1.5;"),
+       "expect-not-one-packet", 8, 13, "more than one destination port", "name the port"},
+      {"an expectation of two services", expect("host h 10.1.2.2;", "", "expect drop {tcp 80, udp 53} from h to 10.1.1.5;"),
+       "expect-not-one-packet", 8, 13, "its service is more than one", ""},
+      {"an expectation of any ICMP type", expect("host h 10.1.2.2;", "", "expect drop icmp from h to 10.1.1.5;"),
+       "expect-not-one-packet", 8, 13, "any ICMP type", "icmp echo-request"},
+      {"an expectation that logs", expect("host h 10.1.2.2;", "", "expect drop tcp 80 from h to 10.1.1.5 log;"),
+       "expect-option", 8, 1, "log, counter, disabled", "in, out, state, comment and if"},
+      {"an expectation of two states", expect("host h 10.1.2.2;", "", "expect drop tcp 80 from h to 10.1.1.5 state new,established;"),
+       "expect-not-one-packet", 8, 1, "its state is new or established", "state established"},
+      {"an expectation the policy decides otherwise",
+       expect("host h 10.1.2.2;", "  accept tcp 80 from any to h;\n", "expect drop tcp 80 from 10.1.1.5 to h;"),
+       "expectation-failed", 9, 1, "expected drop, but the policy accepts tcp 10.1.1.5:40000 -> 10.1.2.2:80",
+       "decided by the rule at test.fw:7"},
       {"syntax error", Policy("", "  accept tcp 80 from any to any\n  accept from any to any;\n"),
        "syntax-error", 7, 32, "missing ';'", "ends with ';'"},
       {"unexpected token", Policy("host a 10.0.0.1;", "  accept from any to a a;\n"), "syntax-error", 7, 24,

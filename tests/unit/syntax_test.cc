@@ -105,6 +105,7 @@ const std::vector<std::string> kVocabulary = {
     "nat { masquerade from any to any out o; }", "marks { mark 1 from any to any; }", "mark m 1;", "no nat",
     "dnat to h port 8080", "redirect to port 3128", "state new,established", "limit 10/second", "icmp redirect",
     "connlimit", "connlimit 5", "helper", "helper tftp udp 69;", "option clamp-mss yes;",
+    "expect", "expect accept tcp 80 from a to b;",
     ";", "{", "}", ",", "-", "/", ":", "::", ".", "10.0.0.1", "10.0.0.0/8", "10.0", "10.", "1.2.3.4-1.2.3.9",
     "::1", "2001:db8::1/64", "abc:", "fe80::1%eth0", "dead:beef", "1-2", "80", "65536", "007",
     "99999999999999999999999", "a-b", "_x", "x_1-", "tcp-80", "in-x", "icmpv6x", "\"s\"", "\"a\\\"b\"",
@@ -269,6 +270,7 @@ class Generator {
       case 3: T("range"); T(Name()); List([&] { Range(); }, 2, false); T(";"); break;
       case 4: Group(); break;
       case 5: T("service"); T(Name()); List([&] { SvcItem(); }, 3, false); T(";"); break;
+      case 7: T("expect"); Rule(); break;
       default: PolicyDecl(); break;
     }
   }
