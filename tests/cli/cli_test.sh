@@ -54,10 +54,14 @@ expect "--color=never paints nothing" sh -c "! grep -q '$esc' '$tmp/err'"
 "$fwc" check "$tmp/unknown.fw" >/dev/null 2>"$tmp/err"
 expect "--color=auto paints nothing into a file" sh -c "! grep -q '$esc' '$tmp/err'"
 if command -v script >/dev/null 2>&1; then
-  script -qec "'$fwc' check '$tmp/unknown.fw'" /dev/null >"$tmp/tty" 2>&1
+  # (a terminal that can paint, whatever this shell's TERM and NO_COLOR are:
+  # CI and fresh-machine-check run with TERM=dumb)
+  env -u NO_COLOR TERM=xterm script -qec "'$fwc' check '$tmp/unknown.fw'" /dev/null >"$tmp/tty" 2>&1
   expect "--color=auto paints on a terminal" grep -q "$esc\[" "$tmp/tty"
-  NO_COLOR=1 script -qec "'$fwc' check '$tmp/unknown.fw'" /dev/null >"$tmp/tty" 2>&1
+  NO_COLOR=1 TERM=xterm script -qec "'$fwc' check '$tmp/unknown.fw'" /dev/null >"$tmp/tty" 2>&1
   expect "NO_COLOR turns colour off on a terminal" sh -c "! grep -q '$esc\[' '$tmp/tty'"
+  TERM=dumb script -qec "env -u NO_COLOR '$fwc' check '$tmp/unknown.fw'" /dev/null >"$tmp/tty" 2>&1
+  expect "TERM=dumb turns colour off on a terminal" sh -c "! grep -q '$esc\[' '$tmp/tty'"
 fi
 "$fwc" --color=bogus check "$tmp/unknown.fw" >/dev/null 2>&1; check "--color=bogus is a usage error" 2 $?
 expect "--help lists the -W flags" grep -q "Werror" "$tmp/help"
