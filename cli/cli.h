@@ -10,6 +10,7 @@
 
 #include "compiler/analysis/query.h"
 #include "compiler/compilation.h"
+#include "compiler/syntax/parser.h"
 
 namespace fwc::cli {
 
@@ -43,6 +44,8 @@ struct PolicyArgs {
   bool no_analysis = false;
   size_t analysis_budget = analysis::kDefaultAnalysisBudget;
   unsigned analysis_threads = 0;
+  // --max-policy-size: the most a policy file (or an include) may hold.
+  size_t max_policy_bytes = FileSystemLoader::kMaxPolicyBytes;
   // fwc check --expect: files of expectations (analysis/expectations.h).
   std::vector<std::string> expect_files;
   void AddTo(CLI::App* sub);

@@ -35,6 +35,16 @@ void PolicyArgs::AddTo(CLI::App* sub) {
       ->capture_default_str();
   sub->add_option("--analysis-threads", analysis_threads, "threads the analysis may use (0: one per CPU)")
       ->capture_default_str();
+  sub->add_option_function<std::string>(
+         "--max-policy-size", [this](const std::string& v) { max_policy_bytes = *ParseByteSize(v); },
+         "refuse a policy file or include larger than this, in bytes or with K, M or G (default " +
+             FormatByteSize(FileSystemLoader::kMaxPolicyBytes) + ")")
+      ->type_name("SIZE")
+      ->check(CLI::Validator(
+          [](std::string& v) -> std::string {
+            return ParseByteSize(v) ? "" : "'" + PlainText(v) + "' is not a size (e.g. 300M, 1G or 1048576)";
+          },
+          ""));
 }
 
 bool Registry::StderrColor() const {
@@ -87,7 +97,7 @@ bool TakeWarningFlags(int& argc, char** argv, Registry& registry) {
 
 int LoadPolicy(const PolicyArgs& args, const Registry& registry, Compilation& c, bool diagnostics_to_stdout,
                bool writes) {
-  FileSystemLoader loader;
+  FileSystemLoader loader(args.max_policy_bytes);
   std::string err;
   // "-": the policy on standard input, named <stdin> in diagnostics; its
   // includes are relative to the current directory.

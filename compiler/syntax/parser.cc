@@ -5,11 +5,14 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <climits>
 #include <cstdlib>
+#include <cstdint>
 #include <cstring>
 #include <set>
+#include <utility>
 
 #include "compiler/base/utf8.h"
 #include "compiler/syntax/policy_parser.h"
@@ -27,6 +30,36 @@ const char* FileKind(mode_t mode) {
 }
 
 }  // namespace
+
+std::optional<size_t> ParseByteSize(std::string_view text) {
+  size_t i = 0;
+  uint64_t n = 0;
+  while (i < text.size() && text[i] >= '0' && text[i] <= '9') {
+    n = n * 10 + static_cast<uint64_t>(text[i] - '0');
+    if (n > (uint64_t{1} << 62)) return std::nullopt;
+    ++i;
+  }
+  if (i == 0) return std::nullopt;
+  std::string unit;
+  for (; i < text.size(); ++i) unit += static_cast<char>(std::tolower(static_cast<unsigned char>(text[i])));
+  int shift = -1;
+  for (auto [names, s] : {std::pair{std::set<std::string>{"", "b"}, 0},
+                          std::pair{std::set<std::string>{"k", "kb", "kib"}, 10},
+                          std::pair{std::set<std::string>{"m", "mb", "mib"}, 20},
+                          std::pair{std::set<std::string>{"g", "gb", "gib"}, 30}}) {
+    if (names.count(unit)) shift = s;
+  }
+  if (shift < 0 || n == 0 || n > (uint64_t{1} << (62 - shift))) return std::nullopt;
+  return static_cast<size_t>(n << shift);
+}
+
+std::string FormatByteSize(size_t bytes) {
+  for (auto [shift, unit] : {std::pair{30, " GiB"}, std::pair{20, " MiB"}, std::pair{10, " KiB"}}) {
+    size_t one = size_t{1} << shift;
+    if (bytes >= one && bytes % one == 0) return std::to_string(bytes >> shift) + unit;
+  }
+  return std::to_string(bytes) + (bytes == 1 ? " byte" : " bytes");
+}
 
 std::optional<std::string> FileSystemLoader::Read(const std::string& path,
                                                   std::string* error) {
@@ -83,9 +116,8 @@ std::optional<std::string> FileSystemLoader::ReadAll(int fd, size_t size_hint, s
     }
     if (n == 0) break;
     if (out.size() + static_cast<size_t>(n) > max_bytes_) {
-      *error = "the file is larger than " +
-               (max_bytes_ >= (1 << 20) ? std::to_string(max_bytes_ >> 20) + " MiB"
-                                        : std::to_string(max_bytes_) + " bytes");
+      *error = "the file is larger than " + FormatByteSize(max_bytes_) +
+               ", the limit on a policy file (--max-policy-size raises it)";
       return std::nullopt;
     }
     out.append(buf, static_cast<size_t>(n));

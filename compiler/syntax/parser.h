@@ -29,7 +29,10 @@ class SourceLoader {
 // error at once, not an endless read or a wait.
 class FileSystemLoader : public SourceLoader {
  public:
-  static constexpr size_t kMaxPolicyBytes = 16 << 20;
+  // A cap against runaway input (a log or a disk image named by mistake),
+  // not against large policies: 1M rules are about 70-90 MB of text.
+  // `--max-policy-size` changes it (fwc(8)).
+  static constexpr size_t kMaxPolicyBytes = size_t{256} << 20;
   explicit FileSystemLoader(size_t max_bytes = kMaxPolicyBytes) : max_bytes_(max_bytes) {}
   std::optional<std::string> Read(const std::string& path,
                                   std::string* error) override;
@@ -42,6 +45,13 @@ class FileSystemLoader : public SourceLoader {
   std::optional<std::string> ReadAll(int fd, size_t size_hint, std::string* error);
   size_t max_bytes_;
 };
+
+// A size as a person writes it: a number of bytes, or with a K, M or G
+// suffix (powers of 1024; "KiB", "MB" and the like read the same).
+// nullopt for anything else, 0, or more than 2^62 bytes.
+std::optional<size_t> ParseByteSize(std::string_view text);
+// "256 MiB", "1 GiB", "1536 KiB", "100 bytes": the largest unit that is exact.
+std::string FormatByteSize(size_t bytes);
 
 // Parses the file at path (whose text is given) and every file it includes,
 // reporting problems to diags. Returns what could be parsed even when there

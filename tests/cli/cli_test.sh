@@ -207,6 +207,18 @@ expect "an unknown interface" grep -q "^bad.expect:4:6: error: .*eth9" "$tmp/err
 "$fwc" check "$src/policies/crm.fw" --expect "$tmp/none.expect" >/dev/null 2>"$tmp/err"; check "an unreadable expectations file is an I/O error" 2 $?
 "$fwc" check "$src/policies/crm.fw" --expect /dev/zero >/dev/null 2>"$tmp/err"; check "a device as expectations is refused" 2 $?
 
+# --max-policy-size: a cap against runaway input, with a documented default.
+"$fwc" check "$src/policies/crm.fw" --max-policy-size 1K >/dev/null 2>"$tmp/err"; check "a policy over --max-policy-size is an I/O error" 2 $?
+expect "saying the limit and how to raise it" grep -qx "fwc: error: cannot read '$src/policies/crm.fw': the file is larger than 1 KiB, the limit on a policy file (--max-policy-size raises it)" "$tmp/err"
+printf 'include "crm.fw";\n' >"$tmp/inc-crm.fw"; cp "$src/policies/crm.fw" "$tmp/crm.fw"
+"$fwc" check "$tmp/inc-crm.fw" --max-policy-size 1K >/dev/null 2>"$tmp/err"; check "an include over the limit is refused" 1 $?
+expect "located at the include" grep -q "inc-crm.fw:1:9: error: .*larger than 1 KiB" "$tmp/err"
+"$fwc" compile "$src/policies/crm.fw" --max-policy-size 4K -o "$tmp/crm-4k.nft" >/dev/null 2>&1; check "within the limit it compiles" 0 $?
+"$fwc" check "$src/policies/crm.fw" --max-policy-size 12X >/dev/null 2>"$tmp/err"; check "a malformed size is a usage error" 2 $?
+expect "that says what a size is" grep -q "'12X' is not a size (e.g. 300M, 1G or 1048576)" "$tmp/err"
+"$fwc" check --help >"$tmp/help-check"
+expect "--help gives the default" grep -q "max-policy-size.*(default 256 MiB)" "$tmp/help-check"
+
 # --format json: valid JSON with the documented fields.
 json() {  # json FILE PYTHON-EXPRESSION-ON-d: true if it holds
   # One JSON document, or JSON lines (a list of them).

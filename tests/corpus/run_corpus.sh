@@ -16,6 +16,7 @@
 #                                     but listed, and an XPASS says when the
 #                                     bug is gone and the line can go
 #   # timeout: N                      a shorter time limit (known hangs only)
+#   # args: OPTION...                 options for fwc check and compile (e.g. --max-policy-size 16M)
 # For each case: `fwc check` exits 1 (2 for the I/O cases); the first error
 # is CODE at exactly FILE:LINE:COL, and so on for the other expectations;
 # every "error:" line carries a location; `fwc compile -o OUT` fails the
@@ -112,6 +113,7 @@ check_case() {
   bug=""
   want_rc=""
   timeout=""
+  args=""
   first_line=""
   while IFS= read -r line; do
     [ -n "$first_line" ] || first_line=$line
@@ -123,6 +125,7 @@ check_case() {
       "# known-bug: "*) [ -n "$bug" ] || bug=${line#"# known-bug: "} ;;
       "# expect-exit: "*) want_rc=${line#"# expect-exit: "} ;;
       "# timeout: "*) timeout=${line#"# timeout: "} ;;
+      "# args: "*) args=${line#"# args: "} ;;
     esac
   done <"$tmp/header"
   want_rc=${want_rc:-1}
@@ -135,7 +138,8 @@ check_case() {
 
   # 1. fwc check
   if [ -z "$problems" ]; then
-    run_fwc "$cdir" "$tmp/check" check "$file"
+    # shellcheck disable=SC2086 # args: options, split into words
+    run_fwc "$cdir" "$tmp/check" check "$file" $args
   fi
   check_rc=${rc:-}
   if [ -z "$problems" ] && ! crashed "fwc check"; then
@@ -181,7 +185,8 @@ check_case() {
     out="$tmp/out/new.nft"
     rm -rf "$tmp/out"
     mkdir -p "$tmp/out"
-    run_fwc "$cdir" "$tmp/compile" compile "$file" -o "$out"
+    # shellcheck disable=SC2086
+    run_fwc "$cdir" "$tmp/compile" compile "$file" -o "$out" $args
     if ! crashed "fwc compile -o (new file)"; then
       [ "$rc" = "$check_rc" ] || problem "fwc compile -o exited $rc, but fwc check $check_rc"
       [ ! -e "$out" ] || problem "fwc compile -o created $out"
@@ -189,7 +194,8 @@ check_case() {
     # 3. ... and an existing OUT stays as it was.
     out="$tmp/out/old.nft"
     echo "previous output" >"$out"
-    run_fwc "$cdir" "$tmp/compile2" compile "$file" -o "$out"
+    # shellcheck disable=SC2086
+    run_fwc "$cdir" "$tmp/compile2" compile "$file" -o "$out" $args
     if ! crashed "fwc compile -o (existing file)"; then
       [ "$rc" = "$check_rc" ] || problem "fwc compile -o over an existing file exited $rc, but fwc check $check_rc"
       [ "$(cat "$out" 2>/dev/null)" = "previous output" ] || problem "fwc compile -o changed the existing $out"
@@ -250,17 +256,17 @@ mkdir -p "$gen/policy.d"
 printf '# expect-exit: 2\n# expect-text: Is a directory\n' >"$gen/dir.expect"
 check_case "$gen" policy.d "$gen/dir.expect"
 
-# 100 MB: refused before it is read.
+# 100 MB over a limit of 16 MiB: refused as soon as the limit is read past.
 {
-  printf '# expect-exit: 2\n# expect-text: larger than 16 MiB\n'
+  printf '# expect-exit: 2\n# args: --max-policy-size 16M\n# expect-text: larger than 16 MiB, the limit on a policy file (--max-policy-size raises it)\n'
   yes 'host h 10.1.2.10;' | head -c 104857600
 } >"$gen/huge-100mb.fw"
 check_case "$gen" huge-100mb.fw
 rm -f "$gen/huge-100mb.fw"
 
-# 20 MB of valid-looking rules: over the 16 MiB limit too.
+# 20 MB of valid-looking rules: over a 16 MiB limit too.
 {
-  printf '# expect-exit: 2\n# expect-text: larger than 16 MiB\n%s\n' "$fwblock"
+  printf '# expect-exit: 2\n# args: --max-policy-size 16M\n# expect-text: larger than 16 MiB\n%s\n' "$fwblock"
   printf 'policy p default drop {\n'
   yes '    accept tcp 443 from 10.1.1.0/24 to 10.1.2.10 in outside log prefix "https: " rate 10/minute counter;' |
     head -c 20000000

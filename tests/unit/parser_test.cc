@@ -1,4 +1,5 @@
 #include <catch2/catch.hpp>
+#include <optional>
 
 #include "compiler/semantics/model_dump.h"
 #include "compiler/syntax/ast_dump.h"
@@ -154,4 +155,38 @@ TEST_CASE("the AST dump is policy text that parses back to the same AST", "[pars
   std::string b = strip(nft->Emit(second.Lower(nft->caps())));
   size_t body_a = a.find("table inet fwc {\n\t"), body_b = b.find("table inet fwc {\n\t");
   CHECK(a.substr(body_a) == b.substr(body_b));
+}
+
+TEST_CASE("sizes as a person writes them", "[parser]") {
+  struct Row {
+    const char* text;
+    std::optional<size_t> bytes;
+  };
+  const Row rows[] = {
+      {"1048576", size_t{1} << 20}, {"100K", 100 << 10},        {"16M", size_t{16} << 20},
+      {"16MiB", size_t{16} << 20},  {"16mb", size_t{16} << 20}, {"1G", size_t{1} << 30},
+      {"2gib", size_t{2} << 30},    {"7b", 7},                  {"0", std::nullopt},
+      {"", std::nullopt},           {"M", std::nullopt},        {"16 M", std::nullopt},
+      {"-1M", std::nullopt},        {"1T", std::nullopt},       {"1.5G", std::nullopt},
+      {"99999999999999999999", std::nullopt},                   {"4294967297G", std::nullopt},
+  };
+  for (const Row& row : rows) {
+    INFO(row.text);
+    CHECK(ParseByteSize(row.text) == row.bytes);
+  }
+  CHECK(FormatByteSize(size_t{256} << 20) == "256 MiB");
+  CHECK(FormatByteSize(size_t{1} << 30) == "1 GiB");
+  CHECK(FormatByteSize(1536 << 10) == "1536 KiB");
+  CHECK(FormatByteSize(1000) == "1000 bytes");
+  CHECK(FormatByteSize(FileSystemLoader::kMaxPolicyBytes) == "256 MiB");
+}
+
+TEST_CASE("a file larger than the loader's limit is refused, saying how to raise it", "[parser]") {
+  std::string path = std::string(FWC_SOURCE_DIR) + "/policies/crm.fw";
+  std::string err;
+  FileSystemLoader small(1024);
+  CHECK_FALSE(small.Read(path, &err));
+  CHECK(err == "the file is larger than 1 KiB, the limit on a policy file (--max-policy-size raises it)");
+  FileSystemLoader roomy(1 << 20);
+  CHECK(roomy.Read(path, &err));
 }
