@@ -1,5 +1,8 @@
-// The fwc policy language. The parse tree never leaves compiler/parser.cc:
-// it is converted there into the typed AST of compiler/ast.h.
+// The fwc policy language, its one definition. It generates the token table
+// fwc's own parser (compiler/syntax/policy_parser.cc) uses, and the ANTLR
+// parser it is checked against (compiler/syntax/reference_parser.cc, whose
+// parse tree never leaves that file: it becomes the AST of
+// compiler/syntax/ast.h there).
 grammar Fwc;
 
 file_       : statement* EOF ;
