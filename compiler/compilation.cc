@@ -38,8 +38,12 @@ bool Compilation::Check(const std::string& path, std::string text, SourceLoader&
   lap("parse");
   // Resolve even after syntax errors: the parts that parsed may hold more
   // mistakes, and reporting them all at once saves the user round trips.
-  model_ = Resolve(unit_, diags_);
-  if (!keep_ast_) unit_ = ast::Unit{};
+  if (keep_ast_) {
+    model_ = Resolve(unit_, diags_);
+  } else {
+    model_ = Resolve(std::move(unit_), diags_);
+    unit_ = ast::Unit{};
+  }
   lap("resolve");
   for (const auto& d : defines) {
     const auto& used = model_.conditions;

@@ -50,7 +50,10 @@ class Resolver {
   };
 
  public:
-  Resolver(const ast::Unit& unit, Diagnostics& diags) : unit_(unit), diags_(diags) {}
+  // consumed: null, or the same unit, whose policy rules may then be
+  // released one by one as they are resolved.
+  Resolver(const ast::Unit& unit, ast::Unit* consumed, Diagnostics& diags)
+      : unit_(unit), consumed_(consumed), diags_(diags) {}
 
   // What a declared name stands for, if it names addresses (a host,
   // network, range, group of them, or the firewall).
@@ -673,10 +676,13 @@ class Resolver {
         if (!r.condition.empty()) conditions.insert(r.condition);
       }
     }
-    for (const auto& r : p.rules) {
+    for (size_t i = 0; i < p.rules.size(); ++i) {
+      const ast::Rule& r = p.rules[i];
       if (diags_.at_cap()) break;
       if (auto pr = Rule(r)) m.rules.push_back(std::move(*pr));
       if (!r.condition.empty()) conditions.insert(r.condition);
+      // Nothing refers to a rule's AST once it is resolved.
+      if (consumed_) consumed_->policies[0].rules[i] = ast::Rule{};
     }
     m.conditions.assign(conditions.begin(), conditions.end());
   }
@@ -1148,6 +1154,7 @@ class Resolver {
   static constexpr size_t kMaxNesting = 64;
 
   const ast::Unit& unit_;
+  ast::Unit* consumed_ = nullptr;
   Diagnostics& diags_;
   std::vector<std::string> all_names_;  // for suggestions, gathered once
   std::map<std::string, Loc> declared_;
@@ -1165,13 +1172,17 @@ class Resolver {
 }  // namespace
 
 Model Resolve(const ast::Unit& unit, Diagnostics& diags) {
-  return Resolver(unit, diags).Run();
+  return Resolver(unit, nullptr, diags).Run();
+}
+
+Model Resolve(ast::Unit&& unit, Diagnostics& diags) {
+  return Resolver(unit, &unit, diags).Run();
 }
 
 std::optional<AddressSet> ResolveAddressName(const ast::Unit& unit, const std::string& name) {
   SourceManager sm;
   Diagnostics scratch(sm);  // the unit was checked: nothing new to report
-  return Resolver(unit, scratch).AddressesOf(name);
+  return Resolver(unit, nullptr, scratch).AddressesOf(name);
 }
 
 }  // namespace fwc
