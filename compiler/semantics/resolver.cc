@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <optional>
 #include <set>
+#include <string_view>
 
 #include "compiler/base/diagnostics.h"
 #include "compiler/base/protocols.h"
@@ -131,6 +132,10 @@ class Resolver {
     std::string help;
     if (all_names_.empty()) all_names_ = AllNames();
     std::string near = ClosestName(name, all_names_);
+    // Where a service goes, a misspelt protocol ('tpc') reaches here as a
+    // name: the protocol words are candidates too.
+    if (near.empty() && std::string_view(what) == "service")
+      near = ClosestName(name, {"tcp", "udp", "icmp", "icmpv6", "proto"});
     if (!near.empty()) help = "did you mean '" + near + "'?";
     for (const auto& i : model_interfaces_)
       if (i.name == name || i.device == name)
