@@ -75,6 +75,10 @@ Environment SystemEnvironment() {
   char buf[4096];
   ssize_t n = readlink("/proc/self/exe", buf, sizeof buf - 1);
   if (n > 0) env.self.assign(buf, static_cast<size_t>(n));
+  env.list_table = [] {
+    std::string out;
+    return RunProgram({"nft", "-a", "list", "table", "inet", "fwc"}, "", &out) == 0 ? out : std::string();
+  };
   return env;
 }
 
@@ -376,8 +380,20 @@ Status Applier::Show(bool canonical, bool json) {
   try {
     auto t = env_.kernel();
     Loaded l = ReadTable(*t);
+    // The rules' text comes from a second read (nft's listing), matched to
+    // this one by rule handle: it counts only when the ruleset did not
+    // change in between (a replaced table reuses handles).
+    RuleTexts texts;
+    if (env_.list_table && l.image.present)
+      for (int attempt = 0; attempt < 3; ++attempt) {
+        texts = ParseRuleListing(env_.list_table());
+        Loaded again = ReadTable(*t);
+        if (again.genid == l.genid) break;
+        l = std::move(again);
+        texts.clear();
+      }
     if (json) {
-      out_ << DescribeJson(l.image, l.genid);
+      out_ << DescribeJson(l.image, l.genid, texts);
       return l.image.present ? kOk : kDiffers;
     }
     if (!l.image.present) {
@@ -396,7 +412,7 @@ Status Applier::Show(bool canonical, bool json) {
       out_ << Canonical(l.image);
       return kOk;
     }
-    for (const auto& line : Describe(l.image)) out_ << line << "\n";
+    for (const auto& line : Describe(l.image, texts)) out_ << line << "\n";
     return kOk;
   } catch (const std::exception& e) {
     err_ << "fwc: error: " << e.what() << "\n";

@@ -69,6 +69,9 @@ struct Environment {
   bool watchdog_process_only = false;  // never a systemd timer
   std::string ssh_connection;          // "" when not over SSH
   std::string proc_sys = "/proc/sys";  // where IP forwarding is set
+  // `nft -a list table inet fwc`, for the rules' text in fwc show; unset
+  // (or "") when nft is not there: show then prints comments only.
+  std::function<std::string()> list_table;
 };
 
 // This machine: the real kernel, network and systemd.

@@ -453,7 +453,41 @@ const char* HookName(uint32_t h) {
 
 }  // namespace
 
-TableView View(const TableImage& image) {
+RuleTexts ParseRuleListing(const std::string& listing) {
+  RuleTexts out;
+  size_t pos = 0;
+  while (pos < listing.size()) {
+    size_t end = listing.find('\n', pos);
+    if (end == std::string::npos) end = listing.size();
+    std::string line = listing.substr(pos, end - pos);
+    pos = end + 1;
+    size_t h = line.rfind(" # handle ");
+    if (h == std::string::npos) continue;
+    std::string number = line.substr(h + 10);
+    if (number.empty() || number.find_first_not_of("0123456789") != std::string::npos || number.size() > 19) continue;
+    std::string text = line.substr(0, h);
+    size_t first = text.find_first_not_of(" \t");
+    if (first == std::string::npos) continue;
+    text.erase(0, first);
+    if (text.back() == '{') continue;  // a table, chain or set: not a rule
+    // The comment is last: fwc show prints the one the table holds.
+    if (size_t c = text.find(" comment \""); c != std::string::npos && text.back() == '"') text.erase(c);
+    else if (text.rfind("comment \"", 0) == 0) text.clear();
+    // The figures change with every packet; fwc show prints them apart.
+    if (size_t c = text.find("counter packets "); c != std::string::npos) {
+      size_t b = text.find(" bytes ", c);
+      size_t after = b == std::string::npos ? std::string::npos : text.find(' ', b + 7);
+      text.replace(c, after == std::string::npos ? std::string::npos : after - c, "counter");
+    }
+    // It goes to a terminal: no control character reaches it.
+    for (char& ch : text)
+      if (static_cast<unsigned char>(ch) < 0x20 || ch == 0x7f) ch = '?';
+    out[std::stoull(number)] = text;
+  }
+  return out;
+}
+
+TableView View(const TableImage& image, const RuleTexts& texts) {
   TableView v;
   v.present = image.present;
   if (!image.present) return v;
@@ -488,6 +522,8 @@ TableView View(const TableImage& image) {
       if (cv.name != Str(nftnl_rule_get_str(r.get(), NFTNL_RULE_CHAIN))) continue;
       RuleView rv;
       rv.comment = RuleComment(r.get());
+      if (nftnl_rule_is_set(r.get(), NFTNL_RULE_HANDLE))
+        if (auto t = texts.find(nftnl_rule_get_u64(r.get(), NFTNL_RULE_HANDLE)); t != texts.end()) rv.text = t->second;
       // The counter of a rule written with 'counter': its traffic so far.
       nftnl_expr_foreach(r.get(), [](nftnl_expr* e, void* d) {
         auto* rv = static_cast<RuleView*>(d);
@@ -505,9 +541,9 @@ TableView View(const TableImage& image) {
   return v;
 }
 
-std::vector<std::string> Describe(const TableImage& image) {
+std::vector<std::string> Describe(const TableImage& image, const RuleTexts& texts) {
   std::vector<std::string> out;
-  TableView v = View(image);
+  TableView v = View(image, texts);
   for (const auto& s : v.sets) {
     out.push_back(std::string(s.map ? "map " : "set ") + s.name + ": " + s.key_type + (s.map ? " : verdict" : "") +
                   (s.intervals ? ", intervals" : "") + ", " + std::to_string(s.elements) + " kernel elements" +
@@ -534,13 +570,14 @@ std::vector<std::string> Describe(const TableImage& image) {
         line += "  [" + std::to_string(r.packets) + (r.packets == 1 ? " packet, " : " packets, ") +
                 std::to_string(r.bytes) + (r.bytes == 1 ? " byte]" : " bytes]");
       out.push_back(line);
+      if (!r.text.empty()) out.push_back("        " + r.text);
     }
   }
   return out;
 }
 
-std::string DescribeJson(const TableImage& image, uint32_t genid) {
-  TableView v = View(image);
+std::string DescribeJson(const TableImage& image, uint32_t genid, const RuleTexts& texts) {
+  TableView v = View(image, texts);
   std::string out = "{\"table\": \"inet fwc\", \"loaded\": " + std::string(v.present ? "true" : "false") +
                     ", \"generation\": " + std::to_string(genid) + ", \"sets\": [";
   for (size_t i = 0; i < v.sets.size(); ++i) {
@@ -571,7 +608,7 @@ std::string DescribeJson(const TableImage& image, uint32_t genid) {
              ", \"comment\": " + JsonString(r.comment) + ", \"counter\": ";
       out += r.counter ? "{\"packets\": " + std::to_string(r.packets) + ", \"bytes\": " + std::to_string(r.bytes) + "}"
                        : std::string("null");
-      out += "}";
+      out += ", \"text\": " + (r.text.empty() ? std::string("null") : JsonString(r.text)) + "}";
     }
     out += "]}";
   }

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -86,6 +87,7 @@ std::string Summary(const TableImage& image);
 // for a rule with a counter, its packets and bytes.
 struct RuleView {
   std::string comment;  // the policy line it comes from ("crm.fw:23 ...")
+  std::string text;     // what it matches and does, in nft's words ("" if unknown)
   bool counter = false;
   uint64_t packets = 0, bytes = 0;
 };
@@ -107,9 +109,16 @@ struct TableView {
   std::vector<SetView> sets;
   std::vector<ChainView> chains;
 };
-TableView View(const TableImage& image);
+// Rule texts by rule handle, read from `nft -a list table inet fwc`: nft's
+// own rendering of the kernel's expressions, which fwc does not reimplement.
+// Each rule line ends in "# handle N"; its counter and comment are left out
+// (fwc show prints them from the table itself).
+using RuleTexts = std::map<uint64_t, std::string>;
+RuleTexts ParseRuleListing(const std::string& listing);
+
+TableView View(const TableImage& image, const RuleTexts& texts = {});
 // As text lines, and as the JSON object fwc show --format json prints.
-std::vector<std::string> Describe(const TableImage& image);
-std::string DescribeJson(const TableImage& image, uint32_t genid);
+std::vector<std::string> Describe(const TableImage& image, const RuleTexts& texts = {});
+std::string DescribeJson(const TableImage& image, uint32_t genid, const RuleTexts& texts = {});
 
 }  // namespace fwc::netlink

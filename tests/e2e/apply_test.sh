@@ -91,8 +91,10 @@ foreign_ok; result "a foreign table survives apply" $?
 in_ns "$fwc" show >"$work/out" 2>&1
 check "show lists the loaded table (exit 0)" 0 $? "$work/out"
 grep -q "crm.fw:22 VIP answers ping" "$work/out"; result "show lists the rules by comment" $? "$work/out"
+grep -A1 "crm.fw:22 VIP answers ping" "$work/out" | grep -qx "        ip daddr 10.1.2.2 icmp type echo-request accept"
+result "show prints each rule's text (nft's listing) under its comment" $? "$work/out"
 in_ns "$fwc" show --format json >"$work/show.json" 2>&1
-python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); sys.exit(0 if d["loaded"] and any(r["comment"].startswith("crm.fw:22 ") for c in d["chains"] for r in c["rules"]) else 1)' "$work/show.json"
+python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); sys.exit(0 if d["loaded"] and any(r["comment"].startswith("crm.fw:22 ") and r["text"] == "ip daddr 10.1.2.2 icmp type echo-request accept" for c in d["chains"] for r in c["rules"]) else 1)' "$work/show.json"
 result "show --format json: the loaded table's chains and rules" $? "$work/show.json"
 in_ns "$fwc" show --canonical >"$work/canon" 2>&1
 grep -q '^rule forward: .*comment "crm.fw:22 VIP answers ping"' "$work/canon"

@@ -243,12 +243,57 @@ TEST_CASE("fwc show: rules by comment, with the counters of counted rules, as te
   INFO(json);
   CHECK(json.rfind("{\"table\": \"inet fwc\", \"loaded\": true, \"generation\": 7, ", 0) == 0);
   CHECK(json.find("\"comment\": \"test.fw:12 web\"") != std::string::npos);
-  CHECK(json.find("web\", \"counter\": {\"packets\": 3, \"bytes\": 180}}") != std::string::npos);
-  CHECK(json.find("admin\", \"counter\": null}") != std::string::npos);
+  // No listing given: no rule text.
+  CHECK(json.find("web\", \"counter\": {\"packets\": 3, \"bytes\": 180}, \"text\": null}") != std::string::npos);
+  CHECK(json.find("admin\", \"counter\": null, \"text\": null}") != std::string::npos);
   CHECK(json.find("\"hook\": \"forward\", \"priority\": 0, \"policy\": \"drop\"") != std::string::npos);
   CHECK(std::count(json.begin(), json.end(), '{') == std::count(json.begin(), json.end(), '}'));
   CHECK(std::count(json.begin(), json.end(), '[') == std::count(json.begin(), json.end(), ']'));
 
   TableImage absent;
   CHECK(DescribeJson(absent, 9) == "{\"table\": \"inet fwc\", \"loaded\": false, \"generation\": 9, \"sets\": [], \"chains\": []}\n");
+
+  // With nft's listing: each rule's text under it, matched by handle.
+  for (size_t i = 0; i < image.rules.size(); ++i)
+    nftnl_rule_set_u64(image.rules[i].get(), NFTNL_RULE_HANDLE, 100 + i);
+  RuleTexts texts;
+  for (size_t i = 0; i < image.rules.size(); ++i)
+    if (RuleComment(image.rules[i].get()) == "test.fw:12 web" && texts.empty())
+      texts[100 + i] = "ip daddr 10.1.2.2 tcp dport 80 counter accept";
+  REQUIRE(texts.size() == 1);
+  shown.clear();
+  for (const auto& l : Describe(image, texts)) shown += l + "\n";
+  CHECK(shown.find("web  [3 packets, 180 bytes]\n        ip daddr 10.1.2.2 tcp dport 80 counter accept\n") !=
+        std::string::npos);
+  CHECK(shown.find("admin\n        ") == std::string::npos);  // no text known: none printed
+  json = DescribeJson(image, 7, texts);
+  CHECK(json.find("\"bytes\": 180}, \"text\": \"ip daddr 10.1.2.2 tcp dport 80 counter accept\"}") != std::string::npos);
+}
+
+TEST_CASE("fwc show: rule texts from nft's listing, by handle", "[netlink]") {
+  struct Case {
+    const char* what;
+    const char* listing;
+    RuleTexts want;
+  } cases[] = {
+      {"a rule with a comment", "\t\tiifname \"lo\" accept comment \"fwc: loopback\" # handle 4\n",
+       {{4, "iifname \"lo\" accept"}}},
+      {"the counter's figures are left out",
+       "\t\tip daddr 10.1.2.2 tcp dport 80 counter packets 12 bytes 840 accept comment \"crm.fw:23 web\" # handle 17\n",
+       {{17, "ip daddr 10.1.2.2 tcp dport 80 counter accept"}}},
+      {"a rule without a comment", "\t\tct state invalid drop # handle 8\n", {{8, "ct state invalid drop"}}},
+      {"table, chain and set lines are not rules",
+       "table inet fwc { # handle 2\n\tchain input { # handle 1\n\t\ttype filter hook input priority filter; policy drop;\n"
+       "\tset webs_v4 { # handle 3\n\t\ttcp dport 22 accept # handle 9\n",
+       {{9, "tcp dport 22 accept"}}},
+      {"a handle that is not a number", "\t\ttcp dport 22 accept # handle x9\n", {}},
+      {"nft's error text", "Error: No such file or directory\nlist table inet fwc\n", {}},
+      {"no listing", "", {}},
+      {"control characters never reach the terminal", "\t\tiifname \"a\x1b[2J\r\" accept # handle 6\n",
+       {{6, "iifname \"a?[2J?\" accept"}}},
+  };
+  for (const auto& c : cases) {
+    INFO(c.what);
+    CHECK(ParseRuleListing(c.listing) == c.want);
+  }
 }
