@@ -17,6 +17,7 @@
 #include "backends/netlink/codegen.h"
 #include "backends/netlink/netlink_backend.h"
 #include "compiler/analysis/query.h"
+#include "compiler/base/json.h"
 
 namespace fwc::apply {
 
@@ -420,10 +421,21 @@ Status Applier::Show(bool canonical, bool json) {
   }
 }
 
-Status Applier::Verify(const Plan& c) {
+Status Applier::Verify(const Plan& c, bool json) {
   try {
     auto t = env_.kernel();
     Loaded l = ReadTable(*t);
+    if (json) {
+      // A program reads this one: every difference, up to a bound that only
+      // a wholly different table of 100k rules reaches.
+      auto diff = l.image.present ? Differences(l.image, c.image, 100000) : std::vector<std::string>{};
+      out_ << "{\"policy\": " << JsonString(c.policy) << ", \"loaded\": " << (l.image.present ? "true" : "false")
+           << ", \"exact\": " << (l.image.present && diff.empty() ? "true" : "false")
+           << ", \"summary\": " << JsonString(Summary(l.image)) << ", \"differences\": [";
+      for (size_t i = 0; i < diff.size(); ++i) out_ << (i ? ",\n  " : "\n  ") << JsonString(diff[i]);
+      out_ << "]}\n";
+      return l.image.present && diff.empty() ? kOk : kDiffers;
+    }
     if (!l.image.present) {
       out_ << "fwc: table inet fwc is not loaded\n";
       return kDiffers;

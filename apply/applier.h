@@ -89,7 +89,8 @@ class Applier {
   // canonical: the exact form verify compares; json: DescribeJson's object
   // (a table that is not loaded is {"loaded": false, ...}, still exit 1).
   Status Show(bool canonical, bool json = false);
-  Status Verify(const Plan& plan);
+  // json: {"policy", "loaded", "exact", "summary", "differences"} (fwc(8)).
+  Status Verify(const Plan& plan, bool json = false);
 
  private:
   bool SshGuard(const Plan& plan, bool verbose);

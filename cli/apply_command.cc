@@ -77,10 +77,15 @@ int Apply(const ApplyArgs& a, const Registry& registry) {
   return Layer().Apply(c.plan, o);
 }
 
-int Verify(const PolicyArgs& args, const Registry& registry) {
+struct VerifyArgs {
+  PolicyArgs policy;
+  std::string format = "text";
+};
+
+int Verify(const VerifyArgs& args, const Registry& registry) {
   Compiled c;
-  if (int rc = Build(args, registry, &c); rc != kExitOk) return rc;
-  return Layer().Verify(c.plan);
+  if (int rc = Build(args.policy, registry, &c); rc != kExitOk) return rc;
+  return Layer().Verify(c.plan, args.format == "json");
 }
 
 struct InstallArgs {
@@ -146,9 +151,12 @@ void AddApplyCommands(CLI::App& app, Registry& registry) {
     return Layer().Show(sa->canonical, sa->format == "json");
   });
 
-  auto verify = std::make_shared<PolicyArgs>();
+  auto verify = std::make_shared<VerifyArgs>();
   CLI::App* v = app.add_subcommand("verify", "check that table inet fwc is exactly what POLICY compiles to");
-  verify->AddTo(v);
+  verify->policy.AddTo(v);
+  v->add_option("--format", verify->format, "text, or json: loaded, exact and every difference (documented in fwc(8))")
+      ->check(CLI::IsMember({"text", "json"}))
+      ->capture_default_str();
   registry.Add(v, [verify, &registry] { return Verify(*verify, registry); });
 
   auto install = std::make_shared<InstallArgs>();

@@ -109,6 +109,10 @@ in_ns "$fwc" verify "$crm" -D mgmt >"$work/out" 2>&1
 check "verify against another policy finds the difference (exit 1)" 1 $? "$work/out"
 grep -q "+ rule in forward: crm.fw:24 management by SSH" "$work/out"
 result "verify names the missing rule by its policy line" $? "$work/out"
+in_ns "$fwc" verify "$crm" -D mgmt --format json >"$work/verify.json" 2>&1
+check "verify --format json: a difference is exit 1 too" 1 $? "$work/verify.json"
+python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); sys.exit(0 if d["loaded"] and not d["exact"] and any("crm.fw:24 management by SSH" in l for l in d["differences"]) else 1)' "$work/verify.json"
+result "verify --format json: not exact, with the missing rule among the differences" $? "$work/verify.json"
 in_ns nft add rule inet fwc input tcp dport 9999 accept
 in_ns "$fwc" verify "$crm" >"$work/out" 2>&1
 check "verify notices a rule added behind fwc's back (exit 1)" 1 $? "$work/out"

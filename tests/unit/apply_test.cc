@@ -386,6 +386,15 @@ TEST_CASE("the apply layer loads, verifies and refuses through one interface", "
   CHECK(m.Layer().Verify(web.plan) == kOk);
   Compiled other(Policy(kPolicy, "  accept http from any to lb;\n"));
   CHECK(m.Layer().Verify(other.plan) == kDiffers);
+  // The same answers as JSON: exact or not, and every difference.
+  m.out.str("");
+  CHECK(m.Layer().Verify(web.plan, true) == kOk);
+  CHECK(m.out.str().rfind("{\"policy\": \"test.fw\", \"loaded\": true, \"exact\": true, \"summary\": \"", 0) == 0);
+  CHECK(m.out.str().find("\"differences\": []}\n") != std::string::npos);
+  m.out.str("");
+  CHECK(m.Layer().Verify(other.plan, true) == kDiffers);
+  CHECK(m.out.str().find("\"exact\": false") != std::string::npos);
+  CHECK(m.out.str().find("\"differences\": [\n  \"- rule") != std::string::npos);
   CHECK(m.Layer().Confirm() == kDiffers);  // nothing is waiting
   CHECK(m.Layer().Rollback() == kDiffers);
 
