@@ -128,6 +128,19 @@ struct MergeOptions {
   // A run keyed on several dimensions (a concatenation) is merged only when
   // it has at least this many rules; shorter ones read better as they are.
   size_t min_concat_rules = 3;
+  // A run whose set or map would have fewer elements than this is emitted
+  // as its rules.
+  size_t min_set_elements = 0;
+  // A table with more sets and maps than this keeps only those that are
+  // named anyway (more than inline_max elements); smaller runs are emitted as
+  // their rules. The kernel charges every set of a transaction a walk over
+  // the table's sets (named) or over the whole transaction (anonymous, when
+  // its lookup binds it), so thousands of small sets make a load quadratic:
+  // 8,000 rules with a two-element set each take seconds to load, the same
+  // 16,000 rules plain a tenth of that. A small set spares a packet little
+  // (a concatenation's lookup costs about what a few rules do), so in such
+  // a table the rules are the better encoding.
+  size_t max_sets = 512;
   // Once a run has this many rules, its shape is settled: a rule that would
   // key it on another dimension, or turn its exact-match concatenation
   // (a hash lookup) into one over intervals (a lookup whose cost grows with

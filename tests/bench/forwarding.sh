@@ -12,11 +12,17 @@
 # (option stateful no), so every packet, not just a connection's first,
 # walks the chain, and the measured flow is allowed by the last rule.
 #
-# usage: forwarding.sh [-t SECONDS] [-r REPS] [-s "SIZES"] [FWC]
+# With -c, also a ClassBench-shaped policy of each given size
+# (tests/bench/gen_classbench.py, made stateless, with a last rule that
+# accepts the measured flow): mixed prefixes, ports and verdicts, so runs of
+# mergeable rules are short and the nft output mixes rules and sets.
+#
+# usage: forwarding.sh [-t SECONDS] [-r REPS] [-s "SIZES"] [-c "SIZES"] [FWC]
 #   FWC      the fwc binary (default: build/fwc of this source tree)
 #   -t       seconds per measurement (default 5)
 #   -r       measurements per case, the median is printed (default 3)
 #   -s       object counts (default "0 1000 10000 100000")
+#   -c       ClassBench policy sizes (default none)
 # Needs root (network namespaces) and iperf3 (apt-get install -y iperf3).
 # Only the namespaces it creates are touched; they are deleted on exit.
 # Prints one line per case: objects, ruleset, kernel rules an IPv4 packet
@@ -27,11 +33,13 @@ set -u
 secs=5
 reps=3
 sizes="0 1000 10000 100000"
-while getopts t:r:s:h opt; do
+classbench=""
+while getopts t:r:s:c:h opt; do
   case $opt in
     t) secs=$OPTARG ;;
     r) reps=$OPTARG ;;
     s) sizes=$OPTARG ;;
+    c) classbench=$OPTARG ;;
     *) sed -n '2,/^set -u/{/^#/p}' "$0"; exit 2 ;;
   esac
 done
@@ -133,4 +141,19 @@ for n in $sizes; do
   "$fwc" compile "$tmp/fwd.fw" -t iptables -o "$tmp/fwd.sh" 2>"$tmp/err" || { cat "$tmp/err" >&2; exit 1; }
   row "$n" "fwc nft (sets, maps)" load_nft
   row "$n" "fwc iptables (rule per object)" load_ipt
+done
+for n in $classbench; do
+  # The generator's firewall and its interfaces become this topology's;
+  # every packet walks the chain until the last rule, which takes the flow
+  # (unless an earlier rule happens to cover 10.0.1.2 -> 10.0.2.2).
+  python3 "$here/gen_classbench.py" "$n" |
+    sed -e 's/interface outside eth0 198.18.0.1\/24;/interface src veth-src 10.0.1.1\/24;/' \
+        -e 's/interface inside eth1 198.19.0.1\/24;/interface sink veth-sink 10.0.2.1\/24;/' \
+        -e 's/^policy bench default drop {$/&\n    option stateful no;/' \
+        -e '$ s/^}$//' >"$tmp/cb.fw"
+  printf '%s\n' '    accept udp 5201 from 10.0.1.2 to 10.0.2.2 comment "the measured flow";' \
+    '    accept tcp 5201 from 10.0.1.2 to 10.0.2.2 comment "iperf3 control";' \
+    '    accept from 10.0.2.2 to 10.0.1.2 comment "iperf3 control, replies";' '}' >>"$tmp/cb.fw"
+  "$fwc" compile --no-analysis "$tmp/cb.fw" -t nft -o "$tmp/fwd.nft" 2>"$tmp/err" || { cat "$tmp/err" >&2; exit 1; }
+  row "cb$n" "fwc nft, ClassBench" load_nft
 done

@@ -691,6 +691,50 @@ TEST_CASE("prefixes and ranges become interval sets; large sets are named", "[se
   CHECK(h.find("\tset forward_set1 {\n\t\ttype ipv4_addr . inet_service\n\t\telements = {") != std::string::npos);
 }
 
+TEST_CASE("a table of many small sets keeps only the named ones; the rest stay rules", "[set_merge]") {
+  // Four runs of two rules, each ended by a rule of another shape, then a
+  // run of twenty.
+  std::string rules;
+  for (int r = 0; r < 4; ++r) {
+    for (int i = 0; i < 2; ++i)
+      rules += "  accept tcp 80 from any to 10.2." + std::to_string(r) + "." + std::to_string(i + 1) + ";\n";
+    rules += "  accept proto gre from any to 10.3.0." + std::to_string(r + 1) + ";\n";
+  }
+  for (int i = 0; i < 20; ++i) rules += "  accept tcp 443 from any to 10.4.0." + std::to_string(i + 1) + ";\n";
+  ir::Ruleset rs = LowerPolicy(Policy("", rules));
+  auto keyed = [](const nftables::MergedChain& c) {
+    std::vector<size_t> sizes;
+    for (const auto& m : c.rules)
+      if (!m.key.empty()) sizes.push_back(m.elements.size());
+    return sizes;
+  };
+  nftables::MergedRuleset roomy = nftables::MergeSets(rs);
+  const nftables::MergedChain* fwd = FindMerged(roomy, "forward");
+  REQUIRE(fwd != nullptr);
+  CHECK(keyed(*fwd) == std::vector<size_t>{2, 2, 2, 2, 20});
+  nftables::MergeOptions crowded;
+  crowded.max_sets = 4;  // five would be too many
+  nftables::MergedRuleset ms = nftables::MergeSets(rs, crowded);
+  fwd = FindMerged(ms, "forward");
+  REQUIRE(fwd != nullptr);
+  CHECK(keyed(*fwd) == std::vector<size_t>{20});
+  // The small runs' rules one by one, in their order, then the set.
+  std::vector<size_t> singles;
+  for (const auto& m : fwd->rules)
+    if (m.key.empty() && m.base.comment.rfind("test.fw:", 0) == 0) {
+      REQUIRE(m.origins.size() == 1);
+      singles.push_back(m.origins[0]);
+    }
+  CHECK(singles.size() == 12);
+  CHECK(std::is_sorted(singles.begin(), singles.end()));
+  CHECK(fwd->rules.back().key.size() == 1);
+  std::string out = NftBackend().Emit(ms);
+  CHECK(Count(ChainText(out, "forward"), "{ ") == 0);  // no inline set
+  CHECK(ChainText(out, "forward").find("ip daddr @forward_set1 tcp dport 443 accept") != std::string::npos);
+  // The same table with room for five sets is written as before.
+  CHECK(Count(ChainText(Emit(rs), "forward"), "ip daddr { 10.2.") == 4);
+}
+
 TEST_CASE("IPv4 and IPv6 rules merge per family without leaving their stretch", "[set_merge]") {
   std::string objects, rules;
   for (int i = 1; i <= 4; ++i) {
@@ -784,12 +828,15 @@ TEST_CASE("differential: merged and unmerged chains decide every packet alike (r
   tight.max_candidates = 1;
   tight.max_elements_per_rule = 2;
   tight.settle_after = 2;
+  nftables::MergeOptions crowded;  // too many sets: only named ones stay
+  crowded.inline_max = 2;
+  crowded.max_sets = 1;
   size_t packets = 0, merged = 0, maps = 0;
   for (uint32_t seed = 1; seed <= 120 / kRandomScale; ++seed) {
     RandomIr gen(seed);
     ir::Ruleset rs = gen.Ruleset();
     INFO("seed " << seed);
-    for (const nftables::MergeOptions& opt : {nftables::MergeOptions{}, eager, tight}) {
+    for (const nftables::MergeOptions& opt : {nftables::MergeOptions{}, eager, tight, crowded}) {
       packets += CheckEquivalent(rs, opt, d);
       for (const auto& c : nftables::MergeSets(rs, opt).chains)
         for (const auto& m : c.rules) {
