@@ -287,8 +287,7 @@ class Run {
   // The run as merged rules: one, or its rules one by one when merging would
   // only make them harder to read.
   void Finish(std::vector<MergedRule>& out) const {
-    if (origins_.size() > 1 && ((__builtin_popcount(varying_) > 1 && origins_.size() < opt_.min_concat_rules) ||
-                                (varying_ != 0 && Elements() < opt_.min_set_elements))) {
+    if (origins_.size() > 1 && __builtin_popcount(varying_) > 1 && origins_.size() < opt_.min_concat_rules) {
       for (size_t i : origins_) {
         MergedRule m;
         m.base = rules_[i];
@@ -298,13 +297,6 @@ class Run {
       return;
     }
     out.push_back(Merged());
-  }
-
-  // The elements the run's set or map would have.
-  size_t Elements() const {
-    size_t total = 0;
-    for (const Values& v : vals_) total += static_cast<size_t>(v.Product(varying_));
-    return total;
   }
 
  private:
@@ -533,60 +525,24 @@ bool NeedsChain(const Action& a) {
          a.verdict == ir::Verdict::kContinue;
 }
 
-// One merge of every chain with the given options.
-MergedRuleset MergeAll(const ir::Ruleset& rs, const MergeOptions& options) {
-  MergedRuleset out;
-  out.ir = &rs;
-  Interner ifnames(out.ifnames);
-  for (const ir::Chain& c : rs.chains) {
-    MergedChain mc;
-    mc.name = c.name;
-    mc.hook = c.hook;
-    mc.policy = c.policy;
-    mc.rules = MergeChain(c.rules, ifnames, options);
-    int sets = 0, maps = 0, actions = 0;
-    for (MergedRule& m : mc.rules) {
-      if (m.key.empty()) continue;
-      bool counted = std::any_of(m.elements.begin(), m.elements.end(), [](const Element& e) { return e.counter; });
-      // nft counts elements one by one only in an inline set, or in a
-      // named set or map declared with counters on all of them.
-      if (m.elements.size() > options.inline_max || (m.is_map() && counted)) {
-        m.name = c.name + (m.is_map() ? "_map" + std::to_string(++maps) : "_set" + std::to_string(++sets));
-        m.counters = counted;
-      }
-      if (!m.is_map()) continue;
-      for (size_t ai = 0; ai < m.actions.size(); ++ai) {
-        Action& a = m.actions[ai];
-        if (!NeedsChain(a)) continue;
-        // The chain's comment names the rules whose action it is.
-        std::vector<const ir::Rule*> users;
-        std::vector<size_t> origins;
-        for (const Element& e : m.elements)
-          if (e.action == ai && (origins.empty() || origins.back() != e.origin)) {
-            origins.push_back(e.origin);
-            users.push_back(&c.rules[e.origin]);
-          }
-        a.chain = c.name + "_act" + std::to_string(++actions);
-        a.go_to = a.verdict == ir::Verdict::kReturn;
-        MergedChain ac;
-        ac.name = a.chain;
-        MergedRule r;
-        r.base.family = m.base.family;
-        r.base.log.enabled = a.log;
-        r.base.log.prefix = a.log_prefix;
-        r.base.verdict = a.verdict;
-        r.base.target = a.target;
-        r.base.comment = MergedComment(users);
-        if (a.verdict == ir::Verdict::kRejectTcpReset) {
-          r.base.has_service = true;
-          r.base.service.proto = kProtoTcp;
-        }
-        r.origins = std::move(origins);
-        ac.rules.push_back(std::move(r));
-        out.action_chains.push_back(std::move(ac));
-      }
+// In a table crowded with sets, the runs whose sets would be inline (small)
+// as their rules, one by one in chain order (the rules shadowed inside a run
+// included, as a short concatenation's are).
+std::vector<MergedRule> KeepNamedSets(std::vector<MergedRule> merged, const std::vector<ir::Rule>& rules,
+                                      size_t inline_max) {
+  std::vector<MergedRule> out;
+  out.reserve(merged.size());
+  for (MergedRule& m : merged) {
+    if (m.key.empty() || m.elements.size() > inline_max) {
+      out.push_back(std::move(m));
+      continue;
     }
-    out.chains.push_back(std::move(mc));
+    for (size_t o : m.origins) {
+      MergedRule r;
+      r.base = rules[o];
+      r.origins = {o};
+      out.push_back(std::move(r));
+    }
   }
   return out;
 }
@@ -682,14 +638,68 @@ std::string MergedComment(const std::vector<const ir::Rule*>& rules) {
 }
 
 MergedRuleset MergeSets(const ir::Ruleset& rs, const MergeOptions& options) {
-  MergedRuleset out = MergeAll(rs, options);
-  size_t sets = 0;
-  for (const MergedChain& c : out.chains)
-    for (const MergedRule& m : c.rules) sets += !m.key.empty();
-  if (sets <= options.max_sets || options.min_set_elements > options.inline_max) return out;
-  MergeOptions big = options;
-  big.min_set_elements = options.inline_max + 1;
-  return MergeAll(rs, big);
+  MergedRuleset out;
+  out.ir = &rs;
+  Interner ifnames(out.ifnames);
+  std::vector<std::vector<MergedRule>> merged;
+  size_t keyed = 0;  // sets and maps in the table
+  for (const ir::Chain& c : rs.chains) {
+    merged.push_back(MergeChain(c.rules, ifnames, options));
+    for (const MergedRule& m : merged.back()) keyed += !m.key.empty();
+  }
+  bool crowded = keyed > options.max_sets;
+  for (size_t ci = 0; ci < rs.chains.size(); ++ci) {
+    const ir::Chain& c = rs.chains[ci];
+    MergedChain mc;
+    mc.name = c.name;
+    mc.hook = c.hook;
+    mc.policy = c.policy;
+    mc.rules = crowded ? KeepNamedSets(std::move(merged[ci]), c.rules, options.inline_max) : std::move(merged[ci]);
+    int sets = 0, maps = 0, actions = 0;
+    for (MergedRule& m : mc.rules) {
+      if (m.key.empty()) continue;
+      bool counted = std::any_of(m.elements.begin(), m.elements.end(), [](const Element& e) { return e.counter; });
+      // nft counts elements one by one only in an inline set, or in a
+      // named set or map declared with counters on all of them.
+      if (m.elements.size() > options.inline_max || (m.is_map() && counted)) {
+        m.name = c.name + (m.is_map() ? "_map" + std::to_string(++maps) : "_set" + std::to_string(++sets));
+        m.counters = counted;
+      }
+      if (!m.is_map()) continue;
+      for (size_t ai = 0; ai < m.actions.size(); ++ai) {
+        Action& a = m.actions[ai];
+        if (!NeedsChain(a)) continue;
+        // The chain's comment names the rules whose action it is.
+        std::vector<const ir::Rule*> users;
+        std::vector<size_t> origins;
+        for (const Element& e : m.elements)
+          if (e.action == ai && (origins.empty() || origins.back() != e.origin)) {
+            origins.push_back(e.origin);
+            users.push_back(&c.rules[e.origin]);
+          }
+        a.chain = c.name + "_act" + std::to_string(++actions);
+        a.go_to = a.verdict == ir::Verdict::kReturn;
+        MergedChain ac;
+        ac.name = a.chain;
+        MergedRule r;
+        r.base.family = m.base.family;
+        r.base.log.enabled = a.log;
+        r.base.log.prefix = a.log_prefix;
+        r.base.verdict = a.verdict;
+        r.base.target = a.target;
+        r.base.comment = MergedComment(users);
+        if (a.verdict == ir::Verdict::kRejectTcpReset) {
+          r.base.has_service = true;
+          r.base.service.proto = kProtoTcp;
+        }
+        r.origins = std::move(origins);
+        ac.rules.push_back(std::move(r));
+        out.action_chains.push_back(std::move(ac));
+      }
+    }
+    out.chains.push_back(std::move(mc));
+  }
+  return out;
 }
 
 }  // namespace fwc::nftables

@@ -128,9 +128,6 @@ struct MergeOptions {
   // A run keyed on several dimensions (a concatenation) is merged only when
   // it has at least this many rules; shorter ones read better as they are.
   size_t min_concat_rules = 3;
-  // A run whose set or map would have fewer elements than this is emitted
-  // as its rules.
-  size_t min_set_elements = 0;
   // A table with more sets and maps than this keeps only those that are
   // named anyway (more than inline_max elements); smaller runs are emitted as
   // their rules. The kernel charges every set of a transaction a walk over
