@@ -220,6 +220,14 @@ class Values {
   std::array<uint32_t, kNumDims + 1> start_{};
 };
 
+// IR rule i of a chain emitted as it is.
+MergedRule AsItIs(const std::vector<ir::Rule>& rules, size_t i) {
+  MergedRule m;
+  m.base = rules[i];
+  m.origins = {i};
+  return m;
+}
+
 // One run being built: consecutive rules of one shape, the kept ones pairwise
 // disjoint.
 class Run {
@@ -288,12 +296,7 @@ class Run {
   // only make them harder to read.
   void Finish(std::vector<MergedRule>& out) const {
     if (origins_.size() > 1 && __builtin_popcount(varying_) > 1 && origins_.size() < opt_.min_concat_rules) {
-      for (size_t i : origins_) {
-        MergedRule m;
-        m.base = rules_[i];
-        m.origins = {i};
-        out.push_back(std::move(m));
-      }
+      for (size_t i : origins_) out.push_back(AsItIs(rules_, i));
       return;
     }
     out.push_back(Merged());
@@ -471,10 +474,7 @@ std::vector<MergedRule> BuildRuns(const std::vector<ir::Rule>& rules, const std:
     if (!opt.enabled || !Mergeable(rules[idx])) {
       if (!run.empty()) run.Finish(out);
       run.Clear();
-      MergedRule m;
-      m.base = rules[idx];
-      m.origins = {idx};
-      out.push_back(std::move(m));
+      out.push_back(AsItIs(rules, idx));
       continue;
     }
     if (run.empty()) {
@@ -537,12 +537,7 @@ std::vector<MergedRule> KeepNamedSets(std::vector<MergedRule> merged, const std:
       out.push_back(std::move(m));
       continue;
     }
-    for (size_t o : m.origins) {
-      MergedRule r;
-      r.base = rules[o];
-      r.origins = {o};
-      out.push_back(std::move(r));
-    }
+    for (size_t o : m.origins) out.push_back(AsItIs(rules, o));
   }
   return out;
 }
