@@ -66,6 +66,7 @@ std::string Today() {
 // a unit directive of its own.
 std::string Defines(const Artifact& a) {
   std::string out;
+  if (!a.firewall.empty()) out += " --firewall " + PlainText(a.firewall);
   for (const auto& d : a.defines) out += " -D " + PlainText(d);
   return out;
 }

@@ -25,6 +25,7 @@ struct Artifact {
   std::string policy;   // the policy it comes from
   std::vector<std::string> defines;
   std::optional<bool> forwarding;  // option forwarding: the nft unit sets it after loading
+  std::string firewall;  // --firewall, for a policy of several firewalls
 };
 
 // "ruleset.nft" / "ruleset.sh".

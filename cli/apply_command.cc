@@ -106,6 +106,7 @@ int Install(const InstallArgs& a, const Registry& registry) {
   char real[4096];
   plan.artifact.policy = realpath(a.policy.policy.c_str(), real) ? real : a.policy.policy;
   plan.artifact.defines = a.policy.defines;
+  plan.artifact.firewall = a.policy.firewall;
   plan.artifact.forwarding = rs.forwarding;
   plan.rs = &rs;
   plan.root = a.root;

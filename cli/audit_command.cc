@@ -231,7 +231,7 @@ int RunAudit(const AuditArgs& a, const Registry& registry) {
   std::optional<AddressSet> from;
   for (const auto& item : a.from) {
     if (!from) from.emplace();
-    if (auto named = ResolveAddressName(c.unit(), item)) {
+    if (auto named = ResolveAddressName(c.unit(), item, a.policy.firewall)) {
       from->AddAll(*named);
       continue;
     }
@@ -270,7 +270,7 @@ int RunAudit(const AuditArgs& a, const Registry& registry) {
   std::vector<audit::NamedTarget> named;
   for (const auto& d : c.unit().objects)
     if (d.kind == ast::ObjectDecl::Kind::kHost)
-      if (auto addrs = ResolveAddressName(c.unit(), d.name)) named.push_back({d.name, *addrs});
+      if (auto addrs = ResolveAddressName(c.unit(), d.name, a.policy.firewall)) named.push_back({d.name, *addrs});
   analysis::QueryEngine engine(c.model(), c.placed(), c.sections());
   audit::AuditPlan plan = audit::PlanAudit(c.model(), engine, named, o);
   notes.insert(notes.end(), plan.notes.begin(), plan.notes.end());

@@ -39,6 +39,7 @@ struct Registry {
 struct PolicyArgs {
   std::string policy;
   std::vector<std::string> defines;
+  std::string firewall;  // --firewall: which of the policy's firewalls
   std::string diagnostics_format = "text";
   bool timing = false;
   bool no_analysis = false;

@@ -25,6 +25,11 @@ void PolicyArgs::AddTo(CLI::App* sub) {
       },
       "NAME");
   sub->add_option("-D,--define", defines, "enable rules marked 'if NAME' (repeatable)")->type_name("NAME")->check(is_name);
+  sub->add_option("--firewall", firewall,
+                  "the firewall to compile, of a policy that declares several (a cluster's member); also "
+                  "defines its name and its cluster's for 'if'")
+      ->type_name("NAME")
+      ->check(is_name);
   sub->add_option("--diagnostics-format", diagnostics_format, "text, json or sarif")
       ->check(CLI::IsMember({"text", "json", "sarif"}))
       ->capture_default_str();
@@ -120,6 +125,7 @@ int LoadPolicy(const PolicyArgs& args, const Registry& registry, Compilation& c,
   if (args.no_analysis) c.set_analysis(false);
   c.set_analysis_budget(args.analysis_budget);
   c.set_analysis_threads(args.analysis_threads);
+  c.set_firewall(args.firewall);
   bool ok = c.Check(from_stdin ? "<stdin>" : args.policy, std::move(*text), loader, args.define_set());
   if (args.timing) {
     std::cerr << "fwc: timing:";

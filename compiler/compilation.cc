@@ -39,9 +39,9 @@ bool Compilation::Check(const std::string& path, std::string text, SourceLoader&
   // Resolve even after syntax errors: the parts that parsed may hold more
   // mistakes, and reporting them all at once saves the user round trips.
   if (keep_ast_) {
-    model_ = Resolve(unit_, diags_);
+    model_ = Resolve(unit_, diags_, firewall_);
   } else {
-    model_ = Resolve(std::move(unit_), diags_);
+    model_ = Resolve(std::move(unit_), diags_, firewall_);
     unit_ = ast::Unit{};
   }
   lap("resolve");
@@ -51,6 +51,10 @@ bool Compilation::Check(const std::string& path, std::string text, SourceLoader&
     std::string near = ClosestName(d, used);
     diags_.Warning("unused-define", Loc{}, "-D " + d + " is not tested by any rule",
                    near.empty() ? "rules test names with 'if NAME'" : "did you mean -D " + near + "?");
+  }
+  if (!firewall_.empty()) {
+    defines_.insert(model_.firewall_name);
+    if (!model_.cluster_name.empty()) defines_.insert(model_.cluster_name);
   }
   if (diags_.has_errors()) return false;
   placed_ = PlaceRules(model_, defines_, diags_);

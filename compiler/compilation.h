@@ -37,6 +37,9 @@ class Compilation {
   void set_keep_placed(bool on) { keep_placed_ = on; }
   // Work budget of the analysis (see AnalyzeShadows); 0 is unlimited.
   void set_analysis_budget(size_t budget) { analysis_options_.budget = budget; }
+  // The firewall to compile, of a policy that declares several (--firewall).
+  // Its name, and its cluster's, are then defined for 'if' as -D would.
+  void set_firewall(std::string name) { firewall_ = std::move(name); }
   // Threads the analysis may use; 0: one per CPU.
   void set_analysis_threads(unsigned threads);
 
@@ -83,6 +86,7 @@ class Compilation {
   ast::Unit unit_;
   Model model_;
   std::set<std::string> defines_;
+  std::string firewall_;
   std::vector<PlacedRule> placed_;
   std::vector<PlacedRule> sections_;
   std::vector<analysis::Finding> findings_;

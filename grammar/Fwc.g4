@@ -9,6 +9,7 @@ file_       : statement* EOF ;
 
 statement   : includeStmt
             | firewallDecl
+            | clusterDecl
             | hostDecl
             | networkDecl
             | rangeDecl
@@ -26,6 +27,18 @@ includeStmt : 'include' STRING ';' ;
 firewallDecl  : 'firewall' name '{' interfaceDecl* '}' ';'? ;
 interfaceDecl : 'interface' name device=name (ifaceAddr (',' ifaceAddr)*)? ';' ;
 ifaceAddr     : ADDR ;
+
+// Firewalls that share one policy and hand virtual addresses between them
+// (an HA pair). Each member is compiled on its own (--firewall NAME), and
+// the cluster's name means the member being compiled, its own addresses and
+// the virtual ones. 'interface' names a member interface and the virtual
+// addresses (literals or hosts) it holds in turn; 'protocols' adds the rules
+// the cluster's own traffic needs (vrrp, pacemaker, conntrackd).
+clusterDecl   : 'cluster' name '{' clusterItem* '}' ';'? ;
+clusterItem   : firewallDecl                                 # clusterMember
+              | 'interface' name addrItem (',' addrItem)* ';' # clusterAddress
+              | 'protocols' name (',' name)* ';'             # clusterProtocols
+              ;
 
 hostDecl    : 'host' name ADDR (',' ADDR)* ';' ;
 networkDecl : 'network' name ADDR (',' ADDR)* ';' ;

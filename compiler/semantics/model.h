@@ -109,6 +109,10 @@ struct FirewallInterface {
 
 struct Model {
   std::string firewall_name;
+  std::string cluster_name;  // "" unless the firewall is a cluster member
+  // A cluster's virtual addresses, also in firewall_addresses and on their
+  // interface: delivered to whichever member holds them.
+  AddressSet virtual_addresses;
   std::vector<FirewallInterface> interfaces;
   AddressSet firewall_addresses;
   // Destinations delivered to the firewall itself: its addresses, broadcast

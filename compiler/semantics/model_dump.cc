@@ -52,6 +52,8 @@ std::string Atom(const ServiceAtom& a) {
 std::string DumpModel(const Model& m, const SourceManager& sources) {
   std::ostringstream o;
   o << "firewall " << m.firewall_name << " addresses " << Addresses(m.firewall_addresses) << "\n";
+  if (!m.cluster_name.empty())
+    o << "cluster " << m.cluster_name << " virtual addresses " << Addresses(m.virtual_addresses) << "\n";
   for (const auto& i : m.interfaces)
     o << "  interface " << i.name << " device " << i.device << " addresses " << Addresses(i.addresses)
       << " networks " << Addresses(i.networks) << "\n";

@@ -53,8 +53,9 @@ class Resolver {
  public:
   // consumed: null, or the same unit, whose policy rules may then be
   // released one by one as they are resolved.
-  Resolver(const ast::Unit& unit, ast::Unit* consumed, Diagnostics& diags)
-      : unit_(unit), consumed_(consumed), diags_(diags) {}
+  // firewall: the one to compile, by name; "" when the policy has one.
+  Resolver(const ast::Unit& unit, ast::Unit* consumed, Diagnostics& diags, std::string firewall)
+      : unit_(unit), consumed_(consumed), diags_(diags), selected_(std::move(firewall)) {}
 
   // What a declared name stands for, if it names addresses (a host,
   // network, range, group of them, or the firewall).
@@ -84,6 +85,7 @@ class Resolver {
 
   void IndexNames() {
     for (const auto& fw : unit_.firewalls) Declare(fw.name, fw.loc, "firewall");
+    for (const auto& c : unit_.clusters) Declare(c.name, c.loc, "cluster");
     for (const auto& r : unit_.runtime_sets)
       if (Declare(r.name, r.loc, "set")) runtime_decls_.push_back(&r);
     for (const auto& d : unit_.objects)
@@ -147,6 +149,32 @@ class Resolver {
 
   // --- firewall ----------------------------------------------------------
 
+  // The firewall this compile is for: the only one, or the one --firewall
+  // names; nullptr (reported) when that is not clear.
+  const ast::Firewall* SelectedFirewall() {
+    const auto& fws = unit_.firewalls;
+    std::vector<std::string> names;
+    for (const auto& fw : fws) names.push_back(fw.name);
+    std::string list;
+    for (const auto& n : names) list += (list.empty() ? "" : ", ") + n;
+    if (!selected_.empty()) {
+      for (const auto& fw : fws)
+        if (fw.name == selected_) return &fw;
+      std::string near = ClosestName(selected_, names);
+      diags_.Error("unknown-firewall", fws[0].loc, "--firewall " + selected_ + ": the policy declares no firewall '" +
+                                                       selected_ + "'",
+                   near.empty() ? "it declares " + list : "did you mean '" + near + "'?");
+      return nullptr;
+    }
+    if (fws.size() == 1) return &fws[0];
+    diags_.Error("multiple-firewalls", fws[1].loc,
+                 "the policy describes " + std::to_string(fws.size()) + " firewalls (" + list +
+                     "); which one to compile?",
+                 "name it with --firewall NAME, e.g. --firewall " + fws[0].name)
+        .notes.push_back({fws[0].loc, "first firewall declared here"});
+    return nullptr;
+  }
+
   void Firewall(Model& m) {
     // After a file failed to parse, a missing firewall or policy is most
     // likely a consequence, not news.
@@ -157,15 +185,15 @@ class Resolver {
                    "192.0.2.1/24; }'");
       return;
     }
-    for (size_t i = 1; i < unit_.firewalls.size(); ++i)
-      diags_.Error("multiple-firewalls", unit_.firewalls[i].loc,
-                   "a policy describes one firewall, but '" + unit_.firewalls[i].name +
-                       "' is a second one",
-                   "compile each firewall from its own file; share objects with 'include'")
-          .notes.push_back({unit_.firewalls[0].loc, "first firewall declared here"});
     if (unit_.firewalls.empty()) return;
-    const ast::Firewall& fw = unit_.firewalls[0];
+    Clusters();
+    selected_fw_ = SelectedFirewall();
+    // Reported; the first firewall stands in so that the rest is checked
+    // without a cascade of unknown names.
+    if (!selected_fw_) selected_fw_ = &unit_.firewalls[0];
+    const ast::Firewall& fw = *selected_fw_;
     m.firewall_name = fw.name;
+    if (fw.cluster >= 0) m.cluster_name = unit_.clusters[fw.cluster].name;
     std::map<std::string, Loc> seen;
     for (const auto& i : fw.interfaces) {
       FirewallInterface fi{i.name, i.device, {}, {}, i.loc};
@@ -200,9 +228,11 @@ class Resolver {
         if (p->family == Family::kV6 && len < 127)
           m.local_destinations.v6.Add(net.lo, net.lo);
       }
-      m.firewall_addresses.AddAll(fi.addresses);
       m.interfaces.push_back(std::move(fi));
     }
+    if (fw.cluster >= 0) VirtualAddresses(fw, m);
+    for (const auto& fi : m.interfaces) m.firewall_addresses.AddAll(fi.addresses);
+    OtherFirewalls(fw);
     model_interfaces_ = m.interfaces;
     firewall_value_.kind = Value::Kind::kAddress;
     firewall_value_.addresses = m.firewall_addresses;
@@ -214,6 +244,193 @@ class Resolver {
     if (fw.interfaces.empty() && !diags_.has_errors())
       diags_.Warning("no-interfaces", fw.loc, "firewall '" + fw.name + "' has no interfaces",
                      "without its addresses fwc cannot tell traffic to the firewall from traffic through it");
+  }
+
+  // --- clusters -------------------------------------------------------------
+
+  // What every compile checks of every cluster: it has members, and its
+  // protocols are known ones.
+  void Clusters() {
+    for (size_t c = 0; c < unit_.clusters.size(); ++c) {
+      const ast::Cluster& cl = unit_.clusters[c];
+      bool members = false;
+      for (const auto& fw : unit_.firewalls) members |= fw.cluster == static_cast<int>(c);
+      if (!members && !cl.name.empty())
+        diags_.Error("empty-cluster", cl.loc, "cluster '" + cl.name + "' has no member firewall",
+                     "declare its members in it: 'cluster " + cl.name + " { firewall NAME { interface ... } ... }'");
+      for (const auto& [p, loc] : cl.protocols)
+        if (!ClusterProtocolKnown(p)) {
+          std::string near = ClosestName(p, ClusterProtocolNames());
+          diags_.Error("unknown-protocol", loc, "unknown cluster protocol '" + p + "'",
+                       near.empty() ? "the cluster protocols are vrrp, pacemaker, conntrackd and heartbeat"
+                                    : "did you mean '" + near + "'?");
+        }
+    }
+  }
+
+  static std::vector<std::string> ClusterProtocolNames() { return {"vrrp", "pacemaker", "conntrackd", "heartbeat"}; }
+  static bool ClusterProtocolKnown(const std::string& p) {
+    auto names = ClusterProtocolNames();
+    return std::find(names.begin(), names.end(), p) != names.end();
+  }
+
+  // The addresses a cluster's 'interface' line names: literals, or hosts
+  // (their addresses). report: diagnose what is wrong (the compiled member's
+  // own cluster), or skip it silently (another cluster's).
+  std::vector<ParsedAddress> ClusterAddresses(const ast::ClusterAddress& a, bool report) {
+    std::vector<ParsedAddress> out;
+    auto literal = [&](const std::string& text, const Loc& loc) {
+      std::string err;
+      auto p = ParseAddress(text, &err);
+      if (p) out.push_back(*p);
+      else if (report) diags_.Error("bad-address", loc, err, "write an address such as 192.0.2.10 or 2001:db8::10");
+    };
+    for (const auto& item : a.addrs) {
+      if (item.kind == ast::AddrItem::Kind::kLiteral) {
+        literal(item.text, item.loc);
+        continue;
+      }
+      auto d = decls_.find(item.text);
+      if (item.kind == ast::AddrItem::Kind::kName && d != decls_.end() &&
+          d->second.decl->kind == ast::ObjectDecl::Kind::kHost) {
+        for (const auto& x : d->second.decl->addrs) literal(x.text, x.loc);
+        continue;
+      }
+      if (!report) continue;
+      if (item.kind == ast::AddrItem::Kind::kName && d == decls_.end() && !declared_.count(item.text))
+        UnknownName(item.text, item.loc, "host");
+      else
+        diags_.Error("bad-cluster-address", item.loc,
+                     "a cluster's virtual addresses are addresses or hosts, not " +
+                         std::string(item.kind == ast::AddrItem::Kind::kAny     ? "'any'"
+                                     : item.kind == ast::AddrItem::Kind::kRange ? "a range"
+                                     : d != decls_.end() ? std::string("a ") + KindName(d->second.decl->kind)
+                                                         : "'" + item.text + "'"),
+                     "write the address, e.g. 'interface public 192.0.2.10;', or a host's name");
+    }
+    return out;
+  }
+
+  // The cluster's virtual addresses join the compiled member's interfaces:
+  // whichever member holds them now, the kernel delivers them locally there.
+  void VirtualAddresses(const ast::Firewall& fw, Model& m) {
+    const ast::Cluster& cl = unit_.clusters[fw.cluster];
+    for (const auto& a : cl.addresses) {
+      FirewallInterface* fi = nullptr;
+      for (auto& i : m.interfaces)
+        if (i.name == a.iface) fi = &i;
+      auto addrs = ClusterAddresses(a, true);
+      if (!fi) {
+        std::vector<std::string> names;
+        for (const auto& i : m.interfaces) names.push_back(i.name);
+        std::string near = ClosestName(a.iface, names);
+        diags_.Error("unknown-interface", a.iface_loc,
+                     "firewall '" + fw.name + "' of cluster '" + cl.name + "' has no interface '" + a.iface + "'",
+                     near.empty() ? "every member declares the interface that holds the virtual addresses"
+                                  : "did you mean '" + near + "'?");
+        continue;
+      }
+      for (const auto& p : addrs) {
+        fi->addresses.of(p.family).Add(p.addr, p.addr);
+        m.virtual_addresses.of(p.family).Add(p.addr, p.addr);
+        if (p.prefix >= 0) {
+          Interval net = PrefixInterval(p.family, p.addr, p.prefix);
+          fi->networks.of(p.family).Add(net.lo, net.hi);
+        }
+      }
+    }
+  }
+
+  // Every other firewall of the policy is a host to this one (its interface
+  // addresses), and another cluster the addresses of all its members and
+  // its virtual ones. Their mistakes are reported when they are compiled.
+  void OtherFirewalls(const ast::Firewall& self) {
+    auto addresses_of = [](const ast::Firewall& fw, AddressSet& into) {
+      for (const auto& i : fw.interfaces)
+        for (const auto& a : i.addrs)
+          if (std::string err; auto p = ParseAddress(a.text, &err)) into.of(p->family).Add(p->addr, p->addr);
+    };
+    for (const auto& fw : unit_.firewalls) {
+      if (&fw == &self) continue;
+      Value v;
+      v.kind = Value::Kind::kAddress;
+      addresses_of(fw, v.addresses);
+      peer_values_[fw.name] = std::move(v);
+    }
+    for (size_t c = 0; c < unit_.clusters.size(); ++c) {
+      if (static_cast<int>(c) == self.cluster) continue;
+      Value v;
+      v.kind = Value::Kind::kAddress;
+      for (const auto& fw : unit_.firewalls)
+        if (fw.cluster == static_cast<int>(c)) addresses_of(fw, v.addresses);
+      for (const auto& a : unit_.clusters[c].addresses)
+        for (const auto& p : ClusterAddresses(a, false)) v.addresses.of(p.family).Add(p.addr, p.addr);
+      peer_values_[unit_.clusters[c].name] = std::move(v);
+    }
+    if (self.cluster >= 0) ClusterRules(self);
+  }
+
+  // The rules a cluster protocol needs, both ways between this member and
+  // the others, ahead of the policy's own rules (the policy cannot cut the
+  // cluster's heartbeat by mistake). Each says where it comes from.
+  void ClusterRules(const ast::Firewall& self) {
+    const ast::Cluster& cl = unit_.clusters[self.cluster];
+    std::vector<std::string> peers;
+    for (const auto& fw : unit_.firewalls)
+      if (fw.cluster == self.cluster && &fw != &self && !fw.name.empty()) peers.push_back(fw.name);
+    if (peers.empty()) return;
+    for (const auto& [proto, loc] : cl.protocols) {
+      if (!ClusterProtocolKnown(proto)) continue;
+      ast::SvcSet svc;
+      std::vector<std::string> groups;  // multicast destinations of what this member sends
+      auto ports = [&](ast::SvcSpec::Kind kind, uint64_t lo, uint64_t hi) {
+        ast::SvcItem item;
+        item.kind = ast::SvcItem::Kind::kSpec;
+        item.spec.kind = kind;
+        item.spec.dports.push_back({lo, hi, "", loc});
+        item.spec.loc = item.loc = loc;
+        svc.items.push_back(std::move(item));
+      };
+      if (proto == "vrrp") {
+        ast::SvcItem item;
+        item.kind = ast::SvcItem::Kind::kSpec;
+        item.spec.kind = ast::SvcSpec::Kind::kProto;
+        item.spec.proto = "112";
+        item.spec.proto_loc = item.spec.loc = item.loc = loc;
+        svc.items.push_back(std::move(item));
+        groups = {"224.0.0.18", "ff02::12"};  // RFC 5798
+      } else if (proto == "pacemaker") {
+        ports(ast::SvcSpec::Kind::kUdp, 5404, 5406);  // corosync (knet, udpu)
+        ports(ast::SvcSpec::Kind::kTcp, 2224, 2224);  // pcsd
+        ports(ast::SvcSpec::Kind::kTcp, 3121, 3121);  // pacemaker remote
+      } else if (proto == "conntrackd") {
+        ports(ast::SvcSpec::Kind::kUdp, 3780, 3780);  // conntrackd sync, unicast or multicast
+        ports(ast::SvcSpec::Kind::kTcp, 3780, 3780);
+        groups = {"225.0.0.50"};  // conntrackd's example multicast group
+      } else if (proto == "heartbeat") {
+        ports(ast::SvcSpec::Kind::kUdp, 694, 694);
+      }
+      svc.loc = loc;
+      auto set = [&](const std::vector<std::string>& names, const std::vector<std::string>& literals) {
+        ast::AddrSet a;
+        for (const auto& n : names) a.items.push_back({ast::AddrItem::Kind::kName, n, "", loc, {}});
+        for (const auto& l : literals) a.items.push_back({ast::AddrItem::Kind::kLiteral, l, "", loc, {}});
+        a.loc = loc;
+        return a;
+      };
+      for (bool in : {true, false}) {
+        ast::Rule r;
+        r.action = ast::Action::kAccept;
+        r.loc = r.span = loc;
+        r.services = svc;
+        r.src = in ? set(peers, {}) : set({cl.name}, {});
+        r.dst = in ? set({cl.name}, {}) : set(peers, groups);
+        r.comment = "cluster " + cl.name + ": " + proto + (in ? " from " : " to ") + "the other members";
+        // The policy may also accept this traffic, more broadly: not a mistake.
+        r.nowarn = {{"redundant-rule", loc}};
+        cluster_rules_.push_back(std::move(r));
+      }
+    }
   }
 
   // --- runtime sets --------------------------------------------------------
@@ -255,7 +472,10 @@ class Resolver {
   // Resolves a declared name, memoised; reports cycles. Returns nullptr for
   // unknown names (the caller reports them with its own context).
   const Value* Object(const std::string& name) {
-    if (!unit_.firewalls.empty() && name == unit_.firewalls[0].name) return &firewall_value_;
+    if (selected_fw_ && (name == selected_fw_->name ||
+                         (selected_fw_->cluster >= 0 && name == unit_.clusters[selected_fw_->cluster].name)))
+      return &firewall_value_;
+    if (auto p = peer_values_.find(name); p != peer_values_.end()) return &p->second;
     if (auto r = runtime_values_.find(name); r != runtime_values_.end()) return &r->second;
     auto d = decls_.find(name);
     return d == decls_.end() ? nullptr : Resolve(d->second);
@@ -681,6 +901,8 @@ class Resolver {
         if (!r.condition.empty()) conditions.insert(r.condition);
       }
     }
+    for (const ast::Rule& r : cluster_rules_)
+      if (auto pr = Rule(r)) m.rules.push_back(std::move(*pr));
     for (size_t i = 0; i < p.rules.size(); ++i) {
       const ast::Rule& r = p.rules[i];
       if (diags_.at_cap()) break;
@@ -1161,6 +1383,10 @@ class Resolver {
   const ast::Unit& unit_;
   ast::Unit* consumed_ = nullptr;
   Diagnostics& diags_;
+  std::string selected_;                           // --firewall, or ""
+  const ast::Firewall* selected_fw_ = nullptr;     // the firewall compiled
+  std::map<std::string, Value> peer_values_;       // the policy's other firewalls and clusters
+  std::vector<ast::Rule> cluster_rules_;           // its cluster's protocols, ahead of the policy's rules
   std::vector<std::string> all_names_;  // for suggestions, gathered once
   std::map<std::string, Loc> declared_;
   std::map<std::string, Named> decls_;  // nodes stay put: in_order_ points to them
@@ -1176,18 +1402,19 @@ class Resolver {
 
 }  // namespace
 
-Model Resolve(const ast::Unit& unit, Diagnostics& diags) {
-  return Resolver(unit, nullptr, diags).Run();
+Model Resolve(const ast::Unit& unit, Diagnostics& diags, const std::string& firewall) {
+  return Resolver(unit, nullptr, diags, firewall).Run();
 }
 
-Model Resolve(ast::Unit&& unit, Diagnostics& diags) {
-  return Resolver(unit, &unit, diags).Run();
+Model Resolve(ast::Unit&& unit, Diagnostics& diags, const std::string& firewall) {
+  return Resolver(unit, &unit, diags, firewall).Run();
 }
 
-std::optional<AddressSet> ResolveAddressName(const ast::Unit& unit, const std::string& name) {
+std::optional<AddressSet> ResolveAddressName(const ast::Unit& unit, const std::string& name,
+                                             const std::string& firewall) {
   SourceManager sm;
   Diagnostics scratch(sm);  // the unit was checked: nothing new to report
-  return Resolver(unit, nullptr, scratch).AddressesOf(name);
+  return Resolver(unit, nullptr, scratch, firewall).AddressesOf(name);
 }
 
 }  // namespace fwc

@@ -16,15 +16,18 @@ class Diagnostics;
 
 // Resolves names and runs every check of the policy. Errors go to diags;
 // the model is meaningful only when diags has no errors.
-Model Resolve(const ast::Unit& unit, Diagnostics& diags);
+// firewall: the firewall to compile, of a policy that declares several
+// (--firewall NAME); "" for the only one.
+Model Resolve(const ast::Unit& unit, Diagnostics& diags, const std::string& firewall = "");
 // The same, consuming the unit: each policy rule's AST is released as soon
 // as it is resolved, so that the AST's rules and the model's are not both
 // whole in memory (at 100k rules the compile's peak is ~7% lower). The
 // unit's rules are left empty; its declarations are as they were.
-Model Resolve(ast::Unit&& unit, Diagnostics& diags);
+Model Resolve(ast::Unit&& unit, Diagnostics& diags, const std::string& firewall = "");
 
 // The addresses a name of a checked unit stands for: a host, network,
 // range, a group of them, or the firewall; nullopt for any other name.
-std::optional<AddressSet> ResolveAddressName(const ast::Unit& unit, const std::string& name);
+std::optional<AddressSet> ResolveAddressName(const ast::Unit& unit, const std::string& name,
+                                             const std::string& firewall = "");
 
 }  // namespace fwc

@@ -80,6 +80,22 @@ struct Firewall {
   std::string name;
   std::vector<Interface> interfaces;
   Loc loc;
+  int cluster = -1;  // index into Unit::clusters of the cluster it is a member of
+};
+
+// cluster NAME { firewall ...  interface IFACE ADDR|HOST, ...;  protocols P, ...; }
+// Its members are in Unit::firewalls (Firewall::cluster points back).
+struct ClusterAddress {
+  std::string iface;  // the members' interface that holds the addresses
+  Loc iface_loc;
+  std::vector<AddrItem> addrs;  // literals or host names
+};
+
+struct Cluster {
+  std::string name;
+  Loc loc;
+  std::vector<ClusterAddress> addresses;
+  std::vector<std::pair<std::string, Loc>> protocols;
 };
 
 // host, network, range, group and service declarations share one shape:
@@ -196,6 +212,7 @@ struct MarkDecl {
 // Everything a compile unit declares, includes already merged in.
 struct Unit {
   std::vector<Firewall> firewalls;
+  std::vector<Cluster> clusters;
   std::vector<ObjectDecl> objects;
   std::vector<RuntimeSet> runtime_sets;
   std::vector<MarkDecl> marks;

@@ -114,12 +114,31 @@ void DumpRule(std::ostringstream& o, const ast::Rule& r, const char* indent) {
 
 std::string DumpAst(const ast::Unit& u) {
   std::ostringstream o;
-  for (const auto& fw : u.firewalls) {
-    o << "firewall " << fw.name << " {\n";
+  auto firewall = [&o](const ast::Firewall& fw, const std::string& indent) {
+    o << indent << "firewall " << fw.name << " {\n";
     for (const auto& i : fw.interfaces) {
       std::vector<std::string> a;
       for (const auto& x : i.addrs) a.push_back(x.text);
-      o << "    interface " << i.name << " " << i.device << (a.empty() ? "" : " " + Join(a)) << ";\n";
+      o << indent << "    interface " << i.name << " " << i.device << (a.empty() ? "" : " " + Join(a)) << ";\n";
+    }
+    o << indent << "}\n";
+  };
+  for (const auto& fw : u.firewalls)
+    if (fw.cluster < 0) firewall(fw, "");
+  for (size_t c = 0; c < u.clusters.size(); ++c) {
+    const ast::Cluster& cl = u.clusters[c];
+    o << "cluster " << cl.name << " {\n";
+    for (const auto& fw : u.firewalls)
+      if (fw.cluster == static_cast<int>(c)) firewall(fw, "    ");
+    for (const auto& a : cl.addresses) {
+      std::vector<std::string> items;
+      for (const auto& x : a.addrs) items.push_back(AddrItem(x));
+      o << "    interface " << a.iface << " " << Join(items) << ";\n";
+    }
+    if (!cl.protocols.empty()) {
+      std::vector<std::string> p;
+      for (const auto& x : cl.protocols) p.push_back(x.first);
+      o << "    protocols " << Join(p) << ";\n";
     }
     o << "}\n";
   }

@@ -104,7 +104,7 @@ bool IsRuleOption(Tok t) {
 }
 
 // Where a statement is: what a brace opened decides what its lines are.
-enum class Block { kTop, kFirewall, kPolicy, kNat, kMarks, kGroup };
+enum class Block { kTop, kFirewall, kCluster, kPolicy, kNat, kMarks, kGroup };
 
 Kind StatementKind(Block block, Tok head) {
   switch (block) {
@@ -119,6 +119,7 @@ Kind StatementKind(Block block, Tok head) {
           return Kind::kOther;
       }
     case Block::kFirewall: return head == Tok::kInterface ? Kind::kInterface : Kind::kOther;
+    case Block::kCluster: return Kind::kOther;  // member firewalls open blocks of their own
     case Block::kPolicy:
       if (head == Tok::kOption) return Kind::kOption;
       return head == Tok::kAccept || head == Tok::kDrop || head == Tok::kReject ? Kind::kRule : Kind::kOther;
@@ -254,7 +255,9 @@ class LineBuilder {
     Tok head = stmt_.front();
     bool first_brace = inline_depth() == 0;
     Block opened = Block::kTop;
-    if (first_brace && head == Tok::kFirewall && block() == Block::kTop) opened = Block::kFirewall;
+    if (first_brace && head == Tok::kCluster && block() == Block::kTop) opened = Block::kCluster;
+    if (first_brace && head == Tok::kFirewall && (block() == Block::kTop || block() == Block::kCluster))
+      opened = Block::kFirewall;
     if (first_brace && head == Tok::kPolicy && block() == Block::kTop) opened = Block::kPolicy;
     if (block() == Block::kPolicy && stmt_.size() == 2 && head == Tok::kNat) opened = Block::kNat;
     if (block() == Block::kPolicy && stmt_.size() == 2 && head == Tok::kMarks) opened = Block::kMarks;

@@ -10,9 +10,9 @@ namespace {
 
 // The tokens a statement starts with: where parsing resumes after a
 // mistake, and what ends a block whose '}' is missing.
-const TokenSet kStatementStarts = {Tok::kInclude, Tok::kFirewall, Tok::kHost, Tok::kNetwork, Tok::kRange,
-                                   Tok::kGroup,   Tok::kService,  Tok::kSet,  Tok::kHelper,  Tok::kPolicy,
-                                   Tok::kExpect};
+const TokenSet kStatementStarts = {Tok::kInclude, Tok::kFirewall, Tok::kCluster, Tok::kHost,
+                                   Tok::kNetwork, Tok::kRange,    Tok::kGroup,   Tok::kService,
+                                   Tok::kSet,     Tok::kHelper,   Tok::kPolicy,  Tok::kExpect};
 // What may follow a rule's destination.
 const TokenSet kRuleOptions = {Tok::kIn,     Tok::kOut,  Tok::kLog,      Tok::kCounter, Tok::kComment,
                                Tok::kDisabled, Tok::kIf,  Tok::kNowarn,  Tok::kMark,    Tok::kConnmark,
@@ -150,6 +150,7 @@ class Parser {
     switch (tok_.type) {
       case Tok::kInclude: return Include();
       case Tok::kFirewall: return Firewall();
+      case Tok::kCluster: return Cluster();
       case Tok::kHost: return Addresses(ast::ObjectDecl::Kind::kHost);
       case Tok::kNetwork: return Addresses(ast::ObjectDecl::Kind::kNetwork);
       case Tok::kRange: return Ranges();
@@ -163,8 +164,8 @@ class Parser {
       case Tok::kHelper: return HelperDecl();
       case Tok::kExpect: return Expectation();
       default:
-        throw Fail(kStatementStarts, "a statement (include, firewall, host, network, range, group, service, set, "
-                                     "mark, helper, policy or expect)");
+        throw Fail(kStatementStarts, "a statement (include, firewall, cluster, host, network, range, group, service, "
+                                     "set, mark, helper, policy or expect)");
     }
   }
 
@@ -205,6 +206,55 @@ class Parser {
     }
     unit_.firewalls.push_back(std::move(fw));
     Close(open, "firewall block");
+    Optional(Tok::kSemi);
+  }
+
+  // clusterDecl : 'cluster' name '{' clusterItem* '}' ';'?
+  // clusterItem : firewallDecl
+  //             | 'interface' name addrItem (',' addrItem)* ';'
+  //             | 'protocols' name (',' name)* ';'
+  // A member firewall is parsed as one outside a cluster (a mistake in it
+  // is reported and skipped there); the cluster points at it.
+  void Cluster() {
+    Take();
+    Token name = Expect(Tok::kId);
+    ast::Cluster c;
+    c.name = Text(name);
+    c.loc = At(name);
+    int index = static_cast<int>(unit_.clusters.size());
+    unit_.clusters.push_back(std::move(c));
+    Token open = Expect(Tok::kLBrace);
+    for (;;) {
+      try {
+        if (Is(Tok::kFirewall)) {
+          Firewall();
+          unit_.firewalls.back().cluster = index;
+        } else if (Is(Tok::kInterface)) {
+          Take();
+          Token iface = Expect(Tok::kId);
+          ast::ClusterAddress a;
+          a.iface = Text(iface);
+          a.iface_loc = At(iface);
+          do a.addrs.push_back(AddrItem());
+          while (Optional(Tok::kComma));
+          Expect(Tok::kSemi);
+          unit_.clusters[index].addresses.push_back(std::move(a));
+        } else if (Is(Tok::kProtocols)) {
+          Take();
+          do {
+            Token p = Expect(Tok::kId);
+            unit_.clusters[index].protocols.emplace_back(Text(p), At(p));
+          } while (Optional(Tok::kComma));
+          Expect(Tok::kSemi);
+        } else {
+          break;
+        }
+      } catch (const Mismatch& m) {
+        errors_.Report(m);
+        SkipItem();
+      }
+    }
+    Close(open, "cluster block");
     Optional(Tok::kSemi);
   }
 

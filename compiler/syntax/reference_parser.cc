@@ -73,6 +73,8 @@ class AstBuilder {
       if (c->STRING()) includes_.push_back(IncludeRef{StringValue(c->STRING()->getText()), At(c->STRING())});
     } else if (auto* c = st->firewallDecl()) {
       Firewall(c);
+    } else if (auto* c = st->clusterDecl()) {
+      Cluster(c);
     } else if (auto* c = st->hostDecl()) {
       Addresses(ast::ObjectDecl::Kind::kHost, c->name(), c->ADDR());
     } else if (auto* c = st->networkDecl()) {
@@ -150,6 +152,30 @@ class AstBuilder {
       d.addrs.push_back(std::move(item));
     }
     unit_.objects.push_back(std::move(d));
+  }
+
+  void Cluster(FwcParser::ClusterDeclContext* c) {
+    ast::Cluster cl;
+    cl.name = Text(c->name());
+    cl.loc = c->name() ? At(c->name()) : At(c);
+    int index = static_cast<int>(unit_.clusters.size());
+    for (auto* item : c->clusterItem()) {
+      if (auto* m = dynamic_cast<FwcParser::ClusterMemberContext*>(item)) {
+        if (!m->firewallDecl()) continue;
+        Firewall(m->firewallDecl());
+        unit_.firewalls.back().cluster = index;
+      } else if (auto* a = dynamic_cast<FwcParser::ClusterAddressContext*>(item)) {
+        if (!a->name()) continue;  // a syntax error was reported
+        ast::ClusterAddress ca;
+        ca.iface = Text(a->name());
+        ca.iface_loc = At(a->name());
+        for (auto* i : a->addrItem()) ca.addrs.push_back(AddrItem(i));
+        cl.addresses.push_back(std::move(ca));
+      } else if (auto* p = dynamic_cast<FwcParser::ClusterProtocolsContext*>(item)) {
+        for (auto* n : p->name()) cl.protocols.emplace_back(Text(n), At(n));
+      }
+    }
+    unit_.clusters.push_back(std::move(cl));
   }
 
   void Firewall(FwcParser::FirewallDeclContext* c) {

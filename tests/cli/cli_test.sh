@@ -173,10 +173,13 @@ expect "and at a source port 0" grep -q "zero-port.fw:4:23: warning: port 0 is r
 
 # The parser generated from the grammar reads every bundled policy as fwc's does.
 for p in "$src"/policies/*.fw "$src"/tests/golden/features.fw; do
-  grep -q '^firewall' "$p" || continue  # an include of the others
-  "$fwc" check --reference-parser "$p" -D mgmt >/dev/null 2>"$tmp/err"
-  check "check --reference-parser $(basename "$p")" 0 $?
+  grep -qE '^(firewall|cluster)' "$p" || continue  # an include of the others
+  member=$(sed -n 's/^ *firewall \([a-z0-9_-]*\) {.*/\1/p' "$p" | head -n 1)
+  if grep -q '^cluster' "$p"; then set -- --firewall "$member"; else set --; fi
+  "$fwc" check --reference-parser "$p" -D mgmt "$@" >/dev/null 2>"$tmp/err"
+  check "check --reference-parser $(basename "$p") $*" 0 $?
 done
+set --
 expect "and says so" grep -q "the grammar's parser reads .* exactly as fwc's does" "$tmp/err"
 
 # fwc check --expect: a policy's own tests.
@@ -267,6 +270,19 @@ printf 'hello\n' >"$tmp/what.txt"
 "$fwc" import "$tmp/what.txt" >/dev/null 2>"$tmp/err"; check "an unknown format is a usage error" 2 $?
 "$fwc" import /dev/zero >/dev/null 2>"$tmp/err"; check "a device as input is refused" 2 $?
 "$fwc" import --from pf "$tmp/host.rules" >/dev/null 2>&1; check "an unknown --from is a usage error" 2 $?
+
+# A policy of several firewalls (a cluster) is compiled one member at a time.
+"$fwc" compile "$src/policies/maas-ha.fw" -o "$tmp/maas.nft" >/dev/null 2>"$tmp/err"
+check "a cluster's policy without --firewall is refused" 1 $?
+expect "naming its firewalls and the option" grep -q "the policy describes 2 firewalls (maas1, maas2); which one to compile?" "$tmp/err"
+expect "and writes nothing" test ! -e "$tmp/maas.nft"
+"$fwc" compile "$src/policies/maas-ha.fw" --firewall maas2 -o "$tmp/maas.nft" >/dev/null 2>"$tmp/err"
+check "--firewall maas2 compiles the replica" 0 $?
+expect "whose rules name the peer's addresses" grep -q '155.210.155.170 . udp . 5404-5406' "$tmp/maas.nft"
+expect "and leave out the master's rules (if maas1)" sh -c "! grep -q masquerade '$tmp/maas.nft'"
+"$fwc" compile "$src/policies/maas-ha.fw" --firewall 'maas1
+x' -o "$tmp/maas.nft" >/dev/null 2>&1
+check "--firewall takes a name only (a usage error)" 2 $?
 
 # fwc fmt: canonical form, comments kept, --check for CI, files rewritten in place.
 for f in "$src"/policies/*.fw; do

@@ -35,7 +35,7 @@
 # Before any fwc rule the topology itself is checked (no NAT happens, everything is
 # reachable, a hand-written mark rule steers the VIP), so each later result is fwc's.
 #
-# Then the scenario parts: policies/haproxy.fw, policies/lvs.fw and policies/maas-ha-1.fw
+# Then the scenario parts: policies/haproxy.fw, policies/lvs.fw and policies/maas-ha.fw
 # as they are in the project (not copies), each in a topology of its own with the
 # addresses and device names the policy declares (drawn at "the scenario parts" below),
 # again with each backend and after a check of the topology without rules:
@@ -49,10 +49,10 @@
 #      dropped; administration from the intranet and monit's checks pass. The failover:
 #      copies of lvs.fw differing in the one line `mark web 1;` (checked with diff), with
 #      2 and then 3, loaded over the old rules: the traffic goes to s10, then to s11.
-#   maas-ha-1.fw -D gateway (seed 002): a node-network host's connection to the outside
+#   maas-ha.fw --firewall maas1 (seed 002): a node-network host's connection to the outside
 #      arrives from the master's public 155.210.155.170 (masquerade out eno1); the outside
 #      does not reach the node network, reaches SSH but not PostgreSQL on the master.
-#      Then maas-ha-2.fw (the replica) in the master's place: no masquerade, nothing
+#      Then maas-ha.fw --firewall maas2 (the replica) in the master's place: no masquerade, nothing
 #      forwarded.
 #
 # Output: one "ok - ..." / "not ok - ..." line per probe, a count per part, the wall
@@ -88,7 +88,7 @@ if [ ! -x "$FWC" ] || [ -d "$FWC" ]; then
     exit 2
 fi
 FWC=$(cd "$(dirname "$FWC")" && pwd)/$(basename "$FWC")
-for f in "$NATDIR"/{gateway,lvs,tproxy}.fw "$POLDIR"/{haproxy,lvs,maas-ha-1,maas-ha-2,maas-ha-rules}.fw; do
+for f in "$NATDIR"/{gateway,lvs,tproxy}.fw "$POLDIR"/{haproxy,lvs,maas-ha}.fw; do
     [ -f "$f" ] || { echo "error: policy '$f' not found" >&2; exit 2; }
 done
 
@@ -103,7 +103,7 @@ ip netns del "$probe_ns"
 # shellcheck source=topology.sh
 . "$HERE/topology.sh"
 TOPO_NODES="out fw in b1 b2"
-# The scenario parts (policies/haproxy.fw, lvs.fw, maas-ha-1.fw): one firewall and
+# The scenario parts (policies/haproxy.fw, lvs.fw, maas-ha.fw): one firewall and
 # its neighbours each, with the addresses and device names the policies declare.
 declare -A FW_NODES=([fw]="$TOPO_NODES" [hfw]="hout hfw hweb" [lfw]="lcl lfw lsw s10 s11"
                      [mfw]="mpub mfw mnode")
@@ -831,7 +831,7 @@ scenarios() {
     [ $ok_l = 1 ] && fwd_check "$backend-lvs" lfw "$backend"
     section maas-ha.fw "$backend"
     FWNODE=mfw
-    load "$backend-maas-ha-1" "$backend" "$POLDIR/maas-ha-1.fw" -D gateway && ok_m=1
+    load "$backend-maas-ha-1" "$backend" "$POLDIR/maas-ha.fw" --firewall maas1 && ok_m=1
     FWNODE=fw
     [ $ok_m = 1 ] && fwd_check "$backend-maas-ha-1" mfw "$backend"
     for b in hfw lfw mfw; do forwarding 1 "$b"; done
@@ -939,7 +939,7 @@ scenarios() {
     if [ $ok_m = 1 ]; then
         section maas-ha.fw "$backend"
         FWNODE=mfw
-        if load "$backend-maas-ha-2" "$backend" "$POLDIR/maas-ha-2.fw"; then
+        if load "$backend-maas-ha-2" "$backend" "$POLDIR/maas-ha.fw" --firewall maas2; then
             probe mnode tcp --port 9000 155.210.155.1 >"$d/mout-replica" 2>&1 & pids+=($!)
         fi
         FWNODE=fw
@@ -969,7 +969,7 @@ scenarios() {
 
 echo "# fwc: $FWC"
 echo "# policies: $NATDIR/gateway.fw $NATDIR/lvs.fw $NATDIR/tproxy.fw"
-echo "# scenario policies: $POLDIR/haproxy.fw lvs.fw maas-ha-1.fw (-D gateway) maas-ha-2.fw"
+echo "# scenario policies: $POLDIR/haproxy.fw lvs.fw maas-ha.fw (--firewall maas1, --firewall maas2)"
 section topology
 if ! build || ! build_scenarios; then
     result "not ok" "build the namespaces ${TOPO_PREFIX}{${TOPO_NODES// /,}}"

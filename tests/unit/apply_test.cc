@@ -189,7 +189,7 @@ TEST_CASE("install stores the artifact, keeps the previous one and enables a boo
   char tmpl[] = "/tmp/fwc-root-XXXXXX";
   REQUIRE(mkdtemp(tmpl));
   InstallLayout layout{tmpl};
-  Artifact a{"nft", "table inet fwc {}\n", "/etc/fwc/crm.fw", {"mgmt"}, std::nullopt};
+  Artifact a{"nft", "table inet fwc {}\n", "/etc/fwc/crm.fw", {"mgmt"}, std::nullopt, ""};
   std::vector<std::string> log;
   Install(layout, a, "/usr/sbin/nft", &log);
   auto read = [](const std::string& p) {
@@ -209,12 +209,12 @@ TEST_CASE("install stores the artifact, keeps the previous one and enables a boo
   REQUIRE(readlink(layout.Path("/etc/systemd/system/sysinit.target.wants/fwc.service").c_str(), link, sizeof link - 1) > 0);
   CHECK(std::string(link) == "/etc/systemd/system/fwc.service");
 
-  Artifact b{"nft", "table inet fwc { }\n# v2\n", "/etc/fwc/crm.fw", {}, std::nullopt};
+  Artifact b{"nft", "table inet fwc { }\n# v2\n", "/etc/fwc/crm.fw", {}, std::nullopt, ""};
   Install(layout, b, "/usr/sbin/nft", &log);
   CHECK(read(lib + "/ruleset.nft") == b.content);
   CHECK(read(lib + "/previous.nft") == a.content);
 
-  Artifact c{"iptables", "#!/bin/sh\n", "/etc/fwc/crm.fw", {}, std::nullopt};
+  Artifact c{"iptables", "#!/bin/sh\n", "/etc/fwc/crm.fw", {}, std::nullopt, ""};
   Install(layout, c, "/usr/sbin/nft", &log);
   CHECK(read(lib + "/ruleset.sh") == c.content);
   CHECK(read(lib + "/previous.nft") == b.content);
@@ -234,7 +234,7 @@ TEST_CASE("install stores the artifact, keeps the previous one and enables a boo
 
 TEST_CASE("the packaged unit is install's nft unit, skipped while no artifact is stored", "[apply]") {
   std::string packaged = PackagedUnitText("/usr/sbin/nft");
-  Artifact a{"nft", "", "/etc/fwc/crm.fw", {}, std::nullopt};
+  Artifact a{"nft", "", "/etc/fwc/crm.fw", {}, std::nullopt, ""};
   std::string installed = UnitText(a, "/usr/sbin/nft");
   // The same unit from [Unit] on, but for the condition.
   std::string tail = installed.substr(installed.find("[Unit]\n"));
@@ -269,8 +269,8 @@ class FakeSystemd : public ServiceManager {
 TEST_CASE("install says how to load the new rules, and uninstall stops the unit", "[apply]") {
   std::vector<std::string> log;
   FakeSystemd systemd;
-  Artifact nft{"nft", "", "/etc/fwc/crm.fw", {}, std::nullopt};
-  Artifact ipt{"iptables", "", "/etc/fwc/crm.fw", {}, std::nullopt};
+  Artifact nft{"nft", "", "/etc/fwc/crm.fw", {}, std::nullopt, ""};
+  Artifact ipt{"iptables", "", "/etc/fwc/crm.fw", {}, std::nullopt, ""};
 
   // Not active yet: start loads it.
   AfterInstall(systemd, nft, "crm.fw", &log);

@@ -126,7 +126,7 @@ std::vector<Case> Cases() {
        "unknown rate unit 'minte'", "did you mean 'minute'?"},
       {"missing firewall", "policy p default drop {\n}\n", "missing-firewall", 1, 8, "declares no firewall", ""},
       {"two firewalls", std::string(kFirewall) + "firewall fw2 { }\npolicy p default drop { }\n",
-       "multiple-firewalls", 5, 10, "second one", ""},
+       "multiple-firewalls", 5, 10, "which one to compile", "--firewall fw"},
       {"missing policy", std::string(kFirewall), "missing-policy", 1, 10, "no policy block", ""},
       {"reserved name", Policy("host any 10.0.0.1;", ""), "syntax-error", 5, 6, "", ""},
       {"missing include", Policy("include \"nothere.fw\";", ""), "include-not-found", 5, 9,

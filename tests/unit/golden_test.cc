@@ -24,12 +24,14 @@ std::string ReadFile(const std::string& path) {
   return ss.str();
 }
 
-std::string CompileFile(const std::string& path, const std::string& target, const std::set<std::string>& defines) {
+std::string CompileFile(const std::string& path, const std::string& target, const std::set<std::string>& defines,
+                        const std::string& firewall = "") {
   FileSystemLoader loader;
   std::string err;
   auto text = loader.Read(path, &err);
   REQUIRE(text);
   Compilation c;
+  c.set_firewall(firewall);
   bool ok = c.Check(path, *text, loader, defines);
   INFO(c.diags().Render());
   REQUIRE(ok);
@@ -49,6 +51,7 @@ struct Golden {
   const char* policy;  // relative to the source tree
   std::set<std::string> defines;
   const char* name;  // golden file stem
+  const char* firewall = "";  // --firewall
 };
 
 const Golden kGoldens[] = {
@@ -58,8 +61,9 @@ const Golden kGoldens[] = {
     {"policies/cdpsfy.fw", {}, "cdpsfy"},
     {"policies/haproxy.fw", {}, "haproxy"},
     {"policies/lvs.fw", {}, "lvs"},
-    {"policies/maas-ha-1.fw", {"gateway"}, "maas-ha-1"},  // the master, the node network's gateway
-    {"policies/maas-ha-2.fw", {}, "maas-ha-2"},
+    // One policy for the pair: the master (the node network's gateway), the replica.
+    {"policies/maas-ha.fw", {}, "maas-ha-maas1", "maas1"},
+    {"policies/maas-ha.fw", {}, "maas-ha-maas2", "maas2"},
     {"tests/golden/features.fw", {}, "features"},
     {"tests/golden/nat.fw", {}, "nat"},
 };
@@ -72,7 +76,7 @@ TEST_CASE("backend output matches the golden files", "[golden]") {
   for (const Golden& g : kGoldens) {
     for (const char* target : {"nft", "iptables", "netlink"}) {
       SECTION(std::string(g.name) + "." + target) {
-        std::string out = CompileFile(root + "/" + g.policy, target, g.defines);
+        std::string out = CompileFile(root + "/" + g.policy, target, g.defines, g.firewall);
         std::string path = root + "/tests/golden/" + g.name + "." + target;
         if (update) std::ofstream(path, std::ios::binary) << out;
         INFO("golden file: " << path << " (FWC_UPDATE_GOLDEN=1 regenerates it)");
