@@ -10,7 +10,9 @@ BUILD="g++ cmake make pkg-config antlr4 libantlr4-runtime-dev libcli11-dev catch
 # fwbuilder: fwb_ipt and fwbedit, the peer fwc import is checked against;
 # kmod: the modprobe its scripts insist on. zsh, fish: the completion
 # tests drive each shell; vim: the syntax file is tested in a real Vim.
-TEST="nftables zsh fish vim iptables ipset iproute2 kmod nmap python3 fwbuilder groff-base man-db strace clang libclang-rt-dev systemd time"
+# ansible-core, openssh-server/-client, iputils-ping: the Ansible rollout
+# test (hosts are namespaces running sshd; the role's check pings them).
+TEST="ansible-core openssh-server openssh-client iputils-ping nftables zsh fish vim iptables ipset iproute2 kmod nmap python3 fwbuilder groff-base man-db strace clang libclang-rt-dev systemd time"
 
 missing=""
 for p in $BUILD $TEST; do
