@@ -200,6 +200,11 @@ check "run 1: edge verify edge.fw: exact" 0 "$(verify edge "$T/edge.fw")"
 check "run 1: maas1 is not the replica (verify --firewall maas2 differs)" 1 "$(verify maas1 "$SRC/policies/maas-ha.fw" --firewall maas2)"
 check "run 1: the confirmation came from a new connection: every host confirmed" 3 \
     "$(grep -c '^TASK \[fwc : fwc | confirm, from the new connection\]' "$T/run1.log")"
+# The confirmation's connection is a new one: sshd accepted at least two per host.
+for h in maas1 maas2 edge; do
+    n=$(grep -c 'Accepted publickey for root' "$T/$h.sshd.log" 2>/dev/null)
+    check "run 1: $h's sshd accepted a new connection for the confirmation ($n in all)" 1 "$([ "${n:-0}" -ge 2 ] && echo 1 || echo 0)"
+done
 check "run 1: the compiled rules are kept on the controller" "3" "$(ls "$T/artifacts" 2>/dev/null | grep -c '\.nft$')"
 echo "# run 1 (three hosts, one at a time) took $ms ms"
 

@@ -21,8 +21,14 @@ result() {  # result NAME STATUS
 }
 
 for policy in "$src"/policies/*.fw "$src"/tests/golden/features.fw "$src"/tests/golden/nat.fw; do
-  grep -q '^firewall ' "$policy" || continue   # include-only files
-  name=$(basename "$policy" .fw)
+  grep -qE '^(firewall|cluster) ' "$policy" || continue   # include-only files
+  # A policy of several firewalls (a cluster) loads once per member.
+  members=$(sed -n 's/^[[:space:]]*firewall \([A-Za-z_][A-Za-z0-9_-]*\) {.*/\1/p' "$policy")
+  [ "$(printf '%s\n' "$members" | grep -c .)" -gt 1 ] || members=-
+  for member in $members; do
+  fwopt=""
+  [ "$member" = - ] || fwopt="--firewall $member"
+  name=$(basename "$policy" .fw)${fwopt:+ $fwopt}
   # Without conditions, then with each condition the policy (or a file it
   # includes) tests.
   conds=$(cat "$policy" $(sed -n 's/^include "\(.*\)";.*/\1/p' "$policy" | sed "s|^|$(dirname "$policy")/|") 2>/dev/null |
@@ -31,8 +37,8 @@ for policy in "$src"/policies/*.fw "$src"/tests/golden/features.fw "$src"/tests/
     defines=$(printf '%s' "$defines" | tr ':' ' ')
     label="$name${defines:+ $defines}"
     # shellcheck disable=SC2086
-    "$fwc" compile "$policy" $defines -t nft -o "$tmp/out.nft" 2>"$tmp/err" &&
-      "$fwc" compile "$policy" $defines -t iptables -o "$tmp/out.sh" 2>>"$tmp/err"
+    "$fwc" compile "$policy" $fwopt $defines -t nft -o "$tmp/out.nft" 2>"$tmp/err" &&
+      "$fwc" compile "$policy" $fwopt $defines -t iptables -o "$tmp/out.sh" 2>>"$tmp/err"
     result "$label compiles" $?
 
     in_ns nft flush ruleset
@@ -58,6 +64,7 @@ for policy in "$src"/policies/*.fw "$src"/tests/golden/features.fw "$src"/tests/
     n6=$(in_ns ip6tables-save -t filter | grep -c '^-A')
     [ "$n4" -gt 3 ] && [ "$n6" -gt 3 ]
     result "$label: IPv4 and IPv6 filter tables filled ($n4, $n6 rules)" $?
+  done
   done
 done
 echo "$pass passed, $fail failed"
