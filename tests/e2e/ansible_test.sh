@@ -20,7 +20,8 @@
 #  4. A new policy version (-D maas-api) with a broken policy for maas2 (it stops
 #     answering ping): maas1 takes the new version, maas2's check fails and it is
 #     rolled back to the old one, the rollout stops before edge.
-#  5. drift.yml: per host, exact or how it differs.
+#  5. drift.yml: per host, exact or how it differs; rollout.yml --check alike,
+#     applying nothing.
 # Hosts share the file system: each has its own policy directory and fwc state
 # directory (FWC_STATE_DIR), set per host in the inventory.
 set -u
@@ -160,12 +161,12 @@ all:
     edge: {ansible_host: 155.210.155.180, fwc_policy: $T/edge.fw, fwc_firewall: ""}
 EOF
 }
-playbook() {  # LOG INVENTORY PLAYBOOK
+playbook() {  # LOG INVENTORY PLAYBOOK [OPTION...]
     ns ctl env HOME="$T/home" ANSIBLE_HOST_KEY_CHECKING=False ANSIBLE_NOCOLOR=1 \
         ANSIBLE_LOCAL_TEMP="$T/home/tmp" ANSIBLE_SSH_CONTROL_PATH_DIR="$T/cp" \
         ANSIBLE_SSH_ARGS="-o ControlMaster=auto -o ControlPersist=60s -o UserKnownHostsFile=/dev/null -o ConnectTimeout=5" \
         ANSIBLE_RETRY_FILES_ENABLED=False ANSIBLE_FORCE_COLOR=0 \
-        ansible-playbook -i "$2" "$SRC/ansible/$3" >"$1" 2>&1
+        ansible-playbook -i "$2" "$SRC/ansible/$3" "${@:4}" >"$1" 2>&1
 }
 recap() {  # LOG HOST -> "ok=N changed=N ... failed=N"
     sed -n "s/^$2 *: \(.*\)/\1/p" "$1" | tr -s ' ' | sed 's/ *$//'
@@ -280,11 +281,18 @@ check "drift: edge exact" 1 "$(grep -c 'fwc-drift edge: exact' "$T/drift.log")"
 r=$(recap "$T/drift.log" maas2)
 check "drift: maas2 is changed in the recap, maas1 not" "1 0" "$(field "$r" changed) $(field "$(recap "$T/drift.log" maas1)" changed)"
 
+# rollout.yml --check: the same answer, and nothing applied.
+playbook "$T/check.log" "$T/next.yml" rollout.yml --check
+check "rollout.yml --check exits 0" 0 $?
+check "--check: maas2 changed (it would be applied), maas1 and edge not" "1 0 0" \
+    "$(field "$(recap "$T/check.log" maas2)" changed) $(field "$(recap "$T/check.log" maas1)" changed) $(field "$(recap "$T/check.log" edge)" changed)"
+check "--check: maas2 still has the previous version" 0 "$(verify maas2 "$SRC/policies/maas-ha.fw" --firewall maas2)"
+
 echo "# transcript of run 3 (the stopped rollout):"
 grep -E '^(TASK|PLAY|ok:|changed:|fatal:|failed:|skipping:|maas|edge)' "$T/run3.log" | sed 's/^/#   /' | cut -c1-200
 echo "ansible_test: $PROBES probes, $FAILS failures"
 if [ $FAILS -ne 0 ]; then
-    for l in run1 run2 run3 drift; do echo "# $l.log:"; show "$T/$l.log" 30; done
+    for l in run1 run2 run3 drift check; do echo "# $l.log:"; show "$T/$l.log" 30; done
     exit 1
 fi
 exit 0
