@@ -379,7 +379,10 @@ class Resolver {
     for (const auto& fw : unit_.firewalls)
       if (fw.cluster == self.cluster && &fw != &self && !fw.name.empty()) peers.push_back(fw.name);
     if (peers.empty()) return;
-    for (const auto& [proto, loc] : cl.protocols) {
+    for (const auto& p : cl.protocols) {
+      // Not a structured binding: the lambdas below capture these.
+      const std::string& proto = p.first;
+      const Loc& loc = p.second;
       if (!ClusterProtocolKnown(proto)) continue;
       ast::SvcSet svc;
       std::vector<std::string> groups;  // multicast destinations of what this member sends
