@@ -35,6 +35,9 @@ unshare --mount --propagation private sh -eu -c '
       bash -c \". /usr/share/bash-completion/completions/fwc; complete -p fwc\"
       grep -x \"ExecStart=/usr/sbin/nft -f /var/lib/fwc/ruleset.nft\" /usr/lib/systemd/system/fwc.service
       grep -x \"ConditionPathExists=/var/lib/fwc/ruleset.nft\" /usr/lib/systemd/system/fwc.service
+      ls /usr/share/fwc/ansible/rollout.yml /usr/share/fwc/ansible/drift.yml /usr/share/fwc/ansible/roles/fwc/tasks/main.yml
+      apt-get install -y -q --no-install-recommends ansible-core >/dev/null
+      cd /usr/share/fwc/ansible && ansible-playbook -i localhost, --syntax-check rollout.yml drift.yml
       dpkg -s fwc | grep -E \"^(Status|Version):\"
     "
 ' sh "$root" "$(basename "$deb")"
