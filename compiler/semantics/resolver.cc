@@ -233,6 +233,7 @@ class Resolver {
     if (fw.cluster >= 0) VirtualAddresses(fw, m);
     for (const auto& fi : m.interfaces) m.firewall_addresses.AddAll(fi.addresses);
     OtherFirewalls(fw);
+    if (fw.cluster >= 0) ClusterRules(fw);
     model_interfaces_ = m.interfaces;
     firewall_value_.kind = Value::Kind::kAddress;
     firewall_value_.addresses = m.firewall_addresses;
@@ -367,7 +368,6 @@ class Resolver {
         for (const auto& p : ClusterAddresses(a, false)) v.addresses.of(p.family).Add(p.addr, p.addr);
       peer_values_[unit_.clusters[c].name] = std::move(v);
     }
-    if (self.cluster >= 0) ClusterRules(self);
   }
 
   // The rules a cluster protocol needs, both ways between this member and
