@@ -42,6 +42,37 @@ std::string FamilyOnly(const AddressSlot& s) {
   return "";
 }
 
+// The cluster protocols 'protocols' names: what each one's traffic is, and
+// the multicast groups its members send to besides each other.
+struct ClusterProtocol {
+  struct Ports {
+    ast::SvcSpec::Kind kind;  // kTcp, kUdp; kProto: lo is the IP protocol
+    uint64_t lo, hi;
+  };
+  const char* name;
+  std::vector<Ports> traffic;
+  std::vector<const char*> groups;
+};
+
+const std::vector<ClusterProtocol>& ClusterProtocols() {
+  using K = ast::SvcSpec::Kind;
+  static const std::vector<ClusterProtocol> table = {
+      {"vrrp", {{K::kProto, 112, 112}}, {"224.0.0.18", "ff02::12"}},  // RFC 5798
+      // corosync (knet, udpu), pcsd, pacemaker remote
+      {"pacemaker", {{K::kUdp, 5404, 5406}, {K::kTcp, 2224, 2224}, {K::kTcp, 3121, 3121}}, {}},
+      // state sync, unicast or multicast (conntrackd's example group)
+      {"conntrackd", {{K::kUdp, 3780, 3780}, {K::kTcp, 3780, 3780}}, {"225.0.0.50"}},
+      {"heartbeat", {{K::kUdp, 694, 694}}, {}},
+  };
+  return table;
+}
+
+const ClusterProtocol* FindClusterProtocol(const std::string& name) {
+  for (const auto& p : ClusterProtocols())
+    if (name == p.name) return &p;
+  return nullptr;
+}
+
 class Resolver {
   // Each declared object, and its value once resolved: one lookup per
   // reference (a policy of 100k objects makes several hundred thousand).
@@ -260,19 +291,17 @@ class Resolver {
         diags_.Error("empty-cluster", cl.loc, "cluster '" + cl.name + "' has no member firewall",
                      "declare its members in it: 'cluster " + cl.name + " { firewall NAME { interface ... } ... }'");
       for (const auto& [p, loc] : cl.protocols)
-        if (!ClusterProtocolKnown(p)) {
-          std::string near = ClosestName(p, ClusterProtocolNames());
+        if (!FindClusterProtocol(p)) {
+          std::vector<std::string> names;
+          for (const auto& known : ClusterProtocols()) names.emplace_back(known.name);
+          std::string near = ClosestName(p, names);
+          std::string list;
+          for (size_t i = 0; i < names.size(); ++i)
+            list += (i == 0 ? "" : i + 1 == names.size() ? " and " : ", ") + names[i];
           diags_.Error("unknown-protocol", loc, "unknown cluster protocol '" + p + "'",
-                       near.empty() ? "the cluster protocols are vrrp, pacemaker, conntrackd and heartbeat"
-                                    : "did you mean '" + near + "'?");
+                       near.empty() ? "the cluster protocols are " + list : "did you mean '" + near + "'?");
         }
     }
-  }
-
-  static std::vector<std::string> ClusterProtocolNames() { return {"vrrp", "pacemaker", "conntrackd", "heartbeat"}; }
-  static bool ClusterProtocolKnown(const std::string& p) {
-    auto names = ClusterProtocolNames();
-    return std::find(names.begin(), names.end(), p) != names.end();
   }
 
   // The addresses a cluster's 'interface' line names: literals, or hosts
@@ -380,39 +409,27 @@ class Resolver {
       if (fw.cluster == self.cluster && &fw != &self && !fw.name.empty()) peers.push_back(fw.name);
     if (peers.empty()) return;
     for (const auto& p : cl.protocols) {
-      // Not a structured binding: the lambdas below capture these.
+      // Not a structured binding: the lambda below captures loc.
       const std::string& proto = p.first;
       const Loc& loc = p.second;
-      if (!ClusterProtocolKnown(proto)) continue;
+      const ClusterProtocol* known = FindClusterProtocol(proto);
+      if (!known) continue;  // reported
       ast::SvcSet svc;
-      std::vector<std::string> groups;  // multicast destinations of what this member sends
-      auto ports = [&](ast::SvcSpec::Kind kind, uint64_t lo, uint64_t hi) {
+      for (const auto& t : known->traffic) {
         ast::SvcItem item;
         item.kind = ast::SvcItem::Kind::kSpec;
-        item.spec.kind = kind;
-        item.spec.dports.push_back({lo, hi, "", loc});
+        item.spec.kind = t.kind;
+        if (t.kind == ast::SvcSpec::Kind::kProto) {
+          item.spec.proto = std::to_string(t.lo);
+          item.spec.proto_loc = loc;
+        } else {
+          item.spec.dports.push_back({t.lo, t.hi, "", loc});
+        }
         item.spec.loc = item.loc = loc;
         svc.items.push_back(std::move(item));
-      };
-      if (proto == "vrrp") {
-        ast::SvcItem item;
-        item.kind = ast::SvcItem::Kind::kSpec;
-        item.spec.kind = ast::SvcSpec::Kind::kProto;
-        item.spec.proto = "112";
-        item.spec.proto_loc = item.spec.loc = item.loc = loc;
-        svc.items.push_back(std::move(item));
-        groups = {"224.0.0.18", "ff02::12"};  // RFC 5798
-      } else if (proto == "pacemaker") {
-        ports(ast::SvcSpec::Kind::kUdp, 5404, 5406);  // corosync (knet, udpu)
-        ports(ast::SvcSpec::Kind::kTcp, 2224, 2224);  // pcsd
-        ports(ast::SvcSpec::Kind::kTcp, 3121, 3121);  // pacemaker remote
-      } else if (proto == "conntrackd") {
-        ports(ast::SvcSpec::Kind::kUdp, 3780, 3780);  // conntrackd sync, unicast or multicast
-        ports(ast::SvcSpec::Kind::kTcp, 3780, 3780);
-        groups = {"225.0.0.50"};  // conntrackd's example multicast group
-      } else if (proto == "heartbeat") {
-        ports(ast::SvcSpec::Kind::kUdp, 694, 694);
       }
+      // The multicast destinations of what this member sends.
+      std::vector<std::string> groups(known->groups.begin(), known->groups.end());
       svc.loc = loc;
       auto set = [&](const std::vector<std::string>& names, const std::vector<std::string>& literals) {
         ast::AddrSet a;
