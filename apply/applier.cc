@@ -285,17 +285,43 @@ Status Applier::Apply(const Plan& c, const ApplyOptions& a) {
       }
     }
     if (a.confirm > 0) return ApplyConfirmed(c, a, *t);
-    LoadResult r = Replace(*t, c.image);
+    // What fwc committed last, to send only what changed; without a state
+    // directory or a readable index the table is replaced whole.
+    std::unique_ptr<StateStore> store;
+    netlink::TableIndex loaded, next;
+    bool indexed = false;
+    try {
+      store = std::make_unique<StateStore>(env_.state_dir);
+      std::string text = store->LoadIndex();
+      if (!text.empty()) {
+        loaded = netlink::TableIndex::Decode(text);
+        indexed = true;
+      }
+    } catch (const std::exception&) {
+      indexed = false;
+    }
+    LoadResult r = Update(*t, c.image, indexed ? &loaded : nullptr, &next);
+    if (r.ok && store) {
+      try {
+        store->SaveIndex(next.genid ? next.Encode() : "");
+      } catch (const StateError&) {
+        // The next apply replaces the table.
+      }
+    }
     auto t2 = Clock::now();
     if (a.verbose) {
       char line[512];
       snprintf(line, sizeof line,
                "fwc: compile %.0f ms (of which netlink objects %.0f ms); load %.0f ms: batch %.0f ms (%zu messages, "
-               "%zu bytes), read %.0f ms, kernel %.0f ms, check %.0f ms; %d attempt%s, generation %u -> %u\n",
+               "%zu bytes), read %.0f ms, kernel %.0f ms, check %.0f ms, index %.0f ms; %d attempt%s, generation %u -> %u\n",
                c.compile_ms, c.image_ms, Ms(t1, t2), r.build_ms, r.messages, r.bytes, r.read_ms, r.send_ms, r.after_ms,
-               r.attempts,
-               r.attempts == 1 ? "" : "s", r.genid_before, r.genid_after);
+               r.index_ms, r.attempts, r.attempts == 1 ? "" : "s", r.genid_before, r.genid_after);
       err_ << line;
+      if (r.delta)
+        err_ << "fwc: changed the loaded table in place: " << r.deleted << " rule" << (r.deleted == 1 ? "" : "s")
+             << " deleted, " << r.added << " added\n";
+      else
+        err_ << "fwc: replaced the whole table: " << r.replaced_because << "\n";
     }
     if (!r.ok) {
       PrintRejections(r);

@@ -166,6 +166,22 @@ void StateStore::Write(const PendingState& s) const {
 
 void StateStore::SaveSnapshot(const std::string& data) const { WriteFileAtomically(prefix_ + ".snapshot", data, 0600); }
 
+void StateStore::SaveIndex(const std::string& data) const {
+  if (data.empty()) {
+    unlink((prefix_ + ".index").c_str());
+    return;
+  }
+  WriteFileAtomically(prefix_ + ".index", data, 0600);
+}
+
+std::string StateStore::LoadIndex() const {
+  std::ifstream in(prefix_ + ".index", std::ios::binary);
+  if (!in) return "";
+  std::ostringstream o;
+  o << in.rdbuf();
+  return o.str();
+}
+
 std::string StateStore::LoadSnapshot() const {
   std::ifstream in(prefix_ + ".snapshot", std::ios::binary);
   if (!in) throw StateError("the saved table " + prefix_ + ".snapshot is missing");

@@ -7,6 +7,8 @@
 //   net-<inode>.snapshot  the table as it was before (a netlink dump)
 //   net-<inode>.lock      flock()ed around every change of status
 //   net-<inode>.log       what the watchdog did
+//   net-<inode>.index     the table fwc committed last, rule by rule (for
+//                         an apply that sends only what changed)
 // The watchdog is a transient systemd timer where systemd runs (and fwc is
 // in its network namespace), else a detached process (double fork, setsid,
 // exec of fwc itself) that survives the session's hangup and the applying
@@ -81,6 +83,10 @@ class StateStore {
   void SaveSnapshot(const std::string& data) const;
   std::string LoadSnapshot() const;
   std::string log_path() const { return prefix_ + ".log"; }
+  // The index of the table fwc committed last (netlink::TableIndex, text),
+  // "" when there is none; writing "" removes it.
+  void SaveIndex(const std::string& data) const;
+  std::string LoadIndex() const;
 
  private:
   std::string dir_, prefix_;

@@ -11,6 +11,7 @@
 #include <libnftnl/table.h>
 #include <linux/netfilter/nf_tables.h>
 #include <linux/netfilter/nfnetlink.h>
+#include <endian.h>
 #include <sys/socket.h>
 
 #include <cerrno>
@@ -126,12 +127,33 @@ class MnlTransport : public NetlinkTransport {
       const auto* nlh = reinterpret_cast<const nlmsghdr*>(buf.data());
       int len = static_cast<int>(r);
       for (; mnl_nlmsg_ok(nlh, len); nlh = mnl_nlmsg_next(nlh, &len)) {
+        if (nlh->nlmsg_type == (NFNL_SUBSYS_NFTABLES << 8 | NFT_MSG_NEWRULE)) {
+          reply.echoes.emplace_back(reinterpret_cast<const char*>(nlh), nlh->nlmsg_len);
+          continue;
+        }
         if (nlh->nlmsg_type != NLMSG_ERROR) continue;
         KernelError ke;
         if (ParseError(nlh, &ke)) reply.errors.push_back(std::move(ke));
       }
     }
     return reply;
+  }
+
+  std::string GetRule(uint16_t family, const std::string& table, const std::string& chain, uint64_t handle) override {
+    char buf[MNL_SOCKET_BUFFER_SIZE];
+    nlmsghdr* nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETRULE, family, NLM_F_ACK, ++seq_);
+    mnl_attr_put_strz(nlh, NFTA_RULE_TABLE, table.c_str());
+    mnl_attr_put_strz(nlh, NFTA_RULE_CHAIN, chain.c_str());
+    mnl_attr_put_u64(nlh, NFTA_RULE_HANDLE, htobe64(handle));
+    try {
+      for (auto& m : Talk(nlh, false, nullptr)) {
+        const auto* h = reinterpret_cast<const nlmsghdr*>(m.data());
+        if ((h->nlmsg_type & 0xff) == NFT_MSG_NEWRULE) return m;
+      }
+    } catch (const NetlinkError& e) {
+      if (e.error() != ENOENT) throw;
+    }
+    return "";
   }
 
   std::vector<std::string> Dump(uint16_t type, uint16_t family, const std::string& table, const std::string& set,

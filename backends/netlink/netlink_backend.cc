@@ -3,7 +3,10 @@
 #include <libnftnl/common.h>
 #include <linux/netfilter.h>
 #include <linux/netfilter/nf_tables.h>
+#include <libmnl/libmnl.h>
 #include <linux/netlink.h>
+
+#include <endian.h>
 
 #include <algorithm>
 #include <chrono>
@@ -59,6 +62,68 @@ Loaded ReadTable(NetlinkTransport& t) {
   throw NetlinkError("the ruleset kept changing while fwc read table inet fwc");
 }
 
+namespace {
+
+// NEWSET and NEWSETELEM for image.sets[i]; origin "" names it after the
+// set (or what the image says it comes from).
+void AddSet(Batch& b, MessageWriter& w, const TableImage& image, size_t i, std::string origin) {
+  const nftnl_set* s = image.sets[i].get();
+  if (origin.empty() && i < image.set_origins.size()) origin = image.set_origins[i];
+  if (origin.empty()) origin = std::string("set ") + Str(nftnl_set_get_str(s, NFTNL_SET_NAME));
+  nlmsghdr* nlh = nftnl_nlmsg_build_hdr(w.Begin(), NFT_MSG_NEWSET, kFamily, NLM_F_CREATE, 0);
+  nftnl_set_nlmsg_build_payload(nlh, const_cast<nftnl_set*>(s));
+  b.Add(w.Take(nlh), origin);
+  for (auto& m : ElementMessages(w, s, kFamily, NLM_F_CREATE)) b.Add(std::move(m), origin);
+}
+
+}  // namespace
+
+RuleMessages::RuleMessages(const TableImage& image) : image_(image) {
+  // Anonymous sets are found by id (sets fwc builds) or by name (sets read
+  // back from the kernel).
+  for (size_t i = 0; i < image.sets.size(); ++i) {
+    if (!IsAnonymous(image.sets[i].get())) continue;
+    if (nftnl_set_is_set(image.sets[i].get(), NFTNL_SET_ID))
+      anon_by_id_[nftnl_set_get_u32(image.sets[i].get(), NFTNL_SET_ID)] = i;
+    anon_by_name_[Str(nftnl_set_get_str(image.sets[i].get(), NFTNL_SET_NAME))] = i;
+  }
+}
+
+void RuleMessages::Add(Batch& b, MessageWriter& w, size_t i, uint16_t flags, uint64_t position) {
+  const nftnl_rule* r = image_.rules[i].get();
+  std::string origin = i < image_.rule_origins.size() && !image_.rule_origins[i].empty()
+                           ? image_.rule_origins[i]
+                           : std::string("rule in chain ") + Str(nftnl_rule_get_str(r, NFTNL_RULE_CHAIN));
+  // Each anonymous set right before the first rule that uses it: the
+  // kernel binds it to that rule.
+  nftnl_expr_iter* it = nftnl_expr_iter_create(r);
+  if (!it) throw std::bad_alloc();
+  for (nftnl_expr* e = nftnl_expr_iter_next(it); e; e = nftnl_expr_iter_next(it)) {
+    std::string name = Str(nftnl_expr_get_str(e, NFTNL_EXPR_NAME));
+    uint16_t id_attr = 0, name_attr = 0;
+    if (name == "lookup") id_attr = NFTNL_EXPR_LOOKUP_SET_ID, name_attr = NFTNL_EXPR_LOOKUP_SET;
+    if (name == "dynset") id_attr = NFTNL_EXPR_DYNSET_SET_ID, name_attr = NFTNL_EXPR_DYNSET_SET_NAME;
+    if (name == "objref") id_attr = NFTNL_EXPR_OBJREF_SET_ID, name_attr = NFTNL_EXPR_OBJREF_SET_NAME;
+    if (!id_attr) continue;
+    size_t index = SIZE_MAX;
+    if (nftnl_expr_is_set(e, id_attr)) {
+      auto found = anon_by_id_.find(nftnl_expr_get_u32(e, id_attr));
+      if (found != anon_by_id_.end()) index = found->second;
+    }
+    if (index == SIZE_MAX && nftnl_expr_is_set(e, name_attr)) {
+      auto found = anon_by_name_.find(Str(nftnl_expr_get_str(e, name_attr)));
+      if (found != anon_by_name_.end()) index = found->second;
+    }
+    // An anonymous set is reported as the rule that uses it.
+    if (index != SIZE_MAX && sent_.insert(index).second) AddSet(b, w, image_, index, origin);
+  }
+  nftnl_expr_iter_destroy(it);
+  nlmsghdr* nlh = nftnl_nlmsg_build_hdr(w.Begin(), NFT_MSG_NEWRULE, kFamily, flags, 0);
+  nftnl_rule_nlmsg_build_payload(nlh, const_cast<nftnl_rule*>(r));
+  if (position) mnl_attr_put_u64(nlh, NFTA_RULE_POSITION, htobe64(position));
+  b.Add(w.Take(nlh), origin);
+}
+
 Batch ReplaceBatch(const TableImage& image) {
   Batch b;
   MessageWriter w;
@@ -82,17 +147,8 @@ Batch ReplaceBatch(const TableImage& image) {
     nftnl_chain_nlmsg_build_payload(nlh, c.get());
     b.Add(w.Take(nlh), std::string("chain ") + Str(nftnl_chain_get_str(c.get(), NFTNL_CHAIN_NAME)));
   }
-  auto set_msgs = [&](size_t i, std::string origin) {
-    const nftnl_set* s = image.sets[i].get();
-    if (origin.empty() && i < image.set_origins.size()) origin = image.set_origins[i];
-    if (origin.empty()) origin = std::string("set ") + Str(nftnl_set_get_str(s, NFTNL_SET_NAME));
-    nlmsghdr* nlh = nftnl_nlmsg_build_hdr(w.Begin(), NFT_MSG_NEWSET, kFamily, NLM_F_CREATE, 0);
-    nftnl_set_nlmsg_build_payload(nlh, const_cast<nftnl_set*>(s));
-    b.Add(w.Take(nlh), origin);
-    for (auto& m : ElementMessages(w, s, kFamily, NLM_F_CREATE)) b.Add(std::move(m), origin);
-  };
   for (size_t i = 0; i < image.sets.size(); ++i)
-    if (!IsAnonymous(image.sets[i].get())) set_msgs(i, "");
+    if (!IsAnonymous(image.sets[i].get())) AddSet(b, w, image, i, "");
   for (const auto& o : image.objects) {
     nlmsghdr* nlh = nftnl_nlmsg_build_hdr(w.Begin(), NFT_MSG_NEWOBJ, kFamily, NLM_F_CREATE, 0);
     nftnl_obj_nlmsg_build_payload(nlh, o.get());
@@ -103,49 +159,8 @@ Batch ReplaceBatch(const TableImage& image) {
     nftnl_flowtable_nlmsg_build_payload(nlh, f.get());
     b.Add(w.Take(nlh), std::string("flowtable ") + Str(nftnl_flowtable_get_str(f.get(), NFTNL_FLOWTABLE_NAME)));
   }
-  // Each anonymous set right before the first rule that uses it (the kernel
-  // binds it to that rule), found by id (sets fwc builds) or by name (sets
-  // read back from the kernel).
-  std::map<uint32_t, size_t> anon_by_id;
-  std::map<std::string, size_t> anon_by_name;
-  for (size_t i = 0; i < image.sets.size(); ++i) {
-    if (!IsAnonymous(image.sets[i].get())) continue;
-    if (nftnl_set_is_set(image.sets[i].get(), NFTNL_SET_ID))
-      anon_by_id[nftnl_set_get_u32(image.sets[i].get(), NFTNL_SET_ID)] = i;
-    anon_by_name[Str(nftnl_set_get_str(image.sets[i].get(), NFTNL_SET_NAME))] = i;
-  }
-  std::set<size_t> sent;
-  for (size_t i = 0; i < image.rules.size(); ++i) {
-    const nftnl_rule* r = image.rules[i].get();
-    std::string origin = i < image.rule_origins.size() && !image.rule_origins[i].empty()
-                             ? image.rule_origins[i]
-                             : std::string("rule in chain ") + Str(nftnl_rule_get_str(r, NFTNL_RULE_CHAIN));
-    nftnl_expr_iter* it = nftnl_expr_iter_create(r);
-    if (!it) throw std::bad_alloc();
-    for (nftnl_expr* e = nftnl_expr_iter_next(it); e; e = nftnl_expr_iter_next(it)) {
-      std::string name = Str(nftnl_expr_get_str(e, NFTNL_EXPR_NAME));
-      uint16_t id_attr = 0, name_attr = 0;
-      if (name == "lookup") id_attr = NFTNL_EXPR_LOOKUP_SET_ID, name_attr = NFTNL_EXPR_LOOKUP_SET;
-      if (name == "dynset") id_attr = NFTNL_EXPR_DYNSET_SET_ID, name_attr = NFTNL_EXPR_DYNSET_SET_NAME;
-      if (name == "objref") id_attr = NFTNL_EXPR_OBJREF_SET_ID, name_attr = NFTNL_EXPR_OBJREF_SET_NAME;
-      if (!id_attr) continue;
-      size_t index = SIZE_MAX;
-      if (nftnl_expr_is_set(e, id_attr)) {
-        auto found = anon_by_id.find(nftnl_expr_get_u32(e, id_attr));
-        if (found != anon_by_id.end()) index = found->second;
-      }
-      if (index == SIZE_MAX && nftnl_expr_is_set(e, name_attr)) {
-        auto found = anon_by_name.find(Str(nftnl_expr_get_str(e, name_attr)));
-        if (found != anon_by_name.end()) index = found->second;
-      }
-      // An anonymous set is reported as the rule that uses it.
-      if (index != SIZE_MAX && sent.insert(index).second) set_msgs(index, origin);
-    }
-    nftnl_expr_iter_destroy(it);
-    nlmsghdr* nlh = nftnl_nlmsg_build_hdr(w.Begin(), NFT_MSG_NEWRULE, kFamily, NLM_F_CREATE | NLM_F_APPEND, 0);
-    nftnl_rule_nlmsg_build_payload(nlh, const_cast<nftnl_rule*>(r));
-    b.Add(w.Take(nlh), origin);
-  }
+  RuleMessages rules(image);
+  for (size_t i = 0; i < image.rules.size(); ++i) rules.Add(b, w, i, NLM_F_CREATE | NLM_F_APPEND, 0);
   return b;
 }
 
@@ -204,10 +219,160 @@ void AddRuntimeElements(const TableImage& image, const TableImage& loaded, Batch
 
 }  // namespace
 
+namespace {
+
+LoadResult ReplaceWith(NetlinkTransport& t, const TableImage& image, const Batch& base, const ReplaceOptions& options);
+
+// The handle of table inet fwc, 0 when there is none: the kernel numbers
+// tables across all network namespaces, so a table that was replaced (or
+// one of another namespace) has another.
+uint64_t TableHandle(NetlinkTransport& t) {
+  uint16_t gen = 0;
+  for (const auto& m : t.Dump(NFT_MSG_GETTABLE, kFamily, kTableName, "", &gen)) {
+    TablePtr table = NewTable();
+    if (nftnl_table_nlmsg_parse(reinterpret_cast<const nlmsghdr*>(m.data()), table.get()) < 0) continue;
+    if (nftnl_table_is_set(table.get(), NFTNL_TABLE_HANDLE)) return nftnl_table_get_u64(table.get(), NFTNL_TABLE_HANDLE);
+  }
+  return 0;
+}
+
+// After a replacement: whether the rules the index expects at the first,
+// middle and last place of each chain have the handles PredictHandles
+// gave them (the same chain, comment and number of expressions).
+bool CheckHandles(NetlinkTransport& t, const TableImage& image, const TableIndex& index) {
+  for (const auto& c : index.chains) {
+    if (c.keys.empty()) continue;
+    for (size_t p : {size_t{0}, c.keys.size() / 2, c.keys.size() - 1}) {
+      std::string m = t.GetRule(kFamily, kTableName, c.name, c.handles[p]);
+      if (m.empty()) return false;
+      RulePtr got = NewRule();
+      if (nftnl_rule_nlmsg_parse(reinterpret_cast<const nlmsghdr*>(m.data()), got.get()) < 0) return false;
+      const nftnl_rule* want = image.rules[c.rules[p]].get();
+      auto count = [](const nftnl_rule* r) {
+        size_t n = 0;
+        nftnl_expr_foreach(const_cast<nftnl_rule*>(r), [](nftnl_expr*, void* d) {
+          ++*static_cast<size_t*>(d);
+          return 0;
+        }, &n);
+        return n;
+      };
+      if (c.name != Str(nftnl_rule_get_str(got.get(), NFTNL_RULE_CHAIN)) || RuleComment(got.get()) != RuleComment(want) ||
+          count(got.get()) != count(want))
+        return false;
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
+LoadResult Update(NetlinkTransport& t, const TableImage& image, const TableIndex* loaded, TableIndex* next) {
+  auto clock = Clock::now();
+  *next = TableIndex{};
+  TableIndex want = IndexImage(image);
+  double index_ms = Since(clock);
+  std::string why;
+  if (!loaded || !loaded->genid) why = "fwc has no index of the loaded table";
+  else if (!image.present) why = "the policy has no table";
+  else if (t.Generation() != loaded->genid) why = "the ruleset changed since fwc's last commit";
+  // The same generation in another table (a network namespace that got the
+  // number of one deleted) is not the same table.
+  else if (TableHandle(t) != loaded->table) why = "the loaded table is not the one fwc indexed";
+  if (why.empty()) {
+    DeltaPlan plan = PlanDelta(*loaded, want, image, MaxEdits(std::max(loaded->RuleCount(), want.RuleCount())));
+    index_ms += Since(clock);
+    if (!plan.possible) why = plan.reason;
+    if (plan.possible) {
+      LoadResult result;
+      result.delta = true;
+      result.index_ms = index_ms;
+      result.deleted = plan.deleted;
+      result.added = plan.added;
+      result.messages = plan.batch.size();
+      result.bytes = plan.batch.bytes();
+      result.attempts = 1;
+      result.genid_before = result.genid_after = loaded->genid;
+      if (plan.batch.size() == 0) {
+        // Nothing to change: no commit, and the index stays true.
+        result.ok = true;
+        *next = *loaded;
+        return result;
+      }
+      const uint32_t seq0 = 1;
+      std::string framed = plan.batch.Frame(seq0, loaded->genid, true);
+      result.build_ms = Since(clock);
+      BatchReply reply = t.SendBatch(framed, plan.batch.size());
+      result.send_ms = Since(clock);
+      bool restart = std::any_of(reply.errors.begin(), reply.errors.end(),
+                                 [&](const KernelError& e) { return e.error == kErestart && e.seq == seq0; });
+      if (!restart) {
+        result.lost = reply.lost;
+        for (const KernelError& e : reply.errors) {
+          Rejection r;
+          r.error = e.error;
+          r.kernel_text = e.text;
+          r.origin = e.seq > seq0 && e.seq - seq0 - 1 < plan.batch.size() ? plan.batch.origin(e.seq - seq0 - 1) : "batch";
+          result.rejections.push_back(std::move(r));
+        }
+        result.genid_after = t.Generation();
+        if (result.rejections.empty() && !result.lost && result.genid_after == loaded->genid) {
+          Rejection r;
+          r.origin = "batch";
+          r.error = EIO;
+          r.kernel_text = "the kernel reported no error but did not commit";
+          result.rejections.push_back(std::move(r));
+        }
+        result.ok = result.rejections.empty() && !result.lost;
+        if (result.ok && result.genid_after == loaded->genid + 1 && TakeEchoes(plan, reply.echoes)) {
+          *next = std::move(plan.after);
+          next->genid = result.genid_after;
+          next->table = loaded->table;
+        }
+        result.after_ms = Since(clock);
+        if (result.ok) return result;
+        // Nothing was committed. The replacement reports the kernel's
+        // objections to the policy's rules if it has any; an index that
+        // did not describe the table does not stop the apply.
+        why = "the kernel refused the changes (" + result.rejections.front().Describe() + ")";
+      } else {
+        why = "the ruleset changed while fwc sent its changes";
+      }
+    }
+  }
+  clock = Clock::now();
+  const Batch base = ReplaceBatch(image);
+  double build_ms = Since(clock);
+  LoadResult result = ReplaceWith(t, image, base, {});
+  result.build_ms += build_ms;
+  result.replaced_because = why;
+  result.index_ms = index_ms;
+  if (result.ok && image.present && result.genid_after == result.genid_before + 1) {
+    clock = Clock::now();
+    PredictHandles(base, want);
+    want.table = TableHandle(t);
+    if (want.table && CheckHandles(t, image, want)) {
+      *next = std::move(want);
+      next->genid = result.genid_after;
+    }
+    result.index_ms += Since(clock);
+  }
+  return result;
+}
+
 LoadResult Replace(NetlinkTransport& t, const TableImage& image, const ReplaceOptions& options) {
-  LoadResult result;
   auto clock = Clock::now();
   const Batch base = ReplaceBatch(image);
+  double build_ms = Since(clock);
+  LoadResult result = ReplaceWith(t, image, base, options);
+  result.build_ms += build_ms;
+  return result;
+}
+
+namespace {
+
+LoadResult ReplaceWith(NetlinkTransport& t, const TableImage& image, const Batch& base, const ReplaceOptions& options) {
+  LoadResult result;
+  auto clock = Clock::now();
   result.messages = base.size();
   result.bytes = base.bytes();
   result.build_ms = Since(clock);
@@ -273,6 +438,8 @@ LoadResult Replace(NetlinkTransport& t, const TableImage& image, const ReplaceOp
   result.rejections.push_back(std::move(r));
   return result;
 }
+
+}  // namespace
 
 TableImage PrepareRestore(TableImage saved) {
   if (!saved.present) return saved;

@@ -6,10 +6,12 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
 #include "backends/netlink/nl_message.h"
+#include "backends/netlink/table_delta.h"
 #include "backends/netlink/table_image.h"
 #include "backends/netlink/transport.h"
 #include "compiler/ir/ir.h"
@@ -32,6 +34,22 @@ Loaded ReadTable(NetlinkTransport& t);
 // table, its chains, sets and rules. Nothing else is touched.
 Batch ReplaceBatch(const TableImage& image);
 
+// The NEWRULE messages of an image's rules, each preceded by the anonymous
+// sets it uses that were not sent yet (with their elements).
+class RuleMessages {
+ public:
+  explicit RuleMessages(const TableImage& image);
+  // Rule i with these netlink flags; position != 0 places it before (or,
+  // with NLM_F_APPEND, after) the rule of that handle.
+  void Add(Batch& b, MessageWriter& w, size_t i, uint16_t flags, uint64_t position);
+
+ private:
+  const TableImage& image_;
+  std::map<uint32_t, size_t> anon_by_id_;
+  std::map<std::string, size_t> anon_by_name_;
+  std::set<size_t> sent_;
+};
+
 // One message the kernel refused, traced to where it came from.
 struct Rejection {
   std::string origin;  // "crm.fw:23", "set webs_v4", "table", ...
@@ -52,6 +70,13 @@ struct LoadResult {
   // Milliseconds: serializing the batch, reading what is loaded, the
   // kernel's handling of the batch (sendmsg), and the checks after it.
   double build_ms = 0, read_ms = 0, send_ms = 0, after_ms = 0;
+  // Update only: whether the batch changed the loaded table in place (and
+  // how many rules it deleted and added), else why it replaced the table;
+  // the time spent on the indexes.
+  bool delta = false;
+  size_t deleted = 0, added = 0;
+  std::string replaced_because;
+  double index_ms = 0;
 };
 
 struct ReplaceOptions {
@@ -69,6 +94,15 @@ struct ReplaceOptions {
 // additions survive), and retries when the kernel answers that the ruleset
 // changed in between.
 LoadResult Replace(NetlinkTransport& t, const TableImage& image, const ReplaceOptions& options = {});
+
+// Apply cost proportional to the change (table_delta.h): when `loaded`
+// describes what the kernel holds now (its generation is the current one),
+// only the rules that differ are deleted and inserted, in one batch guarded
+// by that generation; otherwise, or when much differs, the table is
+// replaced as by Replace. `*next` receives the index of what was committed
+// when fwc knows its handles for sure (genid 0 otherwise: the next update
+// then replaces the table).
+LoadResult Update(NetlinkTransport& t, const TableImage& image, const TableIndex* loaded, TableIndex* next);
 
 // A saved image made ready to be sent again: handles dropped (anonymous
 // sets keep their names; the table they are created in is new).

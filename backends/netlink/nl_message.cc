@@ -62,6 +62,12 @@ std::string Batch::message(size_t i) const {
   return body_.substr(offsets_[i], h.nlmsg_len);
 }
 
+uint16_t Batch::type(size_t i) const {
+  nlmsghdr h;
+  std::memcpy(&h, body_.data() + offsets_[i], sizeof h);
+  return h.nlmsg_type;
+}
+
 namespace {
 
 void PutControl(std::string& out, uint16_t type, uint32_t seq, uint32_t genid) {

@@ -39,6 +39,8 @@ class Batch {
   const std::string& origin(size_t i) const { return origins_[i]; }
   // The message at index i (nlmsghdr first).
   std::string message(size_t i) const;
+  // Its nlmsg_type.
+  uint16_t type(size_t i) const;
 
   // The framed batch: BATCH_BEGIN (carrying the generation id the batch is
   // meant for, when genid != 0), the messages, and BATCH_END unless commit

@@ -1,6 +1,7 @@
 #include "backends/netlink/table_image.h"
 
 #include <libmnl/libmnl.h>
+#include <libnftnl/expr.h>
 #include <libnftnl/udata.h>
 #include <linux/netfilter.h>
 #include <linux/netfilter/nf_tables.h>
@@ -277,9 +278,11 @@ std::string SetComment(const nftnl_set* set) {
   return UdataString(d, len, NFTNL_UDATA_SET_COMMENT);
 }
 
-std::vector<std::string> CanonicalLines(const TableImage& image, const std::vector<std::string>& without_elements) {
-  std::vector<std::string> out;
-  if (!image.present) return out;
+CanonicalParts CanonicalSplit(const TableImage& image, const std::vector<std::string>& without_elements,
+                              bool with_rules) {
+  CanonicalParts parts;
+  std::vector<std::string>& out = parts.head;
+  if (!image.present) return parts;
   Renderer r(image);
   std::string t = "table";
   uint32_t flags = nftnl_table_is_set(image.table.get(), NFTNL_TABLE_FLAGS)
@@ -315,11 +318,9 @@ std::vector<std::string> CanonicalLines(const TableImage& image, const std::vect
     nftnl_flowtable_snprintf(buf, sizeof buf, f.get(), NFTNL_OUTPUT_DEFAULT, 0);
     out.push_back(std::string("flowtable ") + buf);
   }
-  std::map<std::string, size_t> chain_index;
   for (const auto& c : image.chains) {
     const nftnl_chain* ch = c.get();
     std::string line = std::string("chain ") + Str(nftnl_chain_get_str(ch, NFTNL_CHAIN_NAME));
-    chain_index.emplace(Str(nftnl_chain_get_str(ch, NFTNL_CHAIN_NAME)), chain_index.size());
     if (nftnl_chain_is_set(ch, NFTNL_CHAIN_HOOKNUM)) {
       line += std::string(" type ") + Str(nftnl_chain_get_str(ch, NFTNL_CHAIN_TYPE));
       line += " hook " + std::to_string(nftnl_chain_get_u32(ch, NFTNL_CHAIN_HOOKNUM));
@@ -339,6 +340,104 @@ std::vector<std::string> CanonicalLines(const TableImage& image, const std::vect
     }
     out.push_back(line);
   }
+  if (!with_rules) return parts;
+  parts.rules.reserve(image.rules.size());
+  for (const auto& rule : image.rules) parts.rules.push_back(r.Rule(rule.get()));
+  return parts;
+}
+
+uint64_t Digest(const void* data, size_t len, uint64_t h) {
+  const auto* p = static_cast<const unsigned char*>(data);
+  for (size_t i = 0; i < len; ++i) {
+    h ^= p[i];
+    h *= 1099511628211ull;
+  }
+  return h;
+}
+
+std::vector<uint64_t> RuleDigests(const TableImage& image) {
+  Renderer r(image);
+  std::map<uint32_t, const nftnl_set*> by_id;
+  std::map<std::string, const nftnl_set*> by_name;
+  for (const auto& s : image.sets) {
+    if (nftnl_set_is_set(s.get(), NFTNL_SET_ID)) by_id.emplace(nftnl_set_get_u32(s.get(), NFTNL_SET_ID), s.get());
+    by_name.emplace(Str(nftnl_set_get_str(s.get(), NFTNL_SET_NAME)), s.get());
+  }
+  std::map<const nftnl_set*, uint64_t> anonymous;  // content digests
+  std::vector<char> buf(256 * 1024);
+  auto mix_u32 = [](uint64_t h, const nftnl_expr* e, uint16_t attr) {
+    uint32_t v = nftnl_expr_is_set(e, attr) ? nftnl_expr_get_u32(e, attr) : 0xffffffffu;
+    return Digest(&v, sizeof v, h);
+  };
+  std::vector<uint64_t> out;
+  out.reserve(image.rules.size());
+  for (const auto& rule : image.rules) {
+    const nftnl_rule* rl = rule.get();
+    const char* chain = Str(nftnl_rule_get_str(rl, NFTNL_RULE_CHAIN));
+    uint64_t h = Digest(chain, strlen(chain) + 1);
+    bool fallback = false;
+    nftnl_expr_iter* it = nftnl_expr_iter_create(rl);
+    if (!it) throw std::bad_alloc();
+    for (nftnl_expr* e = nftnl_expr_iter_next(it); e && !fallback; e = nftnl_expr_iter_next(it)) {
+      std::string name = Str(nftnl_expr_get_str(e, NFTNL_EXPR_NAME));
+      if (name == "dynset" || name == "objref") {
+        fallback = true;  // rare: the canonical line says it all
+        break;
+      }
+      if (name != "lookup") {
+        // The expression as libnftnl sends it.
+        nlmsghdr* nlh = mnl_nlmsg_put_header(buf.data());
+        nftnl_expr_build_payload(nlh, e);
+        h = Digest(mnl_nlmsg_get_payload(nlh), mnl_nlmsg_get_payload_len(nlh), h);
+        continue;
+      }
+      // A lookup by what it looks in: a named set by name, an anonymous
+      // one by its content (not the number it got in this build).
+      h = Digest("lookup", 7, h);
+      h = mix_u32(h, e, NFTNL_EXPR_LOOKUP_SREG);
+      h = mix_u32(h, e, NFTNL_EXPR_LOOKUP_DREG);
+      h = mix_u32(h, e, NFTNL_EXPR_LOOKUP_FLAGS);
+      const nftnl_set* s = nullptr;
+      if (nftnl_expr_is_set(e, NFTNL_EXPR_LOOKUP_SET_ID)) {
+        auto f = by_id.find(nftnl_expr_get_u32(e, NFTNL_EXPR_LOOKUP_SET_ID));
+        if (f != by_id.end()) s = f->second;
+      }
+      const char* set_name = Str(nftnl_expr_get_str(e, NFTNL_EXPR_LOOKUP_SET));
+      if (!s) {
+        auto f = by_name.find(set_name);
+        if (f != by_name.end()) s = f->second;
+      }
+      if (s && IsAnonymous(s)) {
+        auto [f, fresh] = anonymous.emplace(s, 0);
+        if (fresh) {
+          std::string content = r.Set(s, false);
+          f->second = Digest(content.data(), content.size());
+        }
+        h = Digest(&f->second, sizeof f->second, h);
+      } else {
+        h = Digest(set_name, strlen(set_name) + 1, h);
+      }
+    }
+    nftnl_expr_iter_destroy(it);
+    if (fallback) {
+      std::string line = r.Rule(rl);
+      h = Digest(line.data(), line.size());
+    } else if (nftnl_rule_is_set(rl, NFTNL_RULE_USERDATA)) {
+      uint32_t len = 0;
+      const void* d = nftnl_rule_get_data(rl, NFTNL_RULE_USERDATA, &len);
+      h = Digest(d, len, Digest("udata", 6, h));
+    }
+    out.push_back(h);
+  }
+  return out;
+}
+
+std::vector<std::string> CanonicalLines(const TableImage& image, const std::vector<std::string>& without_elements) {
+  CanonicalParts parts = CanonicalSplit(image, without_elements);
+  std::vector<std::string> out = std::move(parts.head);
+  if (!image.present) return out;
+  std::map<std::string, size_t> chain_index;
+  for (const auto& c : image.chains) chain_index.emplace(Str(nftnl_chain_get_str(c.get(), NFTNL_CHAIN_NAME)), chain_index.size());
   // Rules chain by chain, in chain order, each chain's rules in order.
   std::vector<std::pair<size_t, size_t>> order;
   for (size_t i = 0; i < image.rules.size(); ++i) {
@@ -347,7 +446,8 @@ std::vector<std::string> CanonicalLines(const TableImage& image, const std::vect
   }
   std::stable_sort(order.begin(), order.end(),
                    [](const auto& a, const auto& b) { return a.first < b.first; });
-  for (const auto& [chain, i] : order) out.push_back(r.Rule(image.rules[i].get()));
+  out.reserve(out.size() + order.size());
+  for (const auto& [chain, i] : order) out.push_back(std::move(parts.rules[i]));
   return out;
 }
 

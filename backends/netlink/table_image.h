@@ -63,6 +63,27 @@ TableImage DecodeSnapshot(const std::string& data, uint16_t family, const std::s
 // The elements of the sets named in `without_elements` are left out (the
 // runtime sets of a policy, when a loaded table is compared with it).
 std::vector<std::string> CanonicalLines(const TableImage& image, const std::vector<std::string>& without_elements = {});
+// The same lines in two parts: everything but the rules (table, named sets,
+// objects, flowtables, chains), and one line per rule parallel to
+// image.rules (not sorted by chain).
+struct CanonicalParts {
+  std::vector<std::string> head;
+  std::vector<std::string> rules;
+};
+// (with_rules false: the head only).
+CanonicalParts CanonicalSplit(const TableImage& image, const std::vector<std::string>& without_elements = {},
+                              bool with_rules = true);
+
+// FNV-1a: a fixed function, so that digests one run saves mean the same
+// to the next.
+uint64_t Digest(const void* data, size_t len, uint64_t seed = 14695981039346656037ull);
+
+// One digest per rule, parallel to image.rules, for telling which rules of
+// two images fwc built differ: the bytes libnftnl sends for each
+// expression, except that a lookup in an anonymous set counts the set's
+// content, not the number it got in this build. Much cheaper than the
+// canonical lines, and only for images built alike (not kernel images).
+std::vector<uint64_t> RuleDigests(const TableImage& image);
 std::string Canonical(const TableImage& image);
 
 // The comment of a rule (NFTNL_UDATA_RULE_COMMENT), "" if none.

@@ -21,6 +21,9 @@ struct KernelError {
 struct BatchReply {
   std::vector<KernelError> errors;  // empty: the kernel accepted every message
   bool lost = false;                // some error reports were lost (ENOBUFS)
+  // What the kernel sent back for the messages that asked for it
+  // (NLM_F_ECHO): each created rule, with its handle, in batch order.
+  std::vector<std::string> echoes;
 };
 
 class NetlinkTransport {
@@ -40,6 +43,11 @@ class NetlinkTransport {
   // table of one family; `set` names the set for GETSETELEM. A table that
   // does not exist gives no message. `genid16` receives the low 16 bits of
   // the generation the dump was taken in.
+  // The NEWRULE message of one rule, found by its handle; "" when the
+  // chain has no such rule.
+  virtual std::string GetRule(uint16_t family, const std::string& table, const std::string& chain,
+                              uint64_t handle) = 0;
+
   virtual std::vector<std::string> Dump(uint16_t type, uint16_t family, const std::string& table,
                                         const std::string& set, uint16_t* genid16) = 0;
 };

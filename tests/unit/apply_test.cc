@@ -340,6 +340,9 @@ class SharedKernel : public NetlinkTransport {
                                 uint16_t* genid16) override {
     return k_.Dump(type, family, table, set, genid16);
   }
+  std::string GetRule(uint16_t family, const std::string& table, const std::string& chain, uint64_t handle) override {
+    return k_.GetRule(family, table, chain, handle);
+  }
 
  private:
   FakeKernel& k_;

@@ -67,8 +67,10 @@ inline std::vector<Msg> Split(const std::string& batch) {
 }
 
 // A kernel that understands what fwc sends: one table, its chains, sets
-// (anonymous ones named on creation) and rules; transactions with the
-// generation-id guard; errors per message.
+// (anonymous ones named on creation) and rules; rules deleted by handle and
+// inserted at a position; handles numbered per table as the kernel does;
+// echoes of created rules; transactions with the generation-id guard;
+// errors per message.
 class FakeKernel : public NetlinkTransport {
  public:
   uint32_t genid = 1;
@@ -96,6 +98,7 @@ class FakeKernel : public NetlinkTransport {
     }
     bool commit = msgs.back().type == NFNL_MSG_BATCH_END;
     Model work = Copy(state_);
+    echoes_.clear();
     for (size_t i = 1; i < msgs.size() - (commit ? 1 : 0); ++i) {
       int err = refuse ? refuse(msgs[i]) : 0;
       if (!err) err = Apply(work, msgs[i]);
@@ -104,9 +107,24 @@ class FakeKernel : public NetlinkTransport {
     if (commit && reply.errors.empty()) {
       state_ = std::move(work);
       ++genid;
+      reply.echoes = std::move(echoes_);
     }
     return reply;
   }
+
+  std::string GetRule(uint16_t family, const std::string& table, const std::string& chain, uint64_t handle) override {
+    if (!state_.present || family != kFamily || table != kTableName) return "";
+    for (const auto& r : state_.rules) {
+      if (chain == Str(nftnl_rule_get_str(r.get(), NFTNL_RULE_CHAIN)) && nftnl_rule_is_set(r.get(), NFTNL_RULE_HANDLE) &&
+          nftnl_rule_get_u64(r.get(), NFTNL_RULE_HANDLE) == handle)
+        return RuleMessage(r.get());
+    }
+    return "";
+  }
+
+  // Rules the kernel found by handle (DELRULE, positioned NEWRULE) in the
+  // batches so far: a replacement sends none.
+  size_t handle_lookups = 0;
 
   std::vector<std::string> Dump(uint16_t type, uint16_t family, const std::string& table, const std::string& set,
                                 uint16_t* genid16) override {
@@ -180,6 +198,9 @@ class FakeKernel : public NetlinkTransport {
         m.present = true;
         m.table = NewTable();
         REQUIRE(nftnl_table_nlmsg_parse(nlh, m.table.get()) == 0);
+        // Tables are numbered across namespaces, their contents per table.
+        nftnl_table_set_u64(m.table.get(), NFTNL_TABLE_HANDLE, ++tables_);
+        handles_ = 0;
         ids_.clear();
         return 0;
       }
@@ -192,6 +213,7 @@ class FakeKernel : public NetlinkTransport {
         if (!m.present) return ENOENT;
         ChainPtr c = NewChain();
         REQUIRE(nftnl_chain_nlmsg_parse(nlh, c.get()) == 0);
+        nftnl_chain_set_u64(c.get(), NFTNL_CHAIN_HANDLE, ++handles_);
         m.chains.push_back(std::move(c));
         return 0;
       }
@@ -212,6 +234,7 @@ class FakeKernel : public NetlinkTransport {
         }
         if (nftnl_set_is_set(s.get(), NFTNL_SET_ID)) ids_[nftnl_set_get_u32(s.get(), NFTNL_SET_ID)] = name;
         nftnl_set_unset(s.get(), NFTNL_SET_ID);
+        nftnl_set_set_u64(s.get(), NFTNL_SET_HANDLE, ++handles_);
         m.sets.push_back(std::move(s));
         return 0;
       }
@@ -251,7 +274,50 @@ class FakeKernel : public NetlinkTransport {
           }
         }
         nftnl_expr_iter_destroy(it);
-        m.rules.push_back(std::move(r));
+        std::string chain = Str(nftnl_rule_get_str(r.get(), NFTNL_RULE_CHAIN));
+        if (!HasChain(m, chain)) return ENOENT;
+        // Where it goes: before (or with NLM_F_APPEND after) the rule of
+        // the handle NFTA_RULE_POSITION names; without one, at the chain's
+        // end (NLM_F_APPEND) or head.
+        size_t at = m.rules.size();
+        if (nftnl_rule_is_set(r.get(), NFTNL_RULE_POSITION)) {
+          ++handle_lookups;
+          size_t found = Find(m, chain, nftnl_rule_get_u64(r.get(), NFTNL_RULE_POSITION));
+          if (found == SIZE_MAX) return ENOENT;
+          at = (msg.flags & NLM_F_APPEND) ? found + 1 : found;
+          nftnl_rule_unset(r.get(), NFTNL_RULE_POSITION);
+        } else if (!(msg.flags & NLM_F_APPEND)) {
+          for (at = 0; at < m.rules.size(); ++at)
+            if (chain == Str(nftnl_rule_get_str(m.rules[at].get(), NFTNL_RULE_CHAIN))) break;
+        }
+        nftnl_rule_set_u64(r.get(), NFTNL_RULE_HANDLE, ++handles_);
+        if (msg.flags & NLM_F_ECHO) echoes_.push_back(RuleMessage(r.get()));
+        m.rules.insert(m.rules.begin() + static_cast<long>(at), std::move(r));
+        return 0;
+      }
+      case NFT_MSG_DELRULE: {
+        if (!m.present) return ENOENT;
+        RulePtr r = NewRule();
+        REQUIRE(nftnl_rule_nlmsg_parse(nlh, r.get()) == 0);
+        if (!nftnl_rule_is_set(r.get(), NFTNL_RULE_HANDLE)) return EOPNOTSUPP;  // fwc never flushes
+        ++handle_lookups;
+        size_t found = Find(m, Str(nftnl_rule_get_str(r.get(), NFTNL_RULE_CHAIN)), nftnl_rule_get_u64(r.get(), NFTNL_RULE_HANDLE));
+        if (found == SIZE_MAX) return ENOENT;
+        // Its anonymous sets go with it.
+        nftnl_expr_iter* it = nftnl_expr_iter_create(m.rules[found].get());
+        for (nftnl_expr* e = nftnl_expr_iter_next(it); e; e = nftnl_expr_iter_next(it)) {
+          if (std::string(Str(nftnl_expr_get_str(e, NFTNL_EXPR_NAME))) != "lookup") continue;
+          std::string set = Str(nftnl_expr_get_str(e, NFTNL_EXPR_LOOKUP_SET));
+          for (size_t i = 0; i < m.sets.size(); ++i) {
+            const nftnl_set* s = m.sets[i].get();
+            if (set == Str(nftnl_set_get_str(s, NFTNL_SET_NAME)) && (nftnl_set_get_u32(s, NFTNL_SET_FLAGS) & NFT_SET_ANONYMOUS)) {
+              m.sets.erase(m.sets.begin() + static_cast<long>(i));
+              break;
+            }
+          }
+        }
+        nftnl_expr_iter_destroy(it);
+        m.rules.erase(m.rules.begin() + static_cast<long>(found));
         return 0;
       }
       default: return EOPNOTSUPP;
@@ -295,9 +361,34 @@ class FakeKernel : public NetlinkTransport {
     }
   }
 
+  static bool HasChain(const Model& m, const std::string& chain) {
+    for (const auto& c : m.chains)
+      if (chain == Str(nftnl_chain_get_str(c.get(), NFTNL_CHAIN_NAME))) return true;
+    return false;
+  }
+
+  static size_t Find(const Model& m, const std::string& chain, uint64_t handle) {
+    for (size_t i = 0; i < m.rules.size(); ++i) {
+      const nftnl_rule* r = m.rules[i].get();
+      if (chain == Str(nftnl_rule_get_str(r, NFTNL_RULE_CHAIN)) && nftnl_rule_is_set(r, NFTNL_RULE_HANDLE) &&
+          nftnl_rule_get_u64(r, NFTNL_RULE_HANDLE) == handle)
+        return i;
+    }
+    return SIZE_MAX;
+  }
+
+  static std::string RuleMessage(const nftnl_rule* r) {
+    MessageWriter w;
+    nlmsghdr* nlh = nftnl_nlmsg_build_hdr(w.Begin(), NFT_MSG_NEWRULE, kFamily, 0, 0);
+    nftnl_rule_nlmsg_build_payload(nlh, const_cast<nftnl_rule*>(r));
+    return w.Take(nlh);
+  }
+
   Model state_;
   std::map<uint32_t, std::string> ids_;
   int anon_ = 0;
+  uint64_t tables_ = 0, handles_ = 0;
+  std::vector<std::string> echoes_;
 };
 
 inline ir::Ruleset Lowered(const std::string& text, const std::set<std::string>& defines = {}) {
