@@ -317,9 +317,14 @@ Status Applier::Apply(const Plan& c, const ApplyOptions& a) {
                c.compile_ms, c.image_ms, Ms(t1, t2), r.build_ms, r.messages, r.bytes, r.read_ms, r.send_ms, r.after_ms,
                r.index_ms, r.attempts, r.attempts == 1 ? "" : "s", r.genid_before, r.genid_after);
       err_ << line;
-      if (r.delta)
+      if (r.delta) {
         err_ << "fwc: changed the loaded table in place: " << r.deleted << " rule" << (r.deleted == 1 ? "" : "s")
-             << " deleted, " << r.added << " added\n";
+             << " deleted, " << r.added << " added";
+        if (r.elements_deleted || r.elements_added)
+          err_ << "; " << r.elements_deleted << " set element" << (r.elements_deleted == 1 ? "" : "s") << " deleted, "
+               << r.elements_added << " added";
+        err_ << "\n";
+      }
       else
         err_ << "fwc: replaced the whole table: " << r.replaced_because << "\n";
     }

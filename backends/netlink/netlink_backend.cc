@@ -288,6 +288,8 @@ LoadResult Update(NetlinkTransport& t, const TableImage& image, const TableIndex
       result.index_ms = index_ms;
       result.deleted = plan.deleted;
       result.added = plan.added;
+      result.elements_deleted = plan.elements_deleted;
+      result.elements_added = plan.elements_added;
       result.messages = plan.batch.size();
       result.bytes = plan.batch.bytes();
       result.attempts = 1;

@@ -74,7 +74,8 @@ struct LoadResult {
   // how many rules it deleted and added), else why it replaced the table;
   // the time spent on the indexes.
   bool delta = false;
-  size_t deleted = 0, added = 0;
+  size_t deleted = 0, added = 0;                    // rules
+  size_t elements_deleted = 0, elements_added = 0;  // of named sets (an interval counts once)
   std::string replaced_because;
   double index_ms = 0;
 };

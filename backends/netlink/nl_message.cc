@@ -28,7 +28,9 @@ void RenumberElementNests(nlmsghdr* nlh) {
 
 }  // namespace
 
-std::vector<std::string> ElementMessages(MessageWriter& w, const nftnl_set* s, uint16_t family, uint16_t flags) {
+std::vector<std::string> ElementMessages(MessageWriter& w, const nftnl_set* s, uint16_t family, uint16_t flags,
+                                         uint16_t type) {
+  static_assert(NFT_MSG_NEWSETELEM == 12, "the default of ElementMessages' type");
   std::vector<std::string> out;
   bool any = false;
   nftnl_set_elem_foreach(const_cast<nftnl_set*>(s), [](nftnl_set_elem*, void* data) {
@@ -39,7 +41,7 @@ std::vector<std::string> ElementMessages(MessageWriter& w, const nftnl_set* s, u
   nftnl_set_elems_iter* it = nftnl_set_elems_iter_create(s);
   if (!it) throw std::bad_alloc();
   for (;;) {
-    nlmsghdr* nlh = nftnl_nlmsg_build_hdr(w.Begin(), NFT_MSG_NEWSETELEM, family, flags, 0);
+    nlmsghdr* nlh = nftnl_nlmsg_build_hdr(w.Begin(), type, family, flags, 0);
     int more = nftnl_set_elems_nlmsg_build_payload_iter(nlh, it);
     RenumberElementNests(nlh);
     out.push_back(w.Take(nlh));

@@ -27,8 +27,10 @@ class MessageWriter {
   std::vector<char> buf_;
 };
 
-// NEWSETELEM messages carrying every element of s (none if it has none).
-std::vector<std::string> ElementMessages(MessageWriter& w, const nftnl_set* s, uint16_t family, uint16_t flags);
+// NEWSETELEM messages carrying every element of s (none if it has none);
+// DELSETELEM ones with type NFT_MSG_DELSETELEM.
+std::vector<std::string> ElementMessages(MessageWriter& w, const nftnl_set* s, uint16_t family, uint16_t flags,
+                                         uint16_t type = 12 /* NFT_MSG_NEWSETELEM */);
 
 // The messages of one transaction, without its BEGIN and END.
 class Batch {

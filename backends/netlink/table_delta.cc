@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <map>
+#include <unordered_map>
 
 #include "backends/netlink/netlink_backend.h"
 
@@ -21,6 +22,127 @@ const char* Str(const char* s) { return s ? s : ""; }
 uint64_t DigestOf(const std::string& s, uint64_t h = 14695981039346656037ull) { return Digest(s.data(), s.size(), h); }
 
 constexpr const char* kMagic = "fwc-table-index 1";
+
+std::string Hex(const void* data, uint32_t len) {
+  static const char* digits = "0123456789abcdef";
+  std::string out;
+  const auto* p = static_cast<const unsigned char*>(data);
+  for (uint32_t i = 0; i < len; ++i) {
+    out += digits[p[i] >> 4];
+    out += digits[p[i] & 15];
+  }
+  return out;
+}
+
+bool Unhex(const std::string& text, std::string& out) {
+  if (text.size() % 2) return false;
+  out.clear();
+  for (size_t i = 0; i < text.size(); i += 2) {
+    auto v = [](char c) { return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1; };
+    int hi = v(text[i]), lo = v(text[i + 1]);
+    if (hi < 0 || lo < 0) return false;
+    out += static_cast<char>(hi << 4 | lo);
+  }
+  return true;
+}
+
+uint32_t ElemFlags(const nftnl_set_elem* e) {
+  return nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_FLAGS) ? nftnl_set_elem_get_u32(const_cast<nftnl_set_elem*>(e), NFTNL_SET_ELEM_FLAGS) : 0;
+}
+
+// What an element is: everything the kernel keeps of it.
+uint64_t ElemDigest(const nftnl_set_elem* e, uint64_t h) {
+  for (uint16_t attr : {NFTNL_SET_ELEM_KEY, NFTNL_SET_ELEM_KEY_END, NFTNL_SET_ELEM_DATA, NFTNL_SET_ELEM_USERDATA,
+                        NFTNL_SET_ELEM_CHAIN, NFTNL_SET_ELEM_OBJREF, NFTNL_SET_ELEM_VERDICT, NFTNL_SET_ELEM_TIMEOUT}) {
+    h = Digest(&attr, sizeof attr, h);
+    if (!nftnl_set_elem_is_set(e, attr)) continue;
+    uint32_t len = 0;
+    const void* d = nftnl_set_elem_get(const_cast<nftnl_set_elem*>(e), attr, &len);
+    h = Digest(d, len, h);
+  }
+  uint32_t f = ElemFlags(e);
+  return Digest(&f, sizeof f, h);
+}
+
+// What DELSETELEM needs to find an element: "FLAGS:KEY[:KEY_END]".
+std::string ElemText(const nftnl_set_elem* e) {
+  uint32_t len = 0;
+  std::string out = std::to_string(ElemFlags(e)) + ":";
+  const void* k = nftnl_set_elem_get(const_cast<nftnl_set_elem*>(e), NFTNL_SET_ELEM_KEY, &len);
+  out += Hex(k, len);
+  if (nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_KEY_END)) {
+    const void* ke = nftnl_set_elem_get(const_cast<nftnl_set_elem*>(e), NFTNL_SET_ELEM_KEY_END, &len);
+    out += ":" + Hex(ke, len);
+  }
+  return out;
+}
+
+// A set's elements in units: an interval's start with the end that follows
+// it, else one element.
+TableIndex::Set SetUnits(const nftnl_set* s) {
+  TableIndex::Set out;
+  out.name = Str(nftnl_set_get_str(s, NFTNL_SET_NAME));
+  std::vector<nftnl_set_elem*> all;
+  nftnl_set_elems_iter* it = nftnl_set_elems_iter_create(s);
+  if (!it) throw std::bad_alloc();
+  for (nftnl_set_elem* e = nftnl_set_elems_iter_next(it); e; e = nftnl_set_elems_iter_next(it)) all.push_back(e);
+  nftnl_set_elems_iter_destroy(it);
+  for (size_t i = 0; i < all.size(); ++i) {
+    std::vector<nftnl_set_elem*> unit = {all[i]};
+    if (!(ElemFlags(all[i]) & NFT_SET_ELEM_INTERVAL_END) && i + 1 < all.size() &&
+        (ElemFlags(all[i + 1]) & NFT_SET_ELEM_INTERVAL_END))
+      unit.push_back(all[++i]);
+    uint64_t h = Digest("unit", 4);
+    std::string text;
+    for (nftnl_set_elem* e : unit) {
+      h = ElemDigest(e, h);
+      text += (text.empty() ? "" : " ") + ElemText(e);
+    }
+    out.keys.push_back(h);
+    out.units.push_back(std::move(text));
+    out.elements.push_back(std::move(unit));
+  }
+  return out;
+}
+
+// libnftnl 1.2.4 does not export nftnl_set_elem_clone: what the kernel
+// keeps of an element, attribute by attribute (the same list the digest
+// covers).
+nftnl_set_elem* CopyElem(nftnl_set_elem* e) {
+  nftnl_set_elem* out = nftnl_set_elem_alloc();
+  if (!out) throw std::bad_alloc();
+  for (uint16_t attr : {NFTNL_SET_ELEM_KEY, NFTNL_SET_ELEM_KEY_END, NFTNL_SET_ELEM_DATA, NFTNL_SET_ELEM_USERDATA,
+                        NFTNL_SET_ELEM_CHAIN, NFTNL_SET_ELEM_OBJREF, NFTNL_SET_ELEM_VERDICT, NFTNL_SET_ELEM_TIMEOUT,
+                        NFTNL_SET_ELEM_FLAGS}) {
+    if (!nftnl_set_elem_is_set(e, attr)) continue;
+    uint32_t len = 0;
+    const void* d = nftnl_set_elem_get(e, attr, &len);
+    if (attr == NFTNL_SET_ELEM_CHAIN || attr == NFTNL_SET_ELEM_OBJREF)
+      nftnl_set_elem_set_str(out, attr, static_cast<const char*>(d));
+    else
+      nftnl_set_elem_set(out, attr, d, len);
+  }
+  return out;
+}
+
+// The element a unit's text describes, for DELSETELEM.
+bool ParseElem(const std::string& text, nftnl_set* into) {
+  size_t c1 = text.find(':');
+  if (c1 == std::string::npos) return false;
+  size_t c2 = text.find(':', c1 + 1);
+  std::string key, key_end;
+  if (!Unhex(text.substr(c1 + 1, c2 == std::string::npos ? std::string::npos : c2 - c1 - 1), key) || key.empty())
+    return false;
+  if (c2 != std::string::npos && !Unhex(text.substr(c2 + 1), key_end)) return false;
+  nftnl_set_elem* e = nftnl_set_elem_alloc();
+  if (!e) throw std::bad_alloc();
+  nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY, key.data(), static_cast<uint32_t>(key.size()));
+  if (!key_end.empty()) nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY_END, key_end.data(), static_cast<uint32_t>(key_end.size()));
+  uint32_t flags = static_cast<uint32_t>(strtoul(text.c_str(), nullptr, 10));
+  if (flags) nftnl_set_elem_set_u32(e, NFTNL_SET_ELEM_FLAGS, flags);
+  nftnl_set_elem_add(into, e);
+  return true;
+}
 
 }  // namespace
 
@@ -47,6 +169,13 @@ std::string TableIndex::Encode() const {
     for (size_t i = 0; i < c.keys.size(); ++i) {
       snprintf(line, sizeof line, "%016" PRIx64 " %" PRIu64 "\n", c.keys[i], i < c.handles.size() ? c.handles[i] : 0);
       out += line;
+    }
+  }
+  for (const auto& st : sets) {
+    out += "set " + st.name + " " + std::to_string(st.keys.size()) + "\n";
+    for (size_t i = 0; i < st.keys.size(); ++i) {
+      snprintf(line, sizeof line, "%016" PRIx64 " ", st.keys[i]);
+      out += line + st.units[i] + "\n";
     }
   }
   return out;
@@ -77,6 +206,22 @@ TableIndex TableIndex::Decode(const std::string& text) {
   while (pos < text.size()) {
     l = next_line();
     size_t sp = l.rfind(' ');
+    if (l.rfind("set ", 0) == 0 && sp != std::string::npos && sp > 4) {
+      Set st;
+      st.name = l.substr(4, sp - 4);
+      size_t n = strtoull(l.c_str() + sp + 1, &end, 10);
+      if (*end || n > text.size()) throw NetlinkError("the table index has a malformed set line");
+      for (size_t i = 0; i < n; ++i) {
+        std::string u = next_line();
+        uint64_t key = strtoull(u.c_str(), &end, 16);
+        if (end != u.c_str() + 16 || *end != ' ' || u.size() < 20) throw NetlinkError("the table index has a malformed element line");
+        st.keys.push_back(key);
+        st.units.push_back(u.substr(17));
+      }
+      index.sets.push_back(std::move(st));
+      continue;
+    }
+    if (!index.sets.empty()) throw NetlinkError("the table index has a chain after its sets");
     if (l.rfind("chain ", 0) != 0 || sp == std::string::npos || sp <= 6)
       throw NetlinkError("the table index has a malformed chain line");
     Chain c;
@@ -105,7 +250,20 @@ TableIndex TableIndex::Decode(const std::string& text) {
 TableIndex IndexImage(const TableImage& image) {
   TableIndex index;
   if (!image.present) return index;
-  CanonicalParts parts = CanonicalSplit(image, image.runtime_sets, false);
+  // The head leaves out every named set's elements: runtime sets' are the
+  // kernel's, the others are compared unit by unit.
+  std::vector<std::string> named;
+  for (const auto& st : image.sets)
+    if (!(nftnl_set_get_u32(st.get(), NFTNL_SET_FLAGS) & NFT_SET_ANONYMOUS))
+      named.push_back(Str(nftnl_set_get_str(st.get(), NFTNL_SET_NAME)));
+  CanonicalParts parts = CanonicalSplit(image, named, false);
+  for (const auto& st : image.sets) {
+    std::string name = Str(nftnl_set_get_str(st.get(), NFTNL_SET_NAME));
+    if ((nftnl_set_get_u32(st.get(), NFTNL_SET_FLAGS) & NFT_SET_ANONYMOUS) ||
+        std::find(image.runtime_sets.begin(), image.runtime_sets.end(), name) != image.runtime_sets.end())
+      continue;
+    index.sets.push_back(SetUnits(st.get()));
+  }
   uint64_t h = DigestOf("");
   for (const auto& l : parts.head) h = DigestOf(l + "\n", h);
   index.head = h;
@@ -229,8 +387,63 @@ DeltaPlan PlanDelta(const TableIndex& loaded, const TableIndex& next, const Tabl
     }
     edits += from.keys.size() + to.keys.size() - 2 * kept[c].size();
   }
+  // Set elements: the units of each set as multisets of digests.
+  if (loaded.sets.size() != next.sets.size()) {
+    plan.reason = "the sets differ";
+    return plan;
+  }
+  std::vector<std::vector<size_t>> gone(next.sets.size()), come(next.sets.size());
+  size_t units = 0, changed = 0;
+  for (size_t k = 0; k < next.sets.size(); ++k) {
+    const auto& from = loaded.sets[k];
+    const auto& to = next.sets[k];
+    if (from.name != to.name || from.keys.size() != from.units.size()) {
+      plan.reason = "the sets differ";
+      return plan;
+    }
+    std::unordered_map<uint64_t, std::vector<size_t>> old_units;
+    for (size_t i = 0; i < from.keys.size(); ++i) old_units[from.keys[i]].push_back(i);
+    for (size_t j = 0; j < to.keys.size(); ++j) {
+      auto it = old_units.find(to.keys[j]);
+      if (it != old_units.end() && !it->second.empty()) it->second.pop_back();
+      else come[k].push_back(j);
+    }
+    for (const auto& [key, left] : old_units) gone[k].insert(gone[k].end(), left.begin(), left.end());
+    std::sort(gone[k].begin(), gone[k].end());
+    units += std::max(from.keys.size(), to.keys.size());
+    changed += gone[k].size() + come[k].size();
+  }
+  // Elements are cheap to change (a hash or tree operation each), but past
+  // half of them a replacement is as cheap.
+  const size_t max_units = std::max<size_t>(1000, units / 2);
+  if (changed > max_units) {
+    plan.reason = "more than " + std::to_string(max_units) + " set elements change";
+    return plan;
+  }
   MessageWriter w;
-  // Deletions first, by handle.
+  for (size_t k = 0; k < next.sets.size(); ++k) {
+    if (gone[k].empty()) continue;
+    const auto& from = loaded.sets[k];
+    SetPtr del = NewSet();
+    nftnl_set_set_str(del.get(), NFTNL_SET_TABLE, kTableName);
+    nftnl_set_set_str(del.get(), NFTNL_SET_NAME, from.name.c_str());
+    for (size_t i : gone[k]) {
+      size_t start = 0;
+      const std::string& u = from.units[i];
+      while (start < u.size()) {
+        size_t sp = u.find(' ', start);
+        if (!ParseElem(u.substr(start, sp == std::string::npos ? std::string::npos : sp - start), del.get())) {
+          plan.reason = "the index of set " + from.name + " is malformed";
+          return plan;
+        }
+        start = sp == std::string::npos ? u.size() : sp + 1;
+      }
+    }
+    for (auto& m : ElementMessages(w, del.get(), kFamily, 0, NFT_MSG_DELSETELEM))
+      plan.batch.Add(std::move(m), "the old elements of set " + from.name);
+    plan.elements_deleted += gone[k].size();
+  }
+  // Rules: deletions first, by handle.
   for (size_t c = 0; c < next.chains.size(); ++c) {
     const auto& from = loaded.chains[c];
     std::vector<bool> stays(from.keys.size(), false);
@@ -246,6 +459,26 @@ DeltaPlan PlanDelta(const TableIndex& loaded, const TableIndex& next, const Tabl
       plan.batch.Add(w.Take(nlh), "the old rule " + std::to_string(i + 1) + " of chain " + from.name);
       ++plan.deleted;
     }
+  }
+  // The new elements, before the rules that may need them.
+  for (size_t k = 0; k < next.sets.size(); ++k) {
+    if (come[k].empty()) continue;
+    const auto& to = next.sets[k];
+    SetPtr add = NewSet();
+    nftnl_set_set_str(add.get(), NFTNL_SET_TABLE, kTableName);
+    nftnl_set_set_str(add.get(), NFTNL_SET_NAME, to.name.c_str());
+    for (size_t j : come[k]) {
+      if (j >= to.elements.size()) {
+        plan.reason = "set " + to.name + " has no elements to add from";
+        return plan;
+      }
+      for (nftnl_set_elem* e : to.elements[j]) {
+        nftnl_set_elem_add(add.get(), CopyElem(e));
+      }
+    }
+    for (auto& m : ElementMessages(w, add.get(), kFamily, NLM_F_CREATE))
+      plan.batch.Add(std::move(m), "the new elements of set " + to.name);
+    plan.elements_added += come[k].size();
   }
   // Then each new rule right before the next rule that stays (in order, so
   // that a run of new rules keeps its order), or at the chain's end.

@@ -33,11 +33,23 @@ struct TableIndex {
     std::vector<size_t> rules;      // parallel to keys: the index in image.rules (IndexImage only, not saved)
   };
   std::vector<Chain> chains;
+  // The elements of each named set the policy fills (a runtime set's are
+  // the kernel's), in units added and deleted together: an element, or an
+  // interval's start and end.
+  struct Set {
+    std::string name;
+    std::vector<uint64_t> keys;      // digest of each unit: its keys, flags and data
+    std::vector<std::string> units;  // parallel: what a DELSETELEM needs ("FLAGS:KEY[:KEY_END]" per element)
+    std::vector<std::vector<nftnl_set_elem*>> elements;  // parallel: the image's elements (IndexImage only, not saved)
+  };
+  std::vector<Set> sets;
 
   size_t RuleCount() const;
   bool HasHandles() const;  // every rule's handle is known
-  // A text file: a version line, the generation, the head, then per chain
-  // its name and rule count and one "key handle" line per rule.
+  // A text file: a version line, the generation, the table handle, the
+  // head, then per chain its name and rule count and one "key handle" line
+  // per rule, then per set its name and unit count and one "key unit" line
+  // per unit.
   std::string Encode() const;
   // Throws NetlinkError when the text is not an index this fwc wrote.
   static TableIndex Decode(const std::string& text);
@@ -62,12 +74,14 @@ bool MatchRules(const std::vector<uint64_t>& from, const std::vector<uint64_t>& 
 
 // The batch that turns the table `loaded` describes into `image` (whose
 // index is `next`), when the two have the same head and at most max_edits
-// rules change.
+// rules change: deleted set elements, deleted rules, added elements, added
+// rules.
 struct DeltaPlan {
   bool possible = false;
   std::string reason;  // why not
   Batch batch;
-  size_t deleted = 0, added = 0;
+  size_t deleted = 0, added = 0;                    // rules
+  size_t elements_deleted = 0, elements_added = 0;  // units of named sets
   // Where each rule the batch adds goes in `next`, in the order of its
   // NEWRULE messages (which ask for an echo): (chain, position).
   std::vector<std::pair<size_t, size_t>> added_at;

@@ -14,6 +14,7 @@
 #include <cstring>
 #include <functional>
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -251,6 +252,72 @@ class FakeKernel : public NetlinkTransport {
           REQUIRE(nftnl_set_elems_nlmsg_parse(nlh, s.get()) == 0);
           nftnl_set_set_str(s.get(), NFTNL_SET_NAME, name.c_str());
           nftnl_set_unset(s.get(), NFTNL_SET_ID);
+          return 0;
+        }
+        return ENOENT;
+      }
+      case NFT_MSG_DELSETELEM: {
+        SetPtr probe = NewSet();
+        REQUIRE(nftnl_set_elems_nlmsg_parse(nlh, probe.get()) == 0);
+        std::string name = Str(nftnl_set_get_str(probe.get(), NFTNL_SET_NAME));
+        for (auto& s : m.sets) {
+          if (name != Str(nftnl_set_get_str(s.get(), NFTNL_SET_NAME))) continue;
+          // Each element named goes (found by key, end key and whether it
+          // ends an interval); the set is rebuilt without them.
+          auto id = [](nftnl_set_elem* e) {
+            std::string out;
+            for (uint16_t attr : {NFTNL_SET_ELEM_KEY, NFTNL_SET_ELEM_KEY_END}) {
+              uint32_t len = 0;
+              if (nftnl_set_elem_is_set(e, attr)) {
+                const char* d = static_cast<const char*>(nftnl_set_elem_get(e, attr, &len));
+                out += std::string(d, len);
+              }
+              out += '|';
+            }
+            uint32_t f = nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_FLAGS) ? nftnl_set_elem_get_u32(e, NFTNL_SET_ELEM_FLAGS) : 0;
+            return out + ((f & NFT_SET_ELEM_INTERVAL_END) ? "end" : "");
+          };
+          std::multiset<std::string> gone;
+          nftnl_set_elems_iter* it = nftnl_set_elems_iter_create(probe.get());
+          for (nftnl_set_elem* e = nftnl_set_elems_iter_next(it); e; e = nftnl_set_elems_iter_next(it)) gone.insert(id(e));
+          nftnl_set_elems_iter_destroy(it);
+          MessageWriter w;
+          nlmsghdr* h = nftnl_nlmsg_build_hdr(w.Begin(), NFT_MSG_NEWSET, kFamily, 0, 0);
+          nftnl_set_nlmsg_build_payload(h, s.get());
+          SetPtr kept = NewSet();
+          REQUIRE(nftnl_set_nlmsg_parse(h, kept.get()) == 0);
+          std::vector<std::string> keep_msgs;  // the elements that stay
+          it = nftnl_set_elems_iter_create(s.get());
+          for (nftnl_set_elem* e = nftnl_set_elems_iter_next(it); e; e = nftnl_set_elems_iter_next(it)) {
+            auto found = gone.find(id(e));
+            if (found != gone.end()) {
+              gone.erase(found);
+              continue;
+            }
+            SetPtr one = NewSet();
+            nftnl_set_set_str(one.get(), NFTNL_SET_TABLE, kTableName);
+            nftnl_set_set_str(one.get(), NFTNL_SET_NAME, name.c_str());
+            nftnl_set_elem* copy = nftnl_set_elem_alloc();
+            for (uint16_t attr : {NFTNL_SET_ELEM_KEY, NFTNL_SET_ELEM_KEY_END, NFTNL_SET_ELEM_DATA, NFTNL_SET_ELEM_FLAGS,
+                                  NFTNL_SET_ELEM_VERDICT, NFTNL_SET_ELEM_USERDATA}) {
+              if (!nftnl_set_elem_is_set(e, attr)) continue;
+              uint32_t len = 0;
+              const void* d = nftnl_set_elem_get(e, attr, &len);
+              nftnl_set_elem_set(copy, attr, d, len);
+            }
+            nftnl_set_elem_add(one.get(), copy);
+            for (auto& msg : ElementMessages(w, one.get(), kFamily, 0)) keep_msgs.push_back(msg);
+          }
+          nftnl_set_elems_iter_destroy(it);
+          if (!gone.empty()) return ENOENT;
+          for (const auto& msg : keep_msgs) {
+            nftnl_set_unset(kept.get(), NFTNL_SET_TABLE);
+            nftnl_set_unset(kept.get(), NFTNL_SET_NAME);
+            REQUIRE(nftnl_set_elems_nlmsg_parse(reinterpret_cast<const nlmsghdr*>(msg.data()), kept.get()) == 0);
+          }
+          nftnl_set_set_str(kept.get(), NFTNL_SET_TABLE, kTableName);
+          nftnl_set_set_str(kept.get(), NFTNL_SET_NAME, name.c_str());
+          s = std::move(kept);
           return 0;
         }
         return ENOENT;

@@ -348,3 +348,42 @@ TEST_CASE("random edits applied in place keep the kernel equal to the policy", "
   INFO(replaced);
   CHECK(deltas >= 35);
 }
+
+TEST_CASE("a changed element of a named set is deleted and added alone", "[delta]") {
+  // Enough rules of one shape that fwc merges them into one rule and a
+  // named set: ports to a host (plain elements), and networks (intervals).
+  auto image = [](int changed_port, int changed_net) {
+    std::string text;
+    for (int i = 0; i < 40; ++i) text += "  accept tcp " + std::to_string(i == 7 ? changed_port : 2000 + i) + " from any to h1;\n";
+    for (int i = 0; i < 40; ++i)
+      text += "  accept udp 53 from 10." + std::to_string(i == 9 ? changed_net : 100 + i) + ".0.0/16 to h2;\n";
+    return BuildImage(Lowered(Policy(kHosts, text)));
+  };
+  FakeKernel k;
+  TableIndex index, next;
+  TableImage first = image(2007, 109);
+  REQUIRE(Update(k, first, nullptr, &index).ok);
+  REQUIRE(index.sets.size() >= 2);
+
+  for (auto [port, net] : {std::pair{3007, 109}, std::pair{3007, 200}, std::pair{2007, 109}}) {
+    TableImage edited = image(port, net);
+    LoadResult r = Update(k, edited, &index, &next);
+    INFO("port " << port << ", network 10." << net << ".0.0/16");
+    REQUIRE(r.ok);
+    CHECK(r.delta);
+    CHECK(r.deleted == 0);
+    CHECK(r.added == 0);
+    // Adjacent networks are one interval: a change splits or joins one.
+    CHECK(r.elements_deleted >= 1);
+    CHECK(r.elements_added >= 1);
+    CHECK(r.elements_deleted + r.elements_added <= 6);
+    CHECK(Count(k.batches.back(), NFT_MSG_DELSETELEM) >= 1);
+    CHECK(Canonical(k.state()) == Canonical(edited));
+    REQUIRE(next.genid == k.genid);
+    // The index saved after it describes the new elements.
+    TableIndex saved = TableIndex::Decode(next.Encode());
+    REQUIRE(saved.sets.size() == next.sets.size());
+    for (size_t s = 0; s < saved.sets.size(); ++s) CHECK(saved.sets[s].units == next.sets[s].units);
+    index = saved;
+  }
+}
