@@ -89,8 +89,10 @@ class MnlTransport : public NetlinkTransport {
     // hold it (the default holds a few hundred rules).
     Grow(SO_SNDBUF, SO_SNDBUFFORCE, batch.size() + 65536);
     // Errors come back only for failing messages (no per-message ack), each
-    // without the message it answers (NETLINK_CAP_ACK).
-    size_t rcv = messages * 256 + 1024 * 1024;
+    // without the message it answers (NETLINK_CAP_ACK), and the rules that
+    // asked for an echo (NLM_F_ECHO) come back whole: room for one buffer
+    // of about 2 KiB per message (a limit, not an allocation).
+    size_t rcv = messages * 2048 + 1024 * 1024;
     Grow(SO_RCVBUF, SO_RCVBUFFORCE, std::min<size_t>(rcv, 256u * 1024 * 1024));
     sockaddr_nl snl = {};
     snl.nl_family = AF_NETLINK;

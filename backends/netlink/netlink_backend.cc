@@ -30,7 +30,9 @@ constexpr int kErestart = 85;
 
 }  // namespace
 
-Loaded ReadTable(NetlinkTransport& t) {
+Loaded ReadTable(NetlinkTransport& t) { return ReadParts(t, nullptr); }
+
+Loaded ReadParts(NetlinkTransport& t, const std::vector<std::string>* only_sets) {
   for (int attempt = 0; attempt < 10; ++attempt) {
     Loaded out;
     uint32_t gen = t.Generation();
@@ -45,13 +47,19 @@ Loaded ReadTable(NetlinkTransport& t) {
     };
     dump(NFT_MSG_GETTABLE, "");
     if (!messages.empty()) {
-      dump(NFT_MSG_GETCHAIN, "");
+      if (!only_sets) dump(NFT_MSG_GETCHAIN, "");
       dump(NFT_MSG_GETSET, "");
       TableImage sets_only = ParseImage(messages, kFamily, kTableName);
-      for (const auto& s : sets_only.sets) dump(NFT_MSG_GETSETELEM, Str(nftnl_set_get_str(s.get(), NFTNL_SET_NAME)));
-      dump(NFT_MSG_GETOBJ, "");
-      dump(NFT_MSG_GETFLOWTABLE, "");
-      dump(NFT_MSG_GETRULE, "");
+      for (const auto& s : sets_only.sets) {
+        std::string name = Str(nftnl_set_get_str(s.get(), NFTNL_SET_NAME));
+        if (!only_sets || std::find(only_sets->begin(), only_sets->end(), name) != only_sets->end())
+          dump(NFT_MSG_GETSETELEM, name);
+      }
+      if (!only_sets) {
+        dump(NFT_MSG_GETOBJ, "");
+        dump(NFT_MSG_GETFLOWTABLE, "");
+        dump(NFT_MSG_GETRULE, "");
+      }
     }
     if (!consistent || t.Generation() != gen) continue;
     out.image = ParseImage(messages, kFamily, kTableName);
@@ -386,9 +394,13 @@ LoadResult ReplaceWith(NetlinkTransport& t, const TableImage& image, const Batch
     // when runtime sets keep what the loaded table holds in them.
     Loaded current;
     bool runtime = !image.runtime_sets.empty();
-    if (options.before_send || runtime) {
+    if (options.before_send) {
       current = ReadTable(t);
-      if (options.before_send && !options.before_send(current)) return result;
+      if (!options.before_send(current)) return result;
+    } else if (runtime) {
+      // The runtime sets only: reading a large table's rules back takes
+      // seconds.
+      current = ReadParts(t, &image.runtime_sets);
     } else {
       current.genid = t.Generation();
     }

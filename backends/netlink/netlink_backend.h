@@ -28,6 +28,9 @@ struct Loaded {
   std::vector<std::string> messages;  // the dump, as the kernel sent it
 };
 Loaded ReadTable(NetlinkTransport& t);
+// The same, of the table and some named sets only (with their elements):
+// no chains, rules, other sets' elements, objects or flowtables.
+Loaded ReadParts(NetlinkTransport& t, const std::vector<std::string>* only_sets);
 
 // The batch that replaces fwc's table by `image` (or removes it when the
 // image is absent): NEWTABLE (creates it if missing), DELTABLE, then the new
