@@ -125,6 +125,14 @@ nftnl_set_elem* CopyElem(nftnl_set_elem* e) {
   return out;
 }
 
+// An empty set of fwc's table, to carry elements to add or delete.
+SetPtr ElementsOf(const std::string& name) {
+  SetPtr s = NewSet();
+  nftnl_set_set_str(s.get(), NFTNL_SET_TABLE, kTableName);
+  nftnl_set_set_str(s.get(), NFTNL_SET_NAME, name.c_str());
+  return s;
+}
+
 // The element a unit's text describes, for DELSETELEM.
 bool ParseElem(const std::string& text, nftnl_set* into) {
   size_t c1 = text.find(':');
@@ -424,9 +432,7 @@ DeltaPlan PlanDelta(const TableIndex& loaded, const TableIndex& next, const Tabl
   for (size_t k = 0; k < next.sets.size(); ++k) {
     if (gone[k].empty()) continue;
     const auto& from = loaded.sets[k];
-    SetPtr del = NewSet();
-    nftnl_set_set_str(del.get(), NFTNL_SET_TABLE, kTableName);
-    nftnl_set_set_str(del.get(), NFTNL_SET_NAME, from.name.c_str());
+    SetPtr del = ElementsOf(from.name);
     for (size_t i : gone[k]) {
       size_t start = 0;
       const std::string& u = from.units[i];
@@ -464,9 +470,7 @@ DeltaPlan PlanDelta(const TableIndex& loaded, const TableIndex& next, const Tabl
   for (size_t k = 0; k < next.sets.size(); ++k) {
     if (come[k].empty()) continue;
     const auto& to = next.sets[k];
-    SetPtr add = NewSet();
-    nftnl_set_set_str(add.get(), NFTNL_SET_TABLE, kTableName);
-    nftnl_set_set_str(add.get(), NFTNL_SET_NAME, to.name.c_str());
+    SetPtr add = ElementsOf(to.name);
     for (size_t j : come[k]) {
       if (j >= to.elements.size()) {
         plan.reason = "set " + to.name + " has no elements to add from";
