@@ -231,6 +231,18 @@ namespace {
 
 LoadResult ReplaceWith(NetlinkTransport& t, const TableImage& image, const Batch& base, const ReplaceOptions& options);
 
+// The kernel's errors for a batch framed from message seq0 on, each traced
+// to the message (and so the policy line) it answers.
+void AddRejections(const BatchReply& reply, const Batch& b, uint32_t seq0, LoadResult& result) {
+  for (const KernelError& e : reply.errors) {
+    Rejection r;
+    r.error = e.error;
+    r.kernel_text = e.text;
+    r.origin = e.seq > seq0 && e.seq - seq0 - 1 < b.size() ? b.origin(e.seq - seq0 - 1) : "batch";
+    result.rejections.push_back(std::move(r));
+  }
+}
+
 // The handle of table inet fwc, 0 when there is none: the kernel numbers
 // tables across all network namespaces, so a table that was replaced (or
 // one of another namespace) has another.
@@ -317,13 +329,7 @@ LoadResult Update(NetlinkTransport& t, const TableImage& image, const TableIndex
                                  [&](const KernelError& e) { return e.error == kErestart && e.seq == seq0; });
       if (!restart) {
         result.lost = reply.lost;
-        for (const KernelError& e : reply.errors) {
-          Rejection r;
-          r.error = e.error;
-          r.kernel_text = e.text;
-          r.origin = e.seq > seq0 && e.seq - seq0 - 1 < plan.batch.size() ? plan.batch.origin(e.seq - seq0 - 1) : "batch";
-          result.rejections.push_back(std::move(r));
-        }
+        AddRejections(reply, plan.batch, seq0, result);
         result.genid_after = t.Generation();
         if (result.rejections.empty() && !result.lost && result.genid_after == loaded->genid) {
           Rejection r;
@@ -423,14 +429,7 @@ LoadResult ReplaceWith(NetlinkTransport& t, const TableImage& image, const Batch
                                [&](const KernelError& e) { return e.error == kErestart && e.seq == seq0; });
     if (restart) continue;
     result.lost = reply.lost;
-    for (const KernelError& e : reply.errors) {
-      Rejection r;
-      r.error = e.error;
-      r.kernel_text = e.text;
-      if (e.seq > seq0 && e.seq - seq0 - 1 < b.size()) r.origin = b.origin(e.seq - seq0 - 1);
-      else r.origin = "batch";
-      result.rejections.push_back(std::move(r));
-    }
+    AddRejections(reply, b, seq0, result);
     result.genid_after = t.Generation();
     result.after_ms = Since(clock);
     if (!result.rejections.empty() || result.lost) return result;
