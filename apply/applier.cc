@@ -264,6 +264,37 @@ Status Applier::ApplyConfirmed(const Plan& c, const ApplyOptions& a, NetlinkTran
   return WaitForConfirmation(store, t, token);
 }
 
+std::optional<Status> Applier::ApplyUnchanged(const std::string& policy, const std::string& key, size_t max_bytes,
+                                              const ApplyOptions& a) {
+  if (a.dry_run || a.confirm || key.empty()) return std::nullopt;
+  auto t1 = Clock::now();
+  std::optional<Origin> o;
+  try {
+    StateStore store(env_.state_dir);
+    PendingState s = store.Read();
+    // A pending confirmation is Apply's to report.
+    if (s.status == PendingStatus::kPending || s.status == PendingStatus::kArming) return std::nullopt;
+    o = Origin::Decode(store.LoadOrigin());
+  } catch (const std::exception&) {
+    return std::nullopt;
+  }
+  if (!o || o->key != key || !FilesUnchanged(*o, max_bytes)) return std::nullopt;
+  try {
+    auto t = env_.kernel();
+    if (t->Namespace() != o->netns || t->Generation() != o->genid || netlink::TableHandle(*t) != o->table)
+      return std::nullopt;
+  } catch (const std::exception&) {
+    return std::nullopt;  // Apply reports what the kernel says
+  }
+  if (a.verbose)
+    err_ << "fwc: nothing to compile or send: the loaded table is what fwc committed for these files and options "
+            "(generation " << o->genid << ", unchanged since); checked in " << static_cast<long>(Ms(t1, Clock::now()) + 0.5)
+         << " ms\n";
+  out_ << "fwc: applied " << policy << " (" << o->summary << ")\n";
+  if (!ApplyForwarding(o->forwarding, env_.proc_sys, out_, err_)) return kError;
+  return kOk;
+}
+
 Status Applier::Apply(const Plan& c, const ApplyOptions& a) {
   if (!a.force && !a.dry_run && !SshGuard(c, a.verbose)) return kNotApplied;
   try {
@@ -303,7 +334,19 @@ Status Applier::Apply(const Plan& c, const ApplyOptions& a) {
     LoadResult r = Update(*t, c.image, indexed ? &loaded : nullptr, &next);
     if (r.ok && store) {
       try {
+        // The origin after the index: an origin is trusted only with the
+        // generation and table handle of the index it was written with.
+        store->SaveOrigin("");
         store->SaveIndex(next.genid ? next.Encode() : "");
+        if (next.genid && c.origin) {
+          Origin o = *c.origin;
+          o.netns = next.netns;
+          o.genid = next.genid;
+          o.table = next.table;
+          o.forwarding = c.forwarding;
+          o.summary = Summary(c.image);
+          store->SaveOrigin(o.Encode());
+        }
       } catch (const StateError&) {
         // The next apply replaces the table.
       }

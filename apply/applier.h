@@ -28,6 +28,7 @@
 #include "backends/netlink/table_image.h"
 #include "backends/netlink/transport.h"
 #include "apply/forwarding.h"
+#include "apply/origin.h"
 #include "compiler/compilation.h"
 
 namespace fwc::apply {
@@ -49,6 +50,11 @@ struct Plan {
   netlink::TableImage image;  // table inet fwc as the policy has it
   double compile_ms = 0, image_ms = 0;
   ForwardingNeed forwarding;  // set (or checked) after a load
+  // What the policy was compiled from (files, options): recorded after an
+  // apply so that the next apply of the same inputs need not compile
+  // (ApplyUnchanged). Unset when the compile said anything (its warnings
+  // would not be said again) or read standard input.
+  std::optional<Origin> origin;
 };
 
 struct ApplyOptions {
@@ -82,6 +88,14 @@ class Applier {
   Applier(Environment env, std::ostream& out, std::ostream& err) : env_(std::move(env)), out_(out), err_(err) {}
 
   Status Apply(const Plan& plan, const ApplyOptions& options);
+  // Before compiling: when the policy's files and options (`key`,
+  // OriginKey) are those the loaded table was compiled from and nothing
+  // changed the ruleset since fwc committed it, says so and returns the
+  // status of the apply (nothing is sent: the rules in force are the
+  // policy's, so the SSH guard has nothing to guard). nullopt: compile and
+  // Apply as usual (also for --dry-run and --confirm, which always do).
+  std::optional<Status> ApplyUnchanged(const std::string& policy, const std::string& key, size_t max_bytes,
+                                       const ApplyOptions& options);
   Status Confirm();
   Status Rollback();
   // The rollback watchdog `fwc apply --confirm` starts.

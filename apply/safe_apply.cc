@@ -166,16 +166,16 @@ void StateStore::Write(const PendingState& s) const {
 
 void StateStore::SaveSnapshot(const std::string& data) const { WriteFileAtomically(prefix_ + ".snapshot", data, 0600); }
 
-void StateStore::SaveIndex(const std::string& data) const {
+void StateStore::SaveOptional(const char* suffix, const std::string& data) const {
   if (data.empty()) {
-    unlink((prefix_ + ".index").c_str());
+    unlink((prefix_ + suffix).c_str());
     return;
   }
-  WriteFileAtomically(prefix_ + ".index", data, 0600);
+  WriteFileAtomically(prefix_ + suffix, data, 0600);
 }
 
-std::string StateStore::LoadIndex() const {
-  std::ifstream in(prefix_ + ".index", std::ios::binary);
+std::string StateStore::LoadOptional(const char* suffix) const {
+  std::ifstream in(prefix_ + suffix, std::ios::binary);
   if (!in) return "";
   std::ostringstream o;
   o << in.rdbuf();

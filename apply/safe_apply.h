@@ -9,6 +9,8 @@
 //   net-<inode>.log       what the watchdog did
 //   net-<inode>.index     the table fwc committed last, rule by rule (for
 //                         an apply that sends only what changed)
+//   net-<inode>.origin    what that table was compiled from (for an apply
+//                         of the same policy, which has nothing to do)
 // The watchdog is a transient systemd timer where systemd runs (and fwc is
 // in its network namespace), else a detached process (double fork, setsid,
 // exec of fwc itself) that survives the session's hangup and the applying
@@ -85,10 +87,17 @@ class StateStore {
   std::string log_path() const { return prefix_ + ".log"; }
   // The index of the table fwc committed last (netlink::TableIndex, text),
   // "" when there is none; writing "" removes it.
-  void SaveIndex(const std::string& data) const;
-  std::string LoadIndex() const;
+  void SaveIndex(const std::string& data) const { SaveOptional(".index", data); }
+  std::string LoadIndex() const { return LoadOptional(".index"); }
+  // What that table was compiled from (apply/origin.h), "" when unknown;
+  // writing "" removes it.
+  void SaveOrigin(const std::string& data) const { SaveOptional(".origin", data); }
+  std::string LoadOrigin() const { return LoadOptional(".origin"); }
 
  private:
+  void SaveOptional(const char* suffix, const std::string& data) const;
+  std::string LoadOptional(const char* suffix) const;
+
   std::string dir_, prefix_;
 };
 

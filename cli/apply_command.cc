@@ -65,15 +65,48 @@ int Build(const PolicyArgs& args, const Registry& registry, Compiled* out) {
   return kExitOk;
 }
 
+// Everything on the command line that decides what a compile prints and
+// produces, as one text for OriginKey. "" when the apply should compile
+// whatever was recorded: the policy on standard input (nothing to read
+// again), --timing (the stages' times are wanted), JSON or SARIF
+// diagnostics (a document is printed even when empty).
+std::string OptionsText(const PolicyArgs& p, const Registry& registry) {
+  if (p.policy == "-" || p.timing || p.diagnostics_format != "text") return "";
+  std::string text;
+  auto add = [&](const std::string& name, const std::string& value) {
+    text += name + " " + std::to_string(value.size()) + ":" + value + "\n";
+  };
+  add("policy", p.policy);
+  for (const auto& d : p.defines) add("define", d);
+  add("firewall", p.firewall);
+  add("analysis", p.no_analysis ? "no" : "yes");
+  add("budget", std::to_string(p.analysis_budget));
+  add("threads", std::to_string(p.analysis_threads));
+  add("max-size", std::to_string(p.max_policy_bytes));
+  for (const auto& e : p.expect_files) add("expect", e);
+  for (const auto& w : registry.warning_flags) add("warning", w);
+  return text;
+}
+
 int Apply(const ApplyArgs& a, const Registry& registry) {
-  Compiled c;
-  if (int rc = Build(a.policy, registry, &c); rc != kExitOk) return rc;
   apply::ApplyOptions o;
   o.dry_run = a.dry_run;
   o.confirm = a.confirm;
   o.no_wait = a.no_wait;
   o.force = a.force;
   o.verbose = a.verbose;
+  std::string options = OptionsText(a.policy, registry);
+  std::string key = options.empty() ? "" : apply::OriginKey(options);
+  if (auto done = Layer().ApplyUnchanged(a.policy.policy, key, a.policy.max_policy_bytes, o)) return *done;
+  Compiled c;
+  if (int rc = Build(a.policy, registry, &c); rc != kExitOk) return rc;
+  // A compile that said something says it again next time: no origin.
+  if (!key.empty() && c.compilation->diags().all().empty()) {
+    apply::Origin origin;
+    origin.key = key;
+    origin.files = apply::OriginFiles(c.compilation->sources());
+    c.plan.origin = std::move(origin);
+  }
   return Layer().Apply(c.plan, o);
 }
 

@@ -16,6 +16,8 @@
 
 #include <cerrno>
 #include <cstring>
+#include <fstream>
+#include <string>
 #include <vector>
 
 #include "backends/netlink/nl_message.h"
@@ -65,6 +67,16 @@ class MnlTransport : public NetlinkTransport {
   ~MnlTransport() override { mnl_socket_close(nl_); }
   MnlTransport(const MnlTransport&) = delete;
   MnlTransport& operator=(const MnlTransport&) = delete;
+
+  std::string Namespace() override {
+    uint64_t cookie = 0;
+    socklen_t len = sizeof cookie;
+    if (getsockopt(mnl_socket_get_fd(nl_), SOL_SOCKET, SO_NETNS_COOKIE, &cookie, &len) != 0 || !cookie) return "";
+    std::ifstream in("/proc/sys/kernel/random/boot_id");
+    std::string boot;
+    if (!std::getline(in, boot) || boot.empty()) return "";
+    return boot + "/" + std::to_string(cookie);
+  }
 
   uint32_t Generation() override {
     char buf[MNL_SOCKET_BUFFER_SIZE];

@@ -243,19 +243,6 @@ void AddRejections(const BatchReply& reply, const Batch& b, uint32_t seq0, LoadR
   }
 }
 
-// The handle of table inet fwc, 0 when there is none: the kernel numbers
-// tables across all network namespaces, so a table that was replaced (or
-// one of another namespace) has another.
-uint64_t TableHandle(NetlinkTransport& t) {
-  uint16_t gen = 0;
-  for (const auto& m : t.Dump(NFT_MSG_GETTABLE, kFamily, kTableName, "", &gen)) {
-    TablePtr table = NewTable();
-    if (nftnl_table_nlmsg_parse(reinterpret_cast<const nlmsghdr*>(m.data()), table.get()) < 0) continue;
-    if (nftnl_table_is_set(table.get(), NFTNL_TABLE_HANDLE)) return nftnl_table_get_u64(table.get(), NFTNL_TABLE_HANDLE);
-  }
-  return 0;
-}
-
 // After a replacement: whether the rules the index expects at the first,
 // middle and last place of each chain have the handles PredictHandles
 // gave them (the same chain, comment and number of expressions).
@@ -286,6 +273,16 @@ bool CheckHandles(NetlinkTransport& t, const TableImage& image, const TableIndex
 
 }  // namespace
 
+uint64_t TableHandle(NetlinkTransport& t) {
+  uint16_t gen = 0;
+  for (const auto& m : t.Dump(NFT_MSG_GETTABLE, kFamily, kTableName, "", &gen)) {
+    TablePtr table = NewTable();
+    if (nftnl_table_nlmsg_parse(reinterpret_cast<const nlmsghdr*>(m.data()), table.get()) < 0) continue;
+    if (nftnl_table_is_set(table.get(), NFTNL_TABLE_HANDLE)) return nftnl_table_get_u64(table.get(), NFTNL_TABLE_HANDLE);
+  }
+  return 0;
+}
+
 LoadResult Update(NetlinkTransport& t, const TableImage& image, const TableIndex* loaded, TableIndex* next) {
   auto clock = Clock::now();
   *next = TableIndex{};
@@ -294,6 +291,8 @@ LoadResult Update(NetlinkTransport& t, const TableImage& image, const TableIndex
   std::string why;
   if (!loaded || !loaded->genid) why = "fwc has no index of the loaded table";
   else if (!image.present) why = "the policy has no table";
+  else if (loaded->netns.empty() || t.Namespace() != loaded->netns)
+    why = "the index is of another network namespace (or boot)";
   else if (t.Generation() != loaded->genid) why = "the ruleset changed since fwc's last commit";
   // The same generation in another table (a network namespace that got the
   // number of one deleted) is not the same table.
@@ -343,6 +342,7 @@ LoadResult Update(NetlinkTransport& t, const TableImage& image, const TableIndex
           *next = std::move(plan.after);
           next->genid = result.genid_after;
           next->table = loaded->table;
+          next->netns = loaded->netns;
         }
         result.after_ms = Since(clock);
         if (result.ok) return result;
@@ -366,7 +366,8 @@ LoadResult Update(NetlinkTransport& t, const TableImage& image, const TableIndex
     clock = Clock::now();
     PredictHandles(base, want);
     want.table = TableHandle(t);
-    if (want.table && CheckHandles(t, image, want)) {
+    want.netns = t.Namespace();
+    if (want.table && !want.netns.empty() && CheckHandles(t, image, want)) {
       *next = std::move(want);
       next->genid = result.genid_after;
     }

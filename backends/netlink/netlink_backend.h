@@ -108,6 +108,11 @@ LoadResult Replace(NetlinkTransport& t, const TableImage& image, const ReplaceOp
 // then replaces the table).
 LoadResult Update(NetlinkTransport& t, const TableImage& image, const TableIndex* loaded, TableIndex* next);
 
+// The handle of table inet fwc, 0 when there is none: the kernel numbers
+// tables across all network namespaces, so a table that was replaced (or
+// one of another namespace) has another.
+uint64_t TableHandle(NetlinkTransport& t);
+
 // A saved image made ready to be sent again: handles dropped (anonymous
 // sets keep their names; the table they are created in is new).
 TableImage PrepareRestore(TableImage saved);

@@ -21,7 +21,7 @@ const char* Str(const char* s) { return s ? s : ""; }
 
 uint64_t DigestOf(const std::string& s, uint64_t h = 14695981039346656037ull) { return Digest(s.data(), s.size(), h); }
 
-constexpr const char* kMagic = "fwc-table-index 1";
+constexpr const char* kMagic = "fwc-table-index 2";
 
 std::string Hex(const void* data, uint32_t len) {
   static const char* digits = "0123456789abcdef";
@@ -167,7 +167,7 @@ bool TableIndex::HasHandles() const {
 }
 
 std::string TableIndex::Encode() const {
-  std::string out = std::string(kMagic) + "\n";
+  std::string out = std::string(kMagic) + "\n" + "netns " + netns + "\n";
   char line[96];
   snprintf(line, sizeof line, "genid %" PRIu32 "\ntable %" PRIu64 "\nhead %016" PRIx64 "\n", genid, table, head);
   out += line;
@@ -202,6 +202,10 @@ TableIndex TableIndex::Decode(const std::string& text) {
   };
   if (next_line() != kMagic) throw NetlinkError("not a table index of this fwc");
   std::string l = next_line();
+  if (l.rfind("netns ", 0) != 0 || l.size() == 6 || l.find(' ', 6) != std::string::npos)
+    throw NetlinkError("the table index has no network namespace");
+  index.netns = l.substr(6);
+  l = next_line();
   char* end = nullptr;
   if (l.rfind("genid ", 0) != 0) throw NetlinkError("the table index has no generation");
   index.genid = static_cast<uint32_t>(strtoul(l.c_str() + 6, &end, 10));

@@ -23,6 +23,7 @@
 namespace fwc::netlink {
 
 struct TableIndex {
+  std::string netns;   // the kernel's NetlinkTransport::Namespace() ("" : unknown)
   uint32_t genid = 0;  // the generation fwc's commit created
   uint64_t table = 0;  // the table's kernel handle
   uint64_t head = 0;   // digest of everything but the rules (CanonicalSplit's head)
@@ -46,7 +47,7 @@ struct TableIndex {
 
   size_t RuleCount() const;
   bool HasHandles() const;  // every rule's handle is known
-  // A text file: a version line, the generation, the table handle, the
+  // A text file: a version line, the namespace, the generation, the table handle, the
   // head, then per chain its name and rule count and one "key handle" line
   // per rule, then per set its name and unit count and one "key unit" line
   // per unit.

@@ -33,6 +33,13 @@ class NetlinkTransport {
   // The ruleset generation id (NFT_MSG_GETGEN).
   virtual uint32_t Generation() = 0;
 
+  // Which kernel ruleset this is: the boot and the network namespace's
+  // cookie (never given to another namespace during a boot, unlike its
+  // inode number, its generations and its table handles, which a namespace
+  // made after another one was deleted starts over with). "" when unknown:
+  // then nothing fwc recorded of a table is trusted.
+  virtual std::string Namespace() = 0;
+
   // Sends a framed batch (BATCH_BEGIN ... BATCH_END) in one go and returns
   // the errors the kernel reported. `messages` is how many messages it holds,
   // to size the receive buffer.

@@ -32,6 +32,10 @@ class SourceManager {
   // The text of a 1-based line, without its newline.
   std::string_view Line(int file, int line) const;
   int size() const { return static_cast<int>(files_.size()); }
+  // Includes of a file already read (a diamond of includes), by the path
+  // as resolved: not read again, but part of what the compile depended on.
+  void AddRepeat(std::string path) { repeats_.push_back(std::move(path)); }
+  const std::vector<std::string>& repeats() const { return repeats_; }
 
  private:
   struct File {
@@ -40,6 +44,7 @@ class SourceManager {
     std::vector<size_t> line_starts;
   };
   std::vector<File> files_;
+  std::vector<std::string> repeats_;
 };
 
 }  // namespace fwc

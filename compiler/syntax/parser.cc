@@ -196,7 +196,10 @@ void FollowIncludes(int file, const std::vector<syntax::IncludeRef>& includes, I
     // A file included again (a diamond of includes) adds nothing new; parsing
     // it again would only repeat its declarations, and could take
     // exponential time.
-    if (state.seen.count(canonical)) continue;
+    if (state.seen.count(canonical)) {
+      state.sources.AddRepeat(path);
+      continue;
+    }
     if (static_cast<int>(state.stack.size()) >= kMaxIncludeDepth) {
       state.diags.Error("include-depth", loc, "includes are nested more than " +
                         std::to_string(kMaxIncludeDepth) + " deep", "flatten the include structure");

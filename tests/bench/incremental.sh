@@ -12,6 +12,8 @@
 #             new table, the diff), kernel (the batch's sendmsg)
 #   replace   the same edit with the index removed first (what every apply
 #             cost before)
+#   same      the same policy applied again (nothing to compile or send:
+#             apply/origin.h), end to end
 # with and without the shadow analysis (--no-analysis).
 #
 # usage: incremental.sh [-s "SIZES"] [-r EDITS] [FWC]
@@ -74,8 +76,8 @@ field() { sed -n "s/.*$1 \([0-9]*\) ms.*/\1/p" "$work/log" | head -1; }
 
 echo "# fwc incremental apply benchmark: $(nproc) cores, kernel $(uname -r)"
 echo "# one-rule edits in place, median of $reps; milliseconds unless said"
-printf '%-13s %-9s | %9s | %9s = %8s + %6s + %6s | %9s | %s\n' policy analysis "full (s)" "edit wall" compile index kernel \
-  "replace" "edit batch"
+printf '%-13s %-9s | %9s | %9s = %8s + %6s + %6s | %9s | %6s | %s\n' policy analysis "full (s)" "edit wall" compile index kernel \
+  "replace" same "edit batch"
 for n in $sizes; do
   for kind in plain sets; do
     for analysis in yes no; do
@@ -88,7 +90,7 @@ for n in $sizes; do
       s=$(now)
       ip netns exec "$ns" "$fwc" apply -v $flag "$work/p.fw" >/dev/null 2>"$work/log" || { cat "$work/log" >&2; exit 1; }
       full=$(( ($(now) - s) / 1000000 ))
-      : >"$work/t.wall"; : >"$work/t.compile"; : >"$work/t.index"; : >"$work/t.kernel"; : >"$work/t.replace"
+      : >"$work/t.wall"; : >"$work/t.compile"; : >"$work/t.index"; : >"$work/t.kernel"; : >"$work/t.replace"; : >"$work/t.same"
       batch=""
       for r in $(seq "$reps"); do
         gen "$n" "$kind" "$work/p.fw" "$r"
@@ -107,11 +109,16 @@ for n in $sizes; do
         s=$(now)
         ip netns exec "$ns" "$fwc" apply $flag "$work/p.fw" >/dev/null 2>&1 || exit 1
         echo $(( ($(now) - s) / 1000000 )) >>"$work/t.replace"
+        # Once more, unchanged (the apply above recorded its origin).
+        s=$(now)
+        ip netns exec "$ns" "$fwc" apply -v $flag "$work/p.fw" >/dev/null 2>"$work/log" || exit 1
+        echo $(( ($(now) - s) / 1000000 )) >>"$work/t.same"
+        grep -q "nothing to compile or send" "$work/log" || { echo "compiled again:" >&2; cat "$work/log" >&2; exit 1; }
       done
-      printf '%-13s %-9s | %9s | %9s = %8s + %6s + %6s | %9s | %s\n' "$kind $n" "$analysis" \
+      printf '%-13s %-9s | %9s | %9s = %8s + %6s + %6s | %9s | %6s | %s\n' "$kind $n" "$analysis" \
         "$(awk -v ms="$full" 'BEGIN { printf "%.2f", ms / 1000 }')" "$(median <"$work/t.wall")" \
         "$(median <"$work/t.compile")" "$(median <"$work/t.index")" "$(median <"$work/t.kernel")" \
-        "$(median <"$work/t.replace")" "$batch"
+        "$(median <"$work/t.replace")" "$(median <"$work/t.same")" "$batch"
     done
   done
 done

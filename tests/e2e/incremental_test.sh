@@ -40,6 +40,7 @@ unset SSH_CONNECTION
 cleanup() {
   ip netns del "$fw" 2>/dev/null
   ip netns del "$cl" 2>/dev/null
+  ip netns del "fwcinc-other-$$" 2>/dev/null
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -215,6 +216,20 @@ result "a foreign table added: the next apply replaces fwc's table" $? "$work/ou
 ip netns exec "$fw" nft list table inet other >/dev/null 2>&1
 result "... and leaves the foreign table alone" $?
 
+# The same files and options again: nothing to compile or send.
+F apply "$work/p.fw" >/dev/null 2>&1
+F apply -v "$work/p.fw" >"$work/out" 2>&1
+grep -q "nothing to compile or send" "$work/out" && ! grep -q "compile [0-9]* ms" "$work/out"
+result "the same policy again: nothing compiled or sent" $? "$work/out"
+F verify "$work/p.fw" >"$work/verify" 2>&1
+result "... and the table is exactly the policy's" $? "$work/verify"
+ip netns exec "$fw" nft add rule inet fwc input tcp dport 2998 accept
+F apply -v "$work/p.fw" >"$work/out" 2>&1
+grep -q "replaced the whole table: the ruleset changed since fwc's last commit" "$work/out"
+result "the same policy after a rule added by hand: the table is replaced" $? "$work/out"
+F verify "$work/p.fw" >"$work/verify" 2>&1
+result "... and is exactly the policy's again" $? "$work/verify"
+
 # Another namespace with the same generation has another table: the index
 # of this one must not be used there (the state is per namespace, and the
 # table's handle tells tables apart).
@@ -226,6 +241,26 @@ F apply "$work/p.fw" >/dev/null 2>&1
 ip netns exec "$other" "$fwc" apply -v "$work/p.fw" >"$work/out" 2>&1
 grep -q "replaced the whole table" "$work/out"
 result "a fresh namespace gets the whole table" $? "$work/out"
+# The namespace deleted and made again, with the same history (one commit
+# of the same rules): generations and table handles start over, and the
+# inode number (which names the state) is often the same.
+inode=$(ip netns exec "$other" stat -L -c %i /proc/self/ns/net)
+ip netns del "$other"
+ip netns add "$other"
+again=$(ip netns exec "$other" stat -L -c %i /proc/self/ns/net)
+# What fwc recorded for the deleted one is found under the new one's name,
+# as when the inode number is reused.
+if [ "$inode" != "$again" ]; then
+  for f in "$FWC_STATE_DIR"/net-"$inode".*; do cp "$f" "${f/net-$inode./net-$again.}"; done
+fi
+F compile "$work/p.fw" -o "$work/p.nft" >/dev/null 2>&1
+ip netns exec "$other" nft -f "$work/p.nft"
+ip netns exec "$other" "$fwc" apply -v "$work/p.fw" >"$work/out" 2>&1
+grep -q "replaced the whole table" "$work/out" && ! grep -q "nothing to compile" "$work/out"
+result "a namespace made anew, its inode's state that of the deleted one: the whole table, nothing recorded trusted" \
+  $? "$work/out"
+ip netns exec "$other" "$fwc" verify "$work/p.fw" >"$work/verify" 2>&1
+result "... and it is exactly the policy's" $? "$work/verify"
 ip netns del "$other"
 
 echo "$pass passed, $fail failed"

@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <cstring>
 #include <fstream>
@@ -335,6 +336,7 @@ class SharedKernel : public NetlinkTransport {
  public:
   explicit SharedKernel(FakeKernel& k) : k_(k) {}
   uint32_t Generation() override { return k_.Generation(); }
+  std::string Namespace() override { return k_.Namespace(); }
   BatchReply SendBatch(const std::string& batch, size_t n) override { return k_.SendBatch(batch, n); }
   std::vector<std::string> Dump(uint16_t type, uint16_t family, const std::string& table, const std::string& set,
                                 uint16_t* genid16) override {
@@ -424,4 +426,167 @@ TEST_CASE("the apply layer loads, verifies and refuses through one interface", "
   CHECK(m.Layer().Apply(other.plan, dry) == kOk);
   CHECK(m.Layer().Verify(web.plan) == kOk);
   CHECK(m.out.str().find("fwc: dry run: nothing was changed") != std::string::npos);
+}
+
+namespace {
+
+void WriteFile(const std::string& path, const std::string& text) {
+  std::ofstream f(path, std::ios::binary | std::ios::trunc);
+  f << text;
+  REQUIRE(f.good());
+}
+
+}  // namespace
+
+TEST_CASE("an origin survives its file and refuses anything else", "[apply]") {
+  Origin o;
+  o.netns = "boot-id/7";
+  o.genid = 42;
+  o.table = 3;
+  o.key = "00ff";
+  o.forwarding.set = false;
+  o.forwarding.forwards = true;
+  o.summary = "3 chains, 10 rules";
+  o.files.push_back({"dir with space/p\nolicy.fw", "/abs/p.fw", true, 120, 0xfffffffffffffffeull});
+  o.files.push_back({"common.fw", "/abs/common.fw", false, 0, 0});
+  auto back = Origin::Decode(o.Encode());
+  REQUIRE(back);
+  CHECK(back->netns == o.netns);
+  CHECK(back->genid == 42);
+  CHECK(back->table == 3);
+  CHECK(back->key == o.key);
+  CHECK(back->forwarding.set == std::optional<bool>(false));
+  CHECK(back->forwarding.forwards);
+  CHECK(back->summary == o.summary);
+  REQUIRE(back->files.size() == 2);
+  CHECK(back->files[0].path == o.files[0].path);
+  CHECK(back->files[0].canonical == "/abs/p.fw");
+  CHECK(back->files[0].digest == o.files[0].digest);
+  CHECK(back->files[0].size == 120);
+  CHECK_FALSE(back->files[1].read);
+  // The newline in the path did not end a line.
+  std::string good = o.Encode();
+  CHECK(std::count(good.begin(), good.end(), '\n') == 11);
+  const std::vector<std::string> bad = {
+      "",
+      "fwc-origin 2\n" + good.substr(good.find('\n') + 1),
+      good.substr(0, good.size() - 4),                              // no end
+      good + "extra\n",
+      std::string(good).replace(good.find("files 2"), 7, "files 3"),  // a file missing
+      std::string(good).replace(good.find("genid 42"), 8, "genid -1"),
+      std::string(good).replace(good.find("key 3030"), 8, "key 30x0"),
+      std::string(good).replace(good.find("forwarding off"), 14, "forwarding yes"),
+  };
+  for (size_t i = 0; i < bad.size(); ++i) {
+    INFO("case " << i);
+    CHECK_FALSE(Origin::Decode(bad[i]));
+  }
+}
+
+TEST_CASE("an origin's files are compared as the compiler reads them, includes by canonical path", "[apply]") {
+  char dir[] = "/tmp/fwc-origin-XXXXXX";
+  REQUIRE(mkdtemp(dir));
+  std::string a = std::string(dir) + "/a.fw", b = std::string(dir) + "/b.fw";
+  WriteFile(a, "host h 10.0.0.1;\n");
+  REQUIRE(symlink("a.fw", b.c_str()) == 0);
+  SourceManager sources;
+  sources.Add(a, "host h 10.0.0.1;\n");
+  sources.AddRepeat(b);  // b.fw was a.fw: not read again
+  Origin o;
+  o.files = OriginFiles(sources);
+  REQUIRE(o.files.size() == 2);
+  CHECK(o.files[1].canonical == o.files[0].canonical);
+  CHECK(FilesUnchanged(o, 1 << 20));
+  CHECK_FALSE(FilesUnchanged(o, 8));  // larger than the compile would read
+  // The same size, another byte.
+  WriteFile(a, "host h 10.0.0.2;\n");
+  CHECK_FALSE(FilesUnchanged(o, 1 << 20));
+  WriteFile(a, "host h 10.0.0.1;\n");
+  CHECK(FilesUnchanged(o, 1 << 20));
+  // b.fw a file of its own now: the compile would read it.
+  REQUIRE(unlink(b.c_str()) == 0);
+  WriteFile(b, "host h 10.0.0.1;\n");
+  CHECK_FALSE(FilesUnchanged(o, 1 << 20));
+  // A FIFO in a file's place is not read (nor waited on).
+  REQUIRE(unlink(a.c_str()) == 0);
+  REQUIRE(mkfifo(a.c_str(), 0600) == 0);
+  CHECK_FALSE(FilesUnchanged(o, 1 << 20));
+  CHECK(system((std::string("rm -rf ") + dir).c_str()) == 0);
+}
+
+TEST_CASE("an apply of the files and options the loaded table was compiled from sends nothing", "[apply]") {
+  Machine m;
+  std::string path = std::string(m.dir) + "/p.fw";
+  std::string text = Policy(kPolicy, kRules);
+  WriteFile(path, text);
+  Compiled web(text);
+  SourceManager sources;
+  sources.Add(path, text);
+  Origin o;
+  o.key = "key-1";
+  o.files = OriginFiles(sources);
+  web.plan.origin = o;
+  web.plan.forwarding.forwards = true;
+  ApplyOptions v;
+  v.verbose = true;
+  const size_t max = 1 << 20;
+  auto unchanged = [&](const std::string& key, const ApplyOptions& opt) {
+    m.out.str("");
+    return m.Layer().ApplyUnchanged(path, key, max, opt);
+  };
+
+  CHECK_FALSE(unchanged("key-1", v));  // nothing recorded yet
+  REQUIRE(m.Layer().Apply(web.plan, v) == kOk);
+  size_t batches = m.kernel.batches.size();
+  auto st = unchanged("key-1", v);
+  REQUIRE(st);
+  CHECK(*st == kOk);
+  CHECK(m.kernel.batches.size() == batches);
+  CHECK(m.out.str() == "fwc: applied " + path + " (" + Summary(web.plan.image) + ")\n");
+  CHECK(m.err.str().find("fwc: nothing to compile or send") != std::string::npos);
+  // Forwarding is still checked: the policy forwards and it is off here.
+  CHECK(m.err.str().find("IP forwarding is off") != std::string::npos);
+  CHECK(m.Layer().Verify(web.plan) == kOk);
+
+  CHECK_FALSE(unchanged("key-2", v));  // other options, another binary, another directory
+  ApplyOptions dry = v, confirm = v;
+  dry.dry_run = true;
+  confirm.confirm = 30;
+  CHECK_FALSE(unchanged("key-1", dry));
+  CHECK_FALSE(unchanged("key-1", confirm));
+  CHECK_FALSE(unchanged("", v));
+
+  SECTION("the file changed") {
+    WriteFile(path, text + "\n");
+    CHECK_FALSE(unchanged("key-1", v));
+    WriteFile(path, text);
+    CHECK(unchanged("key-1", v));
+  }
+  SECTION("someone else committed") {
+    ++m.kernel.genid;
+    CHECK_FALSE(unchanged("key-1", v));
+    // The apply that follows replaces the table and records its origin again.
+    REQUIRE(m.Layer().Apply(web.plan, v) == kOk);
+    CHECK(m.err.str().find("replaced the whole table: the ruleset changed since") != std::string::npos);
+    CHECK(unchanged("key-1", v));
+  }
+  SECTION("another network namespace") {
+    m.kernel.ns = "boot/2";
+    CHECK_FALSE(unchanged("key-1", v));
+  }
+  SECTION("an apply without an origin forgets the recorded one") {
+    Compiled other(Policy(kPolicy, "  accept http from any to lb;\n"));
+    REQUIRE(m.Layer().Apply(other.plan, v) == kOk);  // no origin: the compile said something
+    CHECK_FALSE(unchanged("key-1", v));
+    CHECK(StateStore(m.dir).LoadOrigin().empty());
+  }
+  SECTION("a confirmation is pending") {
+    // Apply says so (and refuses); the fast path leaves it to Apply.
+    PendingState pending;
+    pending.status = PendingStatus::kPending;
+    pending.policy = "other.fw";
+    StateStore(m.dir).Write(pending);
+    CHECK_FALSE(unchanged("key-1", v));
+    CHECK(m.Layer().Apply(web.plan, v) == kNotApplied);
+  }
 }

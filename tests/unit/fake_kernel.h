@@ -81,6 +81,9 @@ class FakeKernel : public NetlinkTransport {
   int changes_underneath = 0;  // batches before which "someone else" commits
 
   uint32_t Generation() override { return genid; }
+  // A namespace made anew after another was deleted gets another name.
+  std::string ns = "boot/1";
+  std::string Namespace() override { return ns; }
 
   BatchReply SendBatch(const std::string& batch, size_t) override {
     std::vector<Msg> msgs = Split(batch);

@@ -88,12 +88,14 @@ TEST_CASE("rule matching keeps a longest common subsequence", "[delta]") {
 
 TEST_CASE("the table index survives its file and refuses anything else", "[delta]") {
   TableIndex index;
+  index.netns = "0a1b-c2/4096";
   index.genid = 77;
   index.table = 12;
   index.head = 0xfeedfacecafebeefull;
   index.chains.push_back({"input", {1, 2, 0xffffffffffffffffull}, {4, 5, 9}, {}});
   index.chains.push_back({"forward", {}, {}, {}});
   TableIndex back = TableIndex::Decode(index.Encode());
+  CHECK(back.netns == index.netns);
   CHECK(back.genid == 77);
   CHECK(back.table == 12);
   CHECK(back.head == index.head);
@@ -113,6 +115,8 @@ TEST_CASE("the table index survives its file and refuses anything else", "[delta
       good + "chain extra 2\n0000000000000001 7\n",           // rule lines missing
       std::string(good).replace(good.find(" 5\n"), 3, " 0\n"),  // a handle of 0
       std::string(good).replace(good.find("head "), 5, "hed  "),
+      std::string(good).replace(good.find("netns 0a1b"), 10, "netns 0 1b"),
+      "fwc-table-index 1\n" + good.substr(good.find("genid")),  // an index of an older fwc
   };
   for (size_t i = 0; i < bad.size(); ++i) {
     INFO("case " << i);
@@ -277,6 +281,29 @@ TEST_CASE("the table is replaced when the index cannot be trusted", "[delta]") {
     CHECK_FALSE(r.delta);
     CHECK(r.replaced_because == "the loaded table is not the one fwc indexed");
     CHECK(Canonical(b.state()) == Canonical(second));
+  }
+  SECTION("a namespace made anew, with the same history") {
+    // Generations and table handles start over in a new namespace (and its
+    // inode number is often the deleted one's): only its cookie tells.
+    FakeKernel a, b;
+    b.ns = "boot/2";
+    TableIndex index, next, other;
+    REQUIRE(Update(a, first, nullptr, &index).ok);
+    REQUIRE(Update(b, first, nullptr, &other).ok);
+    REQUIRE(other.genid == index.genid);
+    REQUIRE(other.table == index.table);
+    LoadResult r = Update(b, second, &index, &next);
+    REQUIRE(r.ok);
+    CHECK_FALSE(r.delta);
+    CHECK(r.replaced_because == "the index is of another network namespace (or boot)");
+    CHECK(Canonical(b.state()) == Canonical(second));
+    CHECK(next.netns == "boot/2");
+    // A kernel that cannot say which namespace it is: nothing is trusted.
+    b.ns = "";
+    r = Update(b, first, &next, &other);
+    REQUIRE(r.ok);
+    CHECK_FALSE(r.delta);
+    CHECK(other.genid == 0);  // and nothing indexed
   }
   SECTION("the kernel refuses the changes") {
     FakeKernel k;
