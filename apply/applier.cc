@@ -290,6 +290,7 @@ std::optional<Status> Applier::ApplyUnchanged(const std::string& policy, const s
     err_ << "fwc: nothing to compile or send: the loaded table is what fwc committed for these files and options "
             "(generation " << o->genid << ", unchanged since); checked in " << static_cast<long>(Ms(t1, Clock::now()) + 0.5)
          << " ms\n";
+  err_ << o->said;
   out_ << "fwc: applied " << policy << " (" << o->summary << ")\n";
   if (!ApplyForwarding(o->forwarding, env_.proc_sys, out_, err_)) return kError;
   return kOk;

@@ -52,8 +52,7 @@ struct Plan {
   ForwardingNeed forwarding;  // set (or checked) after a load
   // What the policy was compiled from (files, options): recorded after an
   // apply so that the next apply of the same inputs need not compile
-  // (ApplyUnchanged). Unset when the compile said anything (its warnings
-  // would not be said again) or read standard input.
+  // (ApplyUnchanged). Unset for a policy on standard input.
   std::optional<Origin> origin;
 };
 

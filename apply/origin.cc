@@ -72,6 +72,7 @@ std::string Origin::Encode() const {
     << "forwarding " << (!forwarding.set ? "unset" : *forwarding.set ? "on" : "off") << " "
     << (forwarding.forwards ? 1 : 0) << "\n"
     << "summary " << Hex(summary) << "\n"
+    << "said " << Hex(said) << "\n"
     << "files " << files.size() << "\n";
   for (const auto& f : files) {
     if (f.read) o << "file " << f.size << " " << f.digest << " " << Hex(f.path) << " " << Hex(f.canonical) << "\n";
@@ -116,6 +117,10 @@ std::optional<Origin> Origin::Decode(const std::string& text) {
   auto summary = s ? Unhex(s->at(0)) : std::nullopt;
   if (!summary) return std::nullopt;
   o.summary = *summary;
+  auto w = fields("said", 1);
+  auto said = w ? Unhex(w->at(0)) : std::nullopt;
+  if (!said) return std::nullopt;
+  o.said = *said;
   auto n = fields("files", 1);
   size_t count = 0;
   if (!n || !Number(n->at(0), &count)) return std::nullopt;

@@ -1,8 +1,7 @@
 // What the loaded table was compiled from, so that applying the same
 // policy again costs a few file reads instead of a compile.
 //
-// After an apply whose compile had nothing to say (no warning, no note),
-// fwc records beside its index every file the compile read (the path as it
+// After an apply, fwc records beside its index every file the compile read (the path as it
 // was opened, the size and a digest of the bytes), a digest of everything
 // else that decides the output (fwc's own binary, the working directory,
 // the options), and the network namespace, generation and table handle its
@@ -47,6 +46,7 @@ struct Origin {
   std::vector<File> files;
   ForwardingNeed forwarding;  // what the policy asks of IP forwarding
   std::string summary;        // "N rules, M sets": what `fwc apply` prints of the table
+  std::string said;           // the compile's warnings as it printed them, printed again
 
   // A text file: a version line, then one "name value" line per field and
   // per file; strings are hex so that no byte of a path can end a line.

@@ -85,6 +85,7 @@ std::string OptionsText(const PolicyArgs& p, const Registry& registry) {
   add("max-size", std::to_string(p.max_policy_bytes));
   for (const auto& e : p.expect_files) add("expect", e);
   for (const auto& w : registry.warning_flags) add("warning", w);
+  add("color", registry.StderrColor() ? "yes" : "no");  // of the warnings said again
   return text;
 }
 
@@ -100,12 +101,16 @@ int Apply(const ApplyArgs& a, const Registry& registry) {
   if (auto done = Layer().ApplyUnchanged(a.policy.policy, key, a.policy.max_policy_bytes, o)) return *done;
   Compiled c;
   if (int rc = Build(a.policy, registry, &c); rc != kExitOk) return rc;
-  // A compile that said something says it again next time: no origin.
-  if (!key.empty() && c.compilation->diags().all().empty()) {
+  // What the compile said (its warnings) is said again when the same
+  // policy is applied again; a compile that said a lot (some 3,000
+  // findings, a megabyte) compiles again instead.
+  const Diagnostics& said = c.compilation->diags();
+  if (!key.empty() && said.all().size() <= 3000) {
     apply::Origin origin;
+    origin.said = said.Render();
     origin.key = key;
     origin.files = apply::OriginFiles(c.compilation->sources());
-    c.plan.origin = std::move(origin);
+    if (origin.said.size() <= (size_t{1} << 20)) c.plan.origin = std::move(origin);
   }
   return Layer().Apply(c.plan, o);
 }

@@ -223,6 +223,15 @@ grep -q "nothing to compile or send" "$work/out" && ! grep -q "compile [0-9]* ms
 result "the same policy again: nothing compiled or sent" $? "$work/out"
 F verify "$work/p.fw" >"$work/verify" 2>&1
 result "... and the table is exactly the policy's" $? "$work/verify"
+# A policy with a warning (a rule the one before it makes redundant): the
+# warning is said again, word for word.
+sed 's/^}$/    accept tcp 2001-2999 from any to fw;\n    accept tcp 2500 from any to fw;\n}/' "$work/p.fw" >"$work/w.fw"
+F apply "$work/w.fw" >"$work/first" 2>&1
+F apply -v "$work/w.fw" >"$work/out" 2>&1
+grep -q "nothing to compile or send" "$work/out" && grep -q "warning" "$work/first" &&
+  [ "$(grep -v 'nothing to compile' "$work/out")" = "$(cat "$work/first")" ]
+result "a policy with a warning again: nothing compiled, the same words said" $? "$work/out"
+F apply "$work/p.fw" >/dev/null 2>&1
 ip netns exec "$fw" nft add rule inet fwc input tcp dport 2998 accept
 F apply -v "$work/p.fw" >"$work/out" 2>&1
 grep -q "replaced the whole table: the ruleset changed since fwc's last commit" "$work/out"

@@ -447,6 +447,7 @@ TEST_CASE("an origin survives its file and refuses anything else", "[apply]") {
   o.forwarding.set = false;
   o.forwarding.forwards = true;
   o.summary = "3 chains, 10 rules";
+  o.said = "p.fw:3:1: warning: redundant\n\x1b[1mbold\x1b[0m\n";
   o.files.push_back({"dir with space/p\nolicy.fw", "/abs/p.fw", true, 120, 0xfffffffffffffffeull});
   o.files.push_back({"common.fw", "/abs/common.fw", false, 0, 0});
   auto back = Origin::Decode(o.Encode());
@@ -458,6 +459,7 @@ TEST_CASE("an origin survives its file and refuses anything else", "[apply]") {
   CHECK(back->forwarding.set == std::optional<bool>(false));
   CHECK(back->forwarding.forwards);
   CHECK(back->summary == o.summary);
+  CHECK(back->said == o.said);
   REQUIRE(back->files.size() == 2);
   CHECK(back->files[0].path == o.files[0].path);
   CHECK(back->files[0].canonical == "/abs/p.fw");
@@ -466,7 +468,7 @@ TEST_CASE("an origin survives its file and refuses anything else", "[apply]") {
   CHECK_FALSE(back->files[1].read);
   // The newline in the path did not end a line.
   std::string good = o.Encode();
-  CHECK(std::count(good.begin(), good.end(), '\n') == 11);
+  CHECK(std::count(good.begin(), good.end(), '\n') == 12);
   const std::vector<std::string> bad = {
       "",
       "fwc-origin 2\n" + good.substr(good.find('\n') + 1),
@@ -525,6 +527,7 @@ TEST_CASE("an apply of the files and options the loaded table was compiled from 
   Origin o;
   o.key = "key-1";
   o.files = OriginFiles(sources);
+  o.said = "p.fw:9:3: warning: what the compile said\n";
   web.plan.origin = o;
   web.plan.forwarding.forwards = true;
   ApplyOptions v;
@@ -544,6 +547,7 @@ TEST_CASE("an apply of the files and options the loaded table was compiled from 
   CHECK(m.kernel.batches.size() == batches);
   CHECK(m.out.str() == "fwc: applied " + path + " (" + Summary(web.plan.image) + ")\n");
   CHECK(m.err.str().find("fwc: nothing to compile or send") != std::string::npos);
+  CHECK(m.err.str().find("ms\np.fw:9:3: warning: what the compile said\n") != std::string::npos);
   // Forwarding is still checked: the policy forwards and it is off here.
   CHECK(m.err.str().find("IP forwarding is off") != std::string::npos);
   CHECK(m.Layer().Verify(web.plan) == kOk);
@@ -576,7 +580,7 @@ TEST_CASE("an apply of the files and options the loaded table was compiled from 
   }
   SECTION("an apply without an origin forgets the recorded one") {
     Compiled other(Policy(kPolicy, "  accept http from any to lb;\n"));
-    REQUIRE(m.Layer().Apply(other.plan, v) == kOk);  // no origin: the compile said something
+    REQUIRE(m.Layer().Apply(other.plan, v) == kOk);  // no origin, as for a policy on standard input
     CHECK_FALSE(unchanged("key-1", v));
     CHECK(StateStore(m.dir).LoadOrigin().empty());
   }
