@@ -286,11 +286,11 @@ std::optional<Status> Applier::ApplyUnchanged(const std::string& policy, const s
   } catch (const std::exception&) {
     return std::nullopt;  // Apply reports what the kernel says
   }
+  err_ << o->said;  // where the compile would have said it: first
   if (a.verbose)
     err_ << "fwc: nothing to compile or send: the loaded table is what fwc committed for these files and options "
             "(generation " << o->genid << ", unchanged since); checked in " << static_cast<long>(Ms(t1, Clock::now()) + 0.5)
          << " ms\n";
-  err_ << o->said;
   out_ << "fwc: applied " << policy << " (" << o->summary << ")\n";
   if (!ApplyForwarding(o->forwarding, env_.proc_sys, out_, err_)) return kError;
   return kOk;
@@ -336,7 +336,7 @@ Status Applier::Apply(const Plan& c, const ApplyOptions& a) {
     if (r.ok && store) {
       try {
         // The origin after the index: an origin is trusted only with the
-        // generation and table handle of the index it was written with.
+        // namespace, generation and table handle of the commit it records.
         store->SaveOrigin("");
         store->SaveIndex(next.genid ? next.Encode() : "");
         if (next.genid && c.origin) {

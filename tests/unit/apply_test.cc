@@ -547,7 +547,7 @@ TEST_CASE("an apply of the files and options the loaded table was compiled from 
   CHECK(m.kernel.batches.size() == batches);
   CHECK(m.out.str() == "fwc: applied " + path + " (" + Summary(web.plan.image) + ")\n");
   CHECK(m.err.str().find("fwc: nothing to compile or send") != std::string::npos);
-  CHECK(m.err.str().find("ms\np.fw:9:3: warning: what the compile said\n") != std::string::npos);
+  CHECK(m.err.str().find("p.fw:9:3: warning: what the compile said\nfwc: nothing to compile") != std::string::npos);
   // Forwarding is still checked: the policy forwards and it is off here.
   CHECK(m.err.str().find("IP forwarding is off") != std::string::npos);
   CHECK(m.Layer().Verify(web.plan) == kOk);
