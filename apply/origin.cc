@@ -85,13 +85,19 @@ std::string Origin::Encode() const {
 std::optional<Origin> Origin::Decode(const std::string& text) {
   std::istringstream in(text);
   std::string line;
-  auto fields = [&](const char* name, size_t n) -> std::optional<std::vector<std::string>> {
+  // The next line's words; nullopt at the end.
+  auto words = [&]() -> std::optional<std::vector<std::string>> {
     if (!std::getline(in, line)) return std::nullopt;
     std::istringstream l(line);
     std::vector<std::string> v;
     for (std::string w; l >> w;) v.push_back(w);
-    if (v.size() != n + 1 || v[0] != name) return std::nullopt;
-    v.erase(v.begin());
+    return v;
+  };
+  // The next line's n values after its name.
+  auto fields = [&](const char* name, size_t n) -> std::optional<std::vector<std::string>> {
+    auto v = words();
+    if (!v || v->size() != n + 1 || v->at(0) != name) return std::nullopt;
+    v->erase(v->begin());
     return v;
   };
   if (!std::getline(in, line) || line != kVersionLine) return std::nullopt;
@@ -125,10 +131,9 @@ std::optional<Origin> Origin::Decode(const std::string& text) {
   size_t count = 0;
   if (!n || !Number(n->at(0), &count)) return std::nullopt;
   for (size_t i = 0; i < count; ++i) {
-    if (!std::getline(in, line)) return std::nullopt;
-    std::istringstream l(line);
-    std::vector<std::string> v;
-    for (std::string w; l >> w;) v.push_back(w);
+    auto line_words = words();
+    if (!line_words) return std::nullopt;
+    const std::vector<std::string>& v = *line_words;
     Origin::File entry;
     std::optional<std::string> path, canonical;
     if (v.size() == 5 && v[0] == "file") {

@@ -294,8 +294,8 @@ LoadResult Update(NetlinkTransport& t, const TableImage& image, const TableIndex
   else if (loaded->netns.empty() || t.Namespace() != loaded->netns)
     why = "the index is of another network namespace (or boot)";
   else if (t.Generation() != loaded->genid) why = "the ruleset changed since fwc's last commit";
-  // The same generation in another table (a network namespace that got the
-  // number of one deleted) is not the same table.
+  // In one namespace a replaced table moves the generation on as well; the
+  // handle is compared anyway, a cheap proof that this is the table indexed.
   else if (TableHandle(t) != loaded->table) why = "the loaded table is not the one fwc indexed";
   if (why.empty()) {
     DeltaPlan plan = PlanDelta(*loaded, want, image, MaxEdits(std::max(loaded->RuleCount(), want.RuleCount())));

@@ -108,9 +108,10 @@ LoadResult Replace(NetlinkTransport& t, const TableImage& image, const ReplaceOp
 // then replaces the table).
 LoadResult Update(NetlinkTransport& t, const TableImage& image, const TableIndex* loaded, TableIndex* next);
 
-// The handle of table inet fwc, 0 when there is none: the kernel numbers
-// tables across all network namespaces, so a table that was replaced (or
-// one of another namespace) has another.
+// The handle of table inet fwc, 0 when there is none: a table that was
+// replaced has another. Handles are numbered per network namespace (a
+// namespace made anew starts over), so only with NetlinkTransport::
+// Namespace() does a handle name one table.
 uint64_t TableHandle(NetlinkTransport& t);
 
 // A saved image made ready to be sent again: handles dropped (anonymous

@@ -239,9 +239,9 @@ result "the same policy after a rule added by hand: the table is replaced" $? "$
 F verify "$work/p.fw" >"$work/verify" 2>&1
 result "... and is exactly the policy's again" $? "$work/verify"
 
-# Another namespace with the same generation has another table: the index
-# of this one must not be used there (the state is per namespace, and the
-# table's handle tells tables apart).
+# Another namespace has a state of its own (named by its inode number), and
+# the index names its namespace (the namespace's cookie): the index of this
+# one must not be used there.
 edit change
 write_policy
 other=fwcinc-other-$$
