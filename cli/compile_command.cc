@@ -52,13 +52,19 @@ int Compile(const CompileArgs& a, const Registry& registry, bool emit) {
   if (a.dump == "placed")
     return WriteOutput(a.output, DumpPlaced(c.sections(), c.sources()) + DumpPlaced(c.placed(), c.sources()), 0644);
   auto backend = MakeBackend(a.target);
+  std::size_t checked = c.timings().size();
   ir::Ruleset rs = c.LowerLast(backend->caps());
+  c.Lap("lower");
   std::string out;
   if (a.dump == "ast") out = DumpAst(c.unit());
   else if (a.dump == "model") out = DumpModel(c.model(), c.sources());
   else if (a.dump == "ir") out = ir::Dump(rs);
   else out = backend->Emit(rs);
-  return WriteOutput(a.output, out, a.dump.empty() ? backend->file_mode() : 0644);
+  c.Lap("emit");
+  int written = WriteOutput(a.output, out, a.dump.empty() ? backend->file_mode() : 0644);
+  c.Lap("write");
+  if (a.policy.timing) PrintTiming(c, checked);
+  return written;
 }
 
 }  // namespace

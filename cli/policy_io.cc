@@ -100,6 +100,15 @@ bool TakeWarningFlags(int& argc, char** argv, Registry& registry) {
   return true;
 }
 
+void PrintTiming(const Compilation& c, std::size_t first) {
+  const auto& t = c.timings();
+  if (first >= t.size()) return;
+  std::cerr << "fwc: timing:";
+  for (std::size_t i = first; i < t.size(); ++i)
+    std::cerr << " " << t[i].stage << " " << t[i].ms << " ms, " << (t[i].peak_kb + 512) / 1024 << " MB;";
+  std::cerr << "\n";
+}
+
 int LoadPolicy(const PolicyArgs& args, const Registry& registry, Compilation& c, bool diagnostics_to_stdout,
                bool writes) {
   FileSystemLoader loader(args.max_policy_bytes);
@@ -128,10 +137,9 @@ int LoadPolicy(const PolicyArgs& args, const Registry& registry, Compilation& c,
   c.set_firewall(args.firewall);
   bool ok = c.Check(from_stdin ? "<stdin>" : args.policy, std::move(*text), loader, args.define_set());
   if (args.timing) {
-    std::cerr << "fwc: timing:";
-    for (const auto& [stage, ms] : c.timings()) std::cerr << " " << stage << " " << ms << " ms;";
+    PrintTiming(c, 0);
     const auto& st = c.analysis_stats();
-    std::cerr << " rules " << c.model().rules.size() << ", pieces " << st.units << ", candidate pairs "
+    std::cerr << "fwc: timing: rules " << c.model().rules.size() << ", pieces " << st.units << ", candidate pairs "
               << st.candidates << ", coverage tests " << st.coverage_tests << "\n";
   }
   std::ostream& machine = diagnostics_to_stdout ? std::cout : std::cerr;

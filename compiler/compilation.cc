@@ -8,6 +8,8 @@
 #include <chrono>
 #include <thread>
 
+#include <sys/resource.h>
+
 #ifdef __GLIBC__
 #include <malloc.h>
 #endif
@@ -25,17 +27,20 @@ void Compilation::set_analysis_threads(unsigned threads) {
   analysis_options_.threads = threads ? threads : DefaultAnalysisOptions().threads;
 }
 
+void Compilation::Lap(const char* stage) {
+  auto now = std::chrono::steady_clock::now();
+  struct rusage ru {};
+  getrusage(RUSAGE_SELF, &ru);
+  timings_.push_back({stage, std::chrono::duration<double, std::milli>(now - lap_start_).count(), ru.ru_maxrss});
+  lap_start_ = now;
+}
+
 bool Compilation::Check(const std::string& path, std::string text, SourceLoader& loader,
                         const std::set<std::string>& defines) {
   defines_ = defines;
-  auto start = std::chrono::steady_clock::now();
-  auto lap = [&](const char* stage) {
-    auto now = std::chrono::steady_clock::now();
-    timings_.emplace_back(stage, std::chrono::duration<double, std::milli>(now - start).count());
-    start = now;
-  };
+  lap_start_ = std::chrono::steady_clock::now();
   unit_ = ParsePolicy(path, std::move(text), loader, sources_, diags_);
-  lap("parse");
+  Lap("parse");
   // Resolve even after syntax errors: the parts that parsed may hold more
   // mistakes, and reporting them all at once saves the user round trips.
   if (keep_ast_) {
@@ -44,7 +49,7 @@ bool Compilation::Check(const std::string& path, std::string text, SourceLoader&
     model_ = Resolve(std::move(unit_), diags_, firewall_);
     unit_ = ast::Unit{};
   }
-  lap("resolve");
+  Lap("resolve");
   for (const auto& d : defines) {
     const auto& used = model_.conditions;
     if (std::find(used.begin(), used.end(), d) != used.end()) continue;
@@ -59,12 +64,12 @@ bool Compilation::Check(const std::string& path, std::string text, SourceLoader&
   if (diags_.has_errors()) return false;
   placed_ = PlaceRules(model_, defines_, diags_);
   sections_ = PlaceSectionRules(model_, defines_);
-  lap("place");
+  Lap("place");
   if (!model_.expectations.empty()) {
     auto st = analysis::CheckPolicyExpectations(sources_, model_, placed_, sections_, defines_, diags_);
     expectation_stats_.checked += st.checked;
     expectation_stats_.failed += st.failed;
-    lap("expectations");
+    Lap("expectations");
   }
   for (auto& [path, text] : expectation_files_) {
     int file = sources_.Add(path, std::move(text));
@@ -72,10 +77,10 @@ bool Compilation::Check(const std::string& path, std::string text, SourceLoader&
     expectation_stats_.checked += st.checked;
     expectation_stats_.failed += st.failed;
   }
-  if (!expectation_files_.empty()) lap("expectations");
+  if (!expectation_files_.empty()) Lap("expectations");
   if (analysis_) {
     Analyze();
-    lap("analysis");
+    Lap("analysis");
   }
   return !diags_.has_errors();
 }

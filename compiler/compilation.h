@@ -3,6 +3,7 @@
 // tests can stop after.
 #pragma once
 
+#include <chrono>
 #include <set>
 #include <string>
 #include <vector>
@@ -68,8 +69,17 @@ class Compilation {
   const std::vector<PlacedRule>& sections() const { return sections_; }
   const std::vector<analysis::Finding>& findings() const { return findings_; }
   const analysis::AnalysisStats& analysis_stats() const { return stats_; }
-  // Milliseconds spent per stage, in order, for --timing.
-  const std::vector<std::pair<std::string, double>>& timings() const { return timings_; }
+  // Each stage's time and the process's memory high-water mark after it,
+  // in order, for --timing: where a large policy's time and memory go.
+  struct StageTime {
+    std::string stage;
+    double ms = 0;
+    long peak_kb = 0;  // getrusage's maxrss: never falls, so the stage that raised it shows
+  };
+  const std::vector<StageTime>& timings() const { return timings_; }
+  // Ends the stage that began at the previous Lap (or at Check): the
+  // callers' own stages (lowering, emitting) are timed alike.
+  void Lap(const char* stage);
   Diagnostics& diags() { return diags_; }
   const SourceManager& sources() const { return sources_; }
 
@@ -93,7 +103,8 @@ class Compilation {
   std::vector<std::pair<std::string, std::string>> expectation_files_;
   analysis::ExpectationStats expectation_stats_;
   analysis::AnalysisStats stats_;
-  std::vector<std::pair<std::string, double>> timings_;
+  std::vector<StageTime> timings_;
+  std::chrono::steady_clock::time_point lap_start_;
 };
 
 }  // namespace fwc

@@ -36,6 +36,11 @@ expect "unreadable policy is explained" grep -q "cannot read" "$tmp/err"
 "$fwc" compile "$src/policies/crm.fw" >"$tmp/out.nft" 2>"$tmp/err"; check "compile to stdout" 0 $?
 expect "stdout holds the nft rules" grep -q "table inet fwc" "$tmp/out.nft"
 expect "a clean compile prints nothing on stderr" test ! -s "$tmp/err"
+"$fwc" compile "$src/policies/crm.fw" --timing -o "$tmp/timed.nft" 2>"$tmp/err"; check "compile --timing" 0 $?
+expect "--timing gives the checking stages' times and memory" grep -Eq "^fwc: timing: parse [0-9.]+ ms, [0-9]+ MB; resolve .* analysis [0-9.]+ ms, [0-9]+ MB;$" "$tmp/err"
+expect "--timing gives compile's own stages too" grep -Eq "^fwc: timing: lower [0-9.]+ ms, [0-9]+ MB; emit [0-9.]+ ms, [0-9]+ MB; write [0-9.]+ ms, [0-9]+ MB;$" "$tmp/err"
+expect "--timing gives the analysis' size" grep -Eq "^fwc: timing: rules [0-9]+, pieces [0-9]+," "$tmp/err"
+expect "--timing does not change the output" cmp -s "$tmp/out.nft" "$tmp/timed.nft"
 "$fwc" check "$src/policies/crm.fw" >"$tmp/check" 2>&1; check "check of a good policy" 0 $?
 expect "check writes nothing" test ! -s "$tmp/check"
 printf 'firewall fw {\n  interface outside eth1 10.1.1.1/24;\n}\npolicy p default drop {\n  accept from any to nowhere;\n}\n' >"$tmp/unknown.fw"
