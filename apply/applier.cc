@@ -267,6 +267,10 @@ Status Applier::ApplyConfirmed(const Plan& c, const ApplyOptions& a, NetlinkTran
 std::optional<Status> Applier::ApplyUnchanged(const std::string& policy, const std::string& key, size_t max_bytes,
                                               const ApplyOptions& a) {
   if (a.dry_run || a.confirm || key.empty()) return std::nullopt;
+  // The guard has nothing to check when the rules stay, but a session it
+  // cannot read is refused by Apply (unless --force) whatever the rules:
+  // the same policy must not pass here and fail there.
+  if (!a.force && !env_.ssh_connection.empty() && !ParseSshConnection(env_.ssh_connection)) return std::nullopt;
   auto t1 = Clock::now();
   std::optional<Origin> o;
   try {

@@ -1,5 +1,8 @@
 #include "apply/origin.h"
 
+#include <dlfcn.h>
+#include <libmnl/libmnl.h>
+#include <libnftnl/rule.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -155,20 +158,52 @@ std::optional<Origin> Origin::Decode(const std::string& text) {
   return o;
 }
 
-std::string OriginKey(const std::string& options) {
+namespace {
+
+// Device, inode, size and modification time: a rebuilt or upgraded file is
+// another. "" when it cannot be read.
+std::string FileIdentity(const char* path) {
   struct stat st;
-  if (stat("/proc/self/exe", &st) != 0) return "";
-  char cwd[4096];
-  if (!getcwd(cwd, sizeof cwd)) return "";
-  char binary[160];
-  snprintf(binary, sizeof binary, "%llu:%llu:%llu:%lld.%09ld", static_cast<unsigned long long>(st.st_dev),
+  if (!path || !*path || stat(path, &st) != 0) return "";
+  char id[160];
+  snprintf(id, sizeof id, "%llu:%llu:%llu:%lld.%09ld", static_cast<unsigned long long>(st.st_dev),
            static_cast<unsigned long long>(st.st_ino), static_cast<unsigned long long>(st.st_size),
            static_cast<long long>(st.st_mtim.tv_sec), static_cast<long>(st.st_mtim.tv_nsec));
-  // Lengths first, so that no two different triples make the same text.
-  std::string all = std::to_string(options.size()) + ":" + options + std::string(binary) + "\n" + cwd;
+  return id;
+}
+
+// The file the shared object holding `symbol` was loaded from.
+const char* LoadedFrom(const void* symbol) {
+  Dl_info info;
+  return dladdr(symbol, &info) && info.dli_fname ? info.dli_fname : nullptr;
+}
+
+}  // namespace
+
+std::string OriginKey(const std::string& options) {
+  // fwc itself, and the libraries that encode its batches (an upgraded
+  // libnftnl may encode the same rules otherwise).
+  std::string binary = FileIdentity("/proc/self/exe");
+  std::string nftnl = FileIdentity(LoadedFrom(reinterpret_cast<const void*>(&nftnl_rule_alloc)));
+  std::string mnl = FileIdentity(LoadedFrom(reinterpret_cast<const void*>(&mnl_nlmsg_put_header)));
+  if (binary.empty() || nftnl.empty() || mnl.empty()) return "";
+  char cwd[4096];
+  if (!getcwd(cwd, sizeof cwd)) return "";
+  // Lengths first, so that no two different lists make the same text.
+  std::string all = std::to_string(options.size()) + ":" + options + binary + " " + nftnl + " " + mnl + "\n" + cwd;
   char out[40];
   snprintf(out, sizeof out, "%016llx", static_cast<unsigned long long>(ContentDigest(all)));
   return out;
+}
+
+std::optional<Origin> OriginOf(const std::string& key, const SourceManager& sources, const Diagnostics& said) {
+  if (key.empty() || said.all().size() > kMaxSaidFindings) return std::nullopt;
+  Origin origin;
+  origin.said = said.Render();
+  if (origin.said.size() > kMaxSaidBytes) return std::nullopt;
+  origin.key = key;
+  origin.files = OriginFiles(sources);
+  return origin;
 }
 
 std::vector<Origin::File> OriginFiles(const SourceManager& sources) {

@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "apply/forwarding.h"
+#include "compiler/base/diagnostics.h"
 #include "compiler/base/source.h"
 
 namespace fwc::apply {
@@ -59,15 +60,24 @@ struct Origin {
 uint64_t ContentDigest(const std::string& bytes);
 
 // A digest of what decides a compile's output besides its files: `options`
-// (the caller's canonical text of them), this binary (device, inode, size,
-// modification time of /proc/self/exe: a rebuilt fwc compiles anew) and the
-// working directory (relative paths of includes). "" when either of the
-// last two cannot be read (no fast path then).
+// (the caller's canonical text of them), this binary and the libnftnl and
+// libmnl it runs with (device, inode, size, modification time of each file:
+// a rebuilt fwc or an upgraded library compiles anew) and the working
+// directory (relative paths of includes). "" when one of those cannot be
+// read (no fast path then).
 std::string OriginKey(const std::string& options);
 
 // The files a compile read (and the includes it did not read again), with
 // their digests, as an Origin records them.
 std::vector<Origin::File> OriginFiles(const SourceManager& sources);
+
+// The origin of a compile keyed `key` (OriginKey), its warnings rendered
+// as they were printed; nullopt (the next apply compiles again) for no key,
+// or for a compile that said much (more than kMaxSaidFindings findings or
+// kMaxSaidBytes of text): recording it would cost more than compiling saves.
+inline constexpr size_t kMaxSaidFindings = 3000;
+inline constexpr size_t kMaxSaidBytes = size_t{1} << 20;
+std::optional<Origin> OriginOf(const std::string& key, const SourceManager& sources, const Diagnostics& said);
 
 // Whether every file still has the canonical path, size and bytes `origin`
 // recorded, read the way the compiler reads them (regular files only, at

@@ -102,16 +102,8 @@ int Apply(const ApplyArgs& a, const Registry& registry) {
   Compiled c;
   if (int rc = Build(a.policy, registry, &c); rc != kExitOk) return rc;
   // What the compile said (its warnings) is said again when the same
-  // policy is applied again; a compile that said a lot (some 3,000
-  // findings, a megabyte) compiles again instead.
-  const Diagnostics& said = c.compilation->diags();
-  if (!key.empty() && said.all().size() <= 3000) {
-    apply::Origin origin;
-    origin.said = said.Render();
-    origin.key = key;
-    origin.files = apply::OriginFiles(c.compilation->sources());
-    if (origin.said.size() <= (size_t{1} << 20)) c.plan.origin = std::move(origin);
-  }
+  // policy is applied again.
+  c.plan.origin = apply::OriginOf(key, c.compilation->sources(), c.compilation->diags());
   return Layer().Apply(c.plan, o);
 }
 

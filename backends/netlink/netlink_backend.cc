@@ -289,9 +289,13 @@ LoadResult Update(NetlinkTransport& t, const TableImage& image, const TableIndex
   TableIndex want = IndexImage(image);
   double index_ms = Since(clock);
   std::string why;
-  if (!loaded || !loaded->genid) why = "fwc has no index of the loaded table";
+  std::string netns = t.Namespace();
+  // Without the namespace's name no index is kept (see Namespace()): say
+  // so, rather than that there is none.
+  if (netns.empty()) why = kNoNamespace;
+  else if (!loaded || !loaded->genid) why = "fwc has no index of the loaded table";
   else if (!image.present) why = "the policy has no table";
-  else if (loaded->netns.empty() || t.Namespace() != loaded->netns)
+  else if (loaded->netns.empty() || netns != loaded->netns)
     why = "the index is of another network namespace (or boot)";
   else if (t.Generation() != loaded->genid) why = "the ruleset changed since fwc's last commit";
   // In one namespace a replaced table moves the generation on as well; the
@@ -366,7 +370,7 @@ LoadResult Update(NetlinkTransport& t, const TableImage& image, const TableIndex
     clock = Clock::now();
     PredictHandles(base, want);
     want.table = TableHandle(t);
-    want.netns = t.Namespace();
+    want.netns = netns;
     if (want.table && !want.netns.empty() && CheckHandles(t, image, want)) {
       *next = std::move(want);
       next->genid = result.genid_after;

@@ -107,6 +107,10 @@ LoadResult Replace(NetlinkTransport& t, const TableImage& image, const ReplaceOp
 // when fwc knows its handles for sure (genid 0 otherwise: the next update
 // then replaces the table).
 LoadResult Update(NetlinkTransport& t, const TableImage& image, const TableIndex* loaded, TableIndex* next);
+// Update's reason to replace when the kernel cannot name the namespace.
+inline constexpr const char kNoNamespace[] =
+    "this kernel does not say which network namespace it is (SO_NETNS_COOKIE, Linux 5.14 and later), "
+    "so fwc keeps no index of its table";
 
 // The handle of table inet fwc, 0 when there is none: a table that was
 // replaced has another. Handles are numbered per network namespace (a

@@ -231,6 +231,21 @@ F apply -v "$work/w.fw" >"$work/out" 2>&1
 grep -q "nothing to compile or send" "$work/out" && grep -q "warning" "$work/first" &&
   [ "$(grep -v 'nothing to compile' "$work/out")" = "$(cat "$work/first")" ]
 result "a policy with a warning again: nothing compiled, the same words said" $? "$work/out"
+# Every option that can change what is loaded or said is part of the key:
+# each one given compiles again (and the last, given again, does not).
+last=""
+for opts in "-D x" "--firewall fw" "--no-analysis" "--analysis-budget 7" "--analysis-threads 1" \
+    "--max-policy-size 1M" "-Wno-redundant-rule" "-Wshadowed-rule" "--color=always apply"; do
+  case $opts in *apply) cmd=$opts ;; *) cmd="apply $opts" ;; esac
+  # shellcheck disable=SC2086
+  F $cmd -v "$work/w.fw" >"$work/out" 2>&1
+  if grep -q "nothing to compile or send" "$work/out"; then
+    echo "  '$opts' did not compile again"; last=bad; break
+  fi
+  last=$cmd
+done
+[ "$last" != bad ] && F $last -v "$work/w.fw" >"$work/out" 2>&1 && grep -q "nothing to compile or send" "$work/out"
+result "each option that decides the output or the words compiles again" $? "$work/out"
 F apply "$work/p.fw" >/dev/null 2>&1
 ip netns exec "$fw" nft add rule inet fwc input tcp dport 2998 accept
 F apply -v "$work/p.fw" >"$work/out" 2>&1

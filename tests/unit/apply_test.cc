@@ -516,6 +516,34 @@ TEST_CASE("an origin's files are compared as the compiler reads them, includes b
   CHECK(system((std::string("rm -rf ") + dir).c_str()) == 0);
 }
 
+TEST_CASE("an origin records what the compile said, unless it said too much", "[apply]") {
+  SourceManager sources;
+  sources.Add("p.fw", "host h 10.0.0.1;\n");
+  Diagnostics said(sources);
+  CHECK_FALSE(OriginOf("", sources, said));  // no key: never recorded
+  auto quiet = OriginOf("key", sources, said);
+  REQUIRE(quiet);
+  CHECK(quiet->key == "key");
+  CHECK(quiet->said.empty());
+  REQUIRE(quiet->files.size() == 1);
+  CHECK(quiet->files[0].path == "p.fw");
+
+  said.Warning("unused-object", Loc{0, 1, 1, 1}, "host h is not used", "");
+  auto one = OriginOf("key", sources, said);
+  REQUIRE(one);
+  CHECK(one->said == said.Render());
+  CHECK(one->said.find("host h is not used") != std::string::npos);
+
+  while (said.all().size() < kMaxSaidFindings) said.Warning("unused-object", Loc{0, 1, 1, 1}, "again", "");
+  CHECK(OriginOf("key", sources, said));  // at the cap
+  said.Warning("unused-object", Loc{0, 1, 1, 1}, "one more", "");
+  CHECK_FALSE(OriginOf("key", sources, said));
+
+  Diagnostics long_words(sources);
+  long_words.Warning("unused-object", Loc{0, 1, 1, 1}, std::string(kMaxSaidBytes, 'x'), "");
+  CHECK_FALSE(OriginOf("key", sources, long_words));
+}
+
 TEST_CASE("an apply of the files and options the loaded table was compiled from sends nothing", "[apply]") {
   Machine m;
   std::string path = std::string(m.dir) + "/p.fw";
@@ -577,6 +605,18 @@ TEST_CASE("an apply of the files and options the loaded table was compiled from 
   SECTION("another network namespace") {
     m.kernel.ns = "boot/2";
     CHECK_FALSE(unchanged("key-1", v));
+  }
+  SECTION("an SSH session the guard cannot read") {
+    // Apply refuses it, so the fast path must not pass it.
+    m.env.ssh_connection = "10.1.1.50 50000";
+    CHECK_FALSE(unchanged("key-1", v));
+    CHECK(m.Layer().Apply(web.plan, v) == kNotApplied);
+    ApplyOptions force = v;
+    force.force = true;
+    CHECK(unchanged("key-1", force));
+    // A session it can read: the rules in force stay, nothing to check.
+    m.env.ssh_connection = "10.1.1.50 50000 10.1.1.1 22";
+    CHECK(unchanged("key-1", v));
   }
   SECTION("an apply without an origin forgets the recorded one") {
     Compiled other(Policy(kPolicy, "  accept http from any to lb;\n"));

@@ -98,6 +98,24 @@ TEST_CASE("includes are resolved relative to the including file", "[parser]") {
   CHECK(sm.path(u.objects[2].loc.file) == "dir/more.fw");
 }
 
+TEST_CASE("a file included twice is read once, and the second include is recorded", "[parser]") {
+  // A diamond: main includes a and b, both include common. Whether an
+  // include is read is decided by canonical path, so `fwc apply` compares
+  // the skipped ones too (apply/origin.h): they are the sources' repeats.
+  MemoryLoader loader;
+  loader.files["a.fw"] = "include \"common.fw\";\nhost a 10.0.0.1;\n";
+  loader.files["b.fw"] = "include \"common.fw\";\nhost b 10.0.0.2;\n";
+  loader.files["common.fw"] = "host c 10.0.0.3;\n";
+  SourceManager sm;
+  Diagnostics diags(sm);
+  ast::Unit u = ParsePolicy("main.fw", "include \"a.fw\";\ninclude \"b.fw\";\n", loader, sm, diags);
+  INFO(diags.Render());
+  CHECK_FALSE(diags.has_errors());
+  CHECK(u.objects.size() == 3);  // c once
+  CHECK(sm.size() == 4);         // main, a, common, b
+  CHECK(sm.repeats() == std::vector<std::string>{"common.fw"});
+}
+
 TEST_CASE("recursive includes are an error at the include", "[parser]") {
   MemoryLoader loader;
   loader.files["a.fw"] = "include \"b.fw\";\n";

@@ -303,7 +303,10 @@ TEST_CASE("the table is replaced when the index cannot be trusted", "[delta]") {
     r = Update(b, first, &next, &other);
     REQUIRE(r.ok);
     CHECK_FALSE(r.delta);
+    CHECK(r.replaced_because == kNoNamespace);
     CHECK(other.genid == 0);  // and nothing indexed
+    r = Update(b, second, nullptr, &other);  // not "no index": there never will be one
+    CHECK(r.replaced_because == kNoNamespace);
   }
   SECTION("the kernel refuses the changes") {
     FakeKernel k;
