@@ -374,9 +374,10 @@ struct RuleSet {
 
 class FirewallImporter {
  public:
-  FirewallImporter(const std::unordered_map<std::string, const Node*>& ids, const Node* fw, int file,
+  // (Locations come from the nodes, which name their file.)
+  FirewallImporter(const std::unordered_map<std::string, const Node*>& ids, const Node* fw,
                    const ImportOptions& opts, ImportReporter& report, const std::string& fw_name)
-      : ids_(ids), fw_(fw), file_(file), opts_(opts), report_(report) {
+      : ids_(ids), fw_(fw), opts_(opts), report_(report) {
     d_.firewall_name = fw_name;
     names_.Reserve(fw_name);
   }
@@ -436,7 +437,6 @@ class FirewallImporter {
 
   const std::unordered_map<std::string, const Node*>& ids_;
   const Node* fw_;
-  int file_;
   const ImportOptions& opts_;
   ImportReporter& report_;
   PolicyDraft d_;
@@ -2092,7 +2092,7 @@ std::vector<PolicyDraft> ImportFwb(const std::string& text, int file, const Impo
       continue;
     }
     std::string fw_name = fw_names.Take(n.Has("id") ? n.Get("id") : "#" + std::to_string(n.index), name);
-    FirewallImporter imp(ids, &n, file, opts, report, fw_name);
+    FirewallImporter imp(ids, &n, opts, report, fw_name);
     out.push_back(imp.Run());
   }
   return out;
