@@ -107,11 +107,16 @@ class Parser {
   }
 
   // After a mistake in a rule or an interface: on to the next one in the
-  // block, or to the block's end.
+  // block, or to the block's end. A statement's keyword ends the block only
+  // at the start of a line: in the middle of one ("accept from any to web
+  // service http;") it is part of the mistaken rule, and taking it for the
+  // next statement would report a '}' missing and every later rule as out
+  // of place.
   void SkipItem() {
     int depth = 0;
     while (tok_.type != Tok::kEof) {
-      if (depth == 0 && (Is(Tok::kRBrace) || StartsStatement(tok_.type))) return;
+      bool starts_line = tok_.line != last_.line;
+      if (depth == 0 && (Is(Tok::kRBrace) || (StartsStatement(tok_.type) && starts_line))) return;
       if (Is(Tok::kLBrace)) ++depth;
       if (Is(Tok::kRBrace)) --depth;
       if (Is(Tok::kSemi) && depth == 0) {
@@ -554,8 +559,18 @@ class Parser {
   //            | 'comment' STRING | 'disabled' | 'if' 'not'? name
   //            | 'nowarn' name (',' name)*
   void RuleOption(ast::Rule& r) {
-    if (!kRuleOptions.Has(tok_.type))
-      throw Fail(kRuleOptions, "a rule option (in, out, log, counter, comment, disabled, if, nowarn, mark, connmark, state, limit, connlimit) or ';'");
+    if (!kRuleOptions.Has(tok_.type)) {
+      Mismatch m = Fail(kRuleOptions, "a rule option (in, out, log, counter, comment, disabled, if, nowarn, mark, "
+                                      "connmark, state, limit, connlimit) or ';'");
+      // Firewall Builder's column order (source, destination, service)
+      // is the likeliest cause.
+      if (Is(Tok::kPort))
+        m.help = "ports belong to the protocol, right after the action: 'accept tcp 80 from any to web;'";
+      else if (StartsSpec() || Is(Tok::kService))
+        m.help = "a rule's service comes right after its action, before 'from': 'accept tcp 80 from any to web;', "
+                 "'accept SERVICE-NAME from any to web;'";
+      throw m;
+    }
     switch (Take().type) {
       case Tok::kIn: {
         Token name = Expect(Tok::kId);

@@ -92,8 +92,8 @@ void SyntaxErrors::Report(const Mismatch& m) {
       return;
     }
   }
-  std::string help;
-  if (t.type == Tok::kId || IsKeyword(t.type)) {
+  std::string help = m.help ? m.help : "";
+  if (help.empty() && (t.type == Tok::kId || IsKeyword(t.type))) {
     std::string near = Nearest(lexer_.Text(t), m.expected);
     if (!near.empty()) help = "did you mean '" + near + "'?";
   }

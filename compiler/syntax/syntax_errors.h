@@ -41,6 +41,7 @@ struct Mismatch {
   TokenSet expected;
   TokenSet before;  // what was expected where `previous` is
   const char* what = nullptr;  // e.g. "a statement"
+  const char* help = nullptr;  // what to do, when the parser knows better than "see fwc.policy(5)"
 };
 
 class SyntaxErrors {
