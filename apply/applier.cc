@@ -264,20 +264,18 @@ Status Applier::ApplyConfirmed(const Plan& c, const ApplyOptions& a, NetlinkTran
   return WaitForConfirmation(store, t, token);
 }
 
-std::optional<Status> Applier::ApplyUnchanged(const std::string& policy, const std::string& key, size_t max_bytes,
-                                              const ApplyOptions& a) {
-  if (a.dry_run || a.confirm || key.empty()) return std::nullopt;
-  // The guard has nothing to check when the rules stay, but a session it
-  // cannot read is refused by Apply (unless --force) whatever the rules:
-  // the same policy must not pass here and fail there.
-  if (!a.force && !env_.ssh_connection.empty() && !ParseSshConnection(env_.ssh_connection)) return std::nullopt;
-  auto t1 = Clock::now();
+// The recorded origin, when it is that of these files and options (key)
+// and the kernel is still at the namespace, generation and table handle it
+// records. nullopt on any doubt: the caller compiles and reports as usual.
+std::optional<Origin> Applier::CurrentOrigin(const std::string& key, size_t max_bytes, bool unless_pending) {
+  if (key.empty()) return std::nullopt;
   std::optional<Origin> o;
   try {
     StateStore store(env_.state_dir);
-    PendingState s = store.Read();
-    // A pending confirmation is Apply's to report.
-    if (s.status == PendingStatus::kPending || s.status == PendingStatus::kArming) return std::nullopt;
+    if (unless_pending) {
+      PendingState s = store.Read();
+      if (s.status == PendingStatus::kPending || s.status == PendingStatus::kArming) return std::nullopt;
+    }
     o = Origin::Decode(store.LoadOrigin());
   } catch (const std::exception&) {
     return std::nullopt;
@@ -288,8 +286,22 @@ std::optional<Status> Applier::ApplyUnchanged(const std::string& policy, const s
     if (t->Namespace() != o->netns || t->Generation() != o->genid || netlink::TableHandle(*t) != o->table)
       return std::nullopt;
   } catch (const std::exception&) {
-    return std::nullopt;  // Apply reports what the kernel says
+    return std::nullopt;  // the caller reports what the kernel says
   }
+  return o;
+}
+
+std::optional<Status> Applier::ApplyUnchanged(const std::string& policy, const std::string& key, size_t max_bytes,
+                                              const ApplyOptions& a) {
+  if (a.dry_run || a.confirm) return std::nullopt;
+  // The guard has nothing to check when the rules stay, but a session it
+  // cannot read is refused by Apply (unless --force) whatever the rules:
+  // the same policy must not pass here and fail there.
+  if (!a.force && !env_.ssh_connection.empty() && !ParseSshConnection(env_.ssh_connection)) return std::nullopt;
+  auto t1 = Clock::now();
+  // A pending confirmation is Apply's to report.
+  std::optional<Origin> o = CurrentOrigin(key, max_bytes, true);
+  if (!o) return std::nullopt;
   err_ << o->said;  // where the compile would have said it: first
   if (a.verbose)
     err_ << "fwc: nothing to compile or send: the loaded table is what fwc committed for these files and options "
@@ -500,30 +512,41 @@ Status Applier::Show(bool canonical, bool json) {
   }
 }
 
+namespace {
+
+// What verify prints of a table that is exactly the policy's.
+void SayExact(std::ostream& out, const std::string& policy, const std::string& summary, bool json) {
+  if (json)
+    out << "{\"policy\": " << JsonString(policy) << ", \"loaded\": true, \"exact\": true, \"summary\": "
+        << JsonString(summary) << ", \"differences\": []}\n";
+  else
+    out << "fwc: table inet fwc is exactly what " << policy << " compiles to (" << summary << ")\n";
+}
+
+}  // namespace
+
 Status Applier::Verify(const Plan& c, bool json) {
   try {
     auto t = env_.kernel();
     Loaded l = ReadTable(*t);
+    // A program reads the JSON: every difference, up to a bound that only a
+    // wholly different table of 100k rules reaches.
+    auto diff = l.image.present ? Differences(l.image, c.image, json ? 100000 : 60) : std::vector<std::string>{};
+    if (l.image.present && diff.empty()) {
+      RecordVerified(c, l, *t);
+      SayExact(out_, c.policy, Summary(l.image), json);
+      return kOk;
+    }
     if (json) {
-      // A program reads this one: every difference, up to a bound that only
-      // a wholly different table of 100k rules reaches.
-      auto diff = l.image.present ? Differences(l.image, c.image, 100000) : std::vector<std::string>{};
       out_ << "{\"policy\": " << JsonString(c.policy) << ", \"loaded\": " << (l.image.present ? "true" : "false")
-           << ", \"exact\": " << (l.image.present && diff.empty() ? "true" : "false")
-           << ", \"summary\": " << JsonString(Summary(l.image)) << ", \"differences\": [";
+           << ", \"exact\": false, \"summary\": " << JsonString(Summary(l.image)) << ", \"differences\": [";
       for (size_t i = 0; i < diff.size(); ++i) out_ << (i ? ",\n  " : "\n  ") << JsonString(diff[i]);
       out_ << "]}\n";
-      return l.image.present && diff.empty() ? kOk : kDiffers;
+      return kDiffers;
     }
     if (!l.image.present) {
       out_ << "fwc: table inet fwc is not loaded\n";
       return kDiffers;
-    }
-    auto diff = Differences(l.image, c.image, 60);
-    if (diff.empty()) {
-      out_ << "fwc: table inet fwc is exactly what " << c.policy << " compiles to (" << Summary(l.image)
-                << ")\n";
-      return kOk;
     }
     out_ << "fwc: table inet fwc differs from what " << c.policy << " compiles to ('-' loaded, '+' policy):\n";
     for (const auto& d : diff) out_ << "  " << d << "\n";
@@ -532,6 +555,38 @@ Status Applier::Verify(const Plan& c, bool json) {
     err_ << "fwc: error: " << e.what() << "\n";
     return kError;
   }
+}
+
+// The table read at l.genid is exactly the plan's: until the next commit
+// (which moves the generation on) it stays so, and the next verify of the
+// same files and options (or apply) need not compile or read it.
+void Applier::RecordVerified(const Plan& c, const Loaded& l, NetlinkTransport& t) {
+  if (!c.origin) return;
+  try {
+    Origin o = *c.origin;
+    o.netns = t.Namespace();
+    o.genid = l.genid;
+    o.table = l.image.table && nftnl_table_is_set(l.image.table.get(), NFTNL_TABLE_HANDLE)
+                  ? nftnl_table_get_u64(l.image.table.get(), NFTNL_TABLE_HANDLE)
+                  : 0;
+    if (o.netns.empty() || !o.genid || !o.table) return;
+    o.forwarding = c.forwarding;
+    o.summary = Summary(c.image);
+    o.verified = Summary(l.image);
+    StateStore(env_.state_dir).SaveOrigin(o.Encode());
+  } catch (const std::exception&) {
+    // Not recorded: the next verify reads the table again.
+  }
+}
+
+std::optional<Status> Applier::VerifyUnchanged(const std::string& policy, const std::string& key, size_t max_bytes,
+                                               bool json) {
+  // A pending confirmation does not matter: verify says what is loaded.
+  std::optional<Origin> o = CurrentOrigin(key, max_bytes, false);
+  if (!o || o->verified.empty()) return std::nullopt;
+  err_ << o->said;
+  SayExact(out_, policy, o->verified, json);
+  return kOk;
 }
 
 namespace {

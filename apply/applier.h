@@ -103,9 +103,19 @@ class Applier {
   // (a table that is not loaded is {"loaded": false, ...}, still exit 1).
   Status Show(bool canonical, bool json = false);
   // json: {"policy", "loaded", "exact", "summary", "differences"} (fwc(8)).
+  // A table found exact is recorded (plan.origin, at the generation read),
+  // so that VerifyUnchanged can answer the next verify.
   Status Verify(const Plan& plan, bool json = false);
+  // Before compiling: when a verify found the table exact for these files
+  // and options (`key`) and the ruleset is still at that generation (no
+  // commit since, so nothing in it changed), says so as Verify would and
+  // returns kOk. nullopt: compile and Verify as usual.
+  std::optional<Status> VerifyUnchanged(const std::string& policy, const std::string& key, size_t max_bytes,
+                                        bool json = false);
 
  private:
+  std::optional<Origin> CurrentOrigin(const std::string& key, size_t max_bytes, bool unless_pending);
+  void RecordVerified(const Plan& c, const netlink::Loaded& l, netlink::NetlinkTransport& t);
   bool SshGuard(const Plan& plan, bool verbose);
   Status DryRun(const Plan& plan, netlink::NetlinkTransport& t);
   Status ApplyConfirmed(const Plan& plan, const ApplyOptions& options, netlink::NetlinkTransport& t);

@@ -15,7 +15,7 @@
 namespace fwc::apply {
 namespace {
 
-constexpr const char* kVersionLine = "fwc-origin 1";
+constexpr const char* kVersionLine = "fwc-origin 2";
 
 std::string Hex(const std::string& s) {
   static const char* digits = "0123456789abcdef";
@@ -76,6 +76,7 @@ std::string Origin::Encode() const {
     << (forwarding.forwards ? 1 : 0) << "\n"
     << "summary " << Hex(summary) << "\n"
     << "said " << Hex(said) << "\n"
+    << "verified " << Hex(verified) << "\n"
     << "files " << files.size() << "\n";
   for (const auto& f : files) {
     if (f.read) o << "file " << f.size << " " << f.digest << " " << Hex(f.path) << " " << Hex(f.canonical) << "\n";
@@ -130,6 +131,10 @@ std::optional<Origin> Origin::Decode(const std::string& text) {
   auto said = w ? Unhex(w->at(0)) : std::nullopt;
   if (!said) return std::nullopt;
   o.said = *said;
+  auto v = fields("verified", 1);
+  auto verified = v ? Unhex(v->at(0)) : std::nullopt;
+  if (!verified) return std::nullopt;
+  o.verified = *verified;
   auto n = fields("files", 1);
   size_t count = 0;
   if (!n || !Number(n->at(0), &count)) return std::nullopt;

@@ -48,6 +48,10 @@ struct Origin {
   ForwardingNeed forwarding;  // what the policy asks of IP forwarding
   std::string summary;        // "N rules, M sets": what `fwc apply` prints of the table
   std::string said;           // the compile's warnings as it printed them, printed again
+  // Set by a verify that read the table at genid and found it exactly what
+  // these files and options compile to: the summary of the loaded table it
+  // printed. "": not verified (an apply's commit, until a verify reads it).
+  std::string verified;
 
   // A text file: a version line, then one "name value" line per field and
   // per file; strings are hex so that no byte of a path can end a line.

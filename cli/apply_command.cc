@@ -66,7 +66,8 @@ int Build(const PolicyArgs& args, const Registry& registry, Compiled* out) {
 }
 
 // Everything on the command line that decides what a compile prints and
-// produces, as one text for OriginKey. "" when the apply should compile
+// produces, as one text for OriginKey; apply and verify share it, so that
+// what either recorded serves the other. "" when the command should compile
 // whatever was recorded: the policy on standard input (nothing to read
 // again), --timing (the stages' times are wanted), JSON or SARIF
 // diagnostics (a document is printed even when empty).
@@ -89,6 +90,12 @@ std::string OptionsText(const PolicyArgs& p, const Registry& registry) {
   return text;
 }
 
+// The key of what apply and verify record (apply/origin.h); "" for none.
+std::string KeyOf(const PolicyArgs& p, const Registry& registry) {
+  std::string options = OptionsText(p, registry);
+  return options.empty() ? "" : apply::OriginKey(options);
+}
+
 int Apply(const ApplyArgs& a, const Registry& registry) {
   apply::ApplyOptions o;
   o.dry_run = a.dry_run;
@@ -96,8 +103,7 @@ int Apply(const ApplyArgs& a, const Registry& registry) {
   o.no_wait = a.no_wait;
   o.force = a.force;
   o.verbose = a.verbose;
-  std::string options = OptionsText(a.policy, registry);
-  std::string key = options.empty() ? "" : apply::OriginKey(options);
+  std::string key = KeyOf(a.policy, registry);
   if (auto done = Layer().ApplyUnchanged(a.policy.policy, key, a.policy.max_policy_bytes, o)) return *done;
   Compiled c;
   if (int rc = Build(a.policy, registry, &c); rc != kExitOk) return rc;
@@ -113,9 +119,13 @@ struct VerifyArgs {
 };
 
 int Verify(const VerifyArgs& args, const Registry& registry) {
+  bool json = args.format == "json";
+  std::string key = KeyOf(args.policy, registry);
+  if (auto done = Layer().VerifyUnchanged(args.policy.policy, key, args.policy.max_policy_bytes, json)) return *done;
   Compiled c;
   if (int rc = Build(args.policy, registry, &c); rc != kExitOk) return rc;
-  return Layer().Verify(c.plan, args.format == "json");
+  c.plan.origin = apply::OriginOf(key, c.compilation->sources(), c.compilation->diags());
+  return Layer().Verify(c.plan, json);
 }
 
 struct InstallArgs {

@@ -503,7 +503,11 @@ std::string Display(const std::string& line) {
     size_t c = line.rfind(" comment \"");
     if (c != std::string::npos && line.back() == '"')
       return "rule in " + chain + ": " + line.substr(c + 10, line.size() - c - 11);
-    return "rule in " + chain + " (no comment)";
+    // Not one of fwc's (someone's by hand): what it does is all there is to show.
+    std::string body = line.substr(std::min(line.size(), colon + 1));
+    while (!body.empty() && body.front() == ' ') body.erase(0, 1);
+    if (body.size() > 140) body = body.substr(0, 137) + "...";
+    return "rule in " + chain + " (no comment): " + body;
   }
   if (line.size() > 160) return line.substr(0, 157) + "...";
   return line;

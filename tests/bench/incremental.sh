@@ -14,6 +14,11 @@
 #             cost before)
 #   same      the same policy applied again (nothing to compile or send:
 #             apply/origin.h), end to end
+#   verify    fwc verify after the last edit (compiles, reads the whole
+#             table back: the kernel's rule dump walks the chain from its
+#             start for every 32 KiB it returns), in seconds
+#   again     fwc verify once more: answered from what the first recorded
+#             (the ruleset is still at the generation it read)
 # with and without the shadow analysis (--no-analysis).
 #
 # usage: incremental.sh [-s "SIZES"] [-r EDITS] [FWC]
@@ -26,7 +31,7 @@ while getopts s:r:h opt; do
   case $opt in
     s) sizes=$OPTARG ;;
     r) reps=$OPTARG ;;
-    *) sed -n '2,21p' "$0"; exit 2 ;;
+    *) sed -n '2,26p' "$0"; exit 2 ;;
   esac
 done
 shift $((OPTIND - 1))
@@ -76,8 +81,8 @@ field() { sed -n "s/.*$1 \([0-9]*\) ms.*/\1/p" "$work/log" | head -1; }
 
 echo "# fwc incremental apply benchmark: $(nproc) cores, kernel $(uname -r)"
 echo "# one-rule edits in place, median of $reps; milliseconds unless said"
-printf '%-13s %-9s | %9s | %9s = %8s + %6s + %6s | %9s | %6s | %s\n' policy analysis "full (s)" "edit wall" compile index kernel \
-  "replace" same "edit batch"
+printf '%-13s %-9s | %9s | %9s = %8s + %6s + %6s | %9s | %6s | %10s | %6s | %s\n' policy analysis "full (s)" "edit wall" \
+  compile index kernel "replace" same "verify (s)" again "edit batch"
 for n in $sizes; do
   for kind in plain sets; do
     for analysis in yes no; do
@@ -115,10 +120,17 @@ for n in $sizes; do
         echo $(( ($(now) - s) / 1000000 )) >>"$work/t.same"
         grep -q "nothing to compile or send" "$work/log" || { echo "compiled again:" >&2; cat "$work/log" >&2; exit 1; }
       done
-      printf '%-13s %-9s | %9s | %9s = %8s + %6s + %6s | %9s | %6s | %s\n' "$kind $n" "$analysis" \
+      s=$(now)
+      ip netns exec "$ns" "$fwc" verify $flag "$work/p.fw" >"$work/log" 2>&1 || { cat "$work/log" >&2; exit 1; }
+      verify=$(( ($(now) - s) / 1000000 ))
+      s=$(now)
+      ip netns exec "$ns" "$fwc" verify $flag "$work/p.fw" >"$work/log" 2>&1 || { cat "$work/log" >&2; exit 1; }
+      again=$(( ($(now) - s) / 1000000 ))
+      printf '%-13s %-9s | %9s | %9s = %8s + %6s + %6s | %9s | %6s | %10s | %6s | %s\n' "$kind $n" "$analysis" \
         "$(awk -v ms="$full" 'BEGIN { printf "%.2f", ms / 1000 }')" "$(median <"$work/t.wall")" \
         "$(median <"$work/t.compile")" "$(median <"$work/t.index")" "$(median <"$work/t.kernel")" \
-        "$(median <"$work/t.replace")" "$(median <"$work/t.same")" "$batch"
+        "$(median <"$work/t.replace")" "$(median <"$work/t.same")" \
+        "$(awk -v ms="$verify" 'BEGIN { printf "%.2f", ms / 1000 }')" "$again" "$batch"
     done
   done
 done

@@ -223,6 +223,23 @@ grep -q "nothing to compile or send" "$work/out" && ! grep -q "compile [0-9]* ms
 result "the same policy again: nothing compiled or sent" $? "$work/out"
 F verify "$work/p.fw" >"$work/verify" 2>&1
 result "... and the table is exactly the policy's" $? "$work/verify"
+# A verify that found the table exact is recorded: the next one is answered
+# from the record, in the same words; a change made since is still found.
+F verify "$work/p.fw" >"$work/v1" 2>&1
+F verify "$work/p.fw" >"$work/v2" 2>&1
+[ $? = 0 ] && cmp -s "$work/v1" "$work/v2" && grep -q "is exactly what" "$work/v2" &&
+  grep -q '^verified [0-9a-f][0-9a-f]*$' "$work"/state/net-*.origin
+result "a verify after a verify: the same words, from the record" $? "$work/v2"
+F verify --format json "$work/p.fw" >"$work/v3" 2>&1
+[ $? = 0 ] && grep -q '"exact": true' "$work/v3"
+result "... in JSON too" $? "$work/v3"
+ip netns exec "$fw" nft add rule inet fwc input tcp dport 2997 accept
+F verify "$work/p.fw" >"$work/v4" 2>&1
+# (2997 = 0x0bb5, in network order in the rule's expressions)
+[ $? = 1 ] && grep -q "differs from what" "$work/v4" && grep -q "rule in input (no comment): .*0x0000b50b" "$work/v4"
+result "... and a rule added by hand since is found" $? "$work/v4"
+F apply "$work/p.fw" >/dev/null 2>&1
+
 # A policy with a warning (a rule the one before it makes redundant): the
 # warning is said again, word for word.
 sed 's/^}$/    accept tcp 2001-2999 from any to fw;\n    accept tcp 2500 from any to fw;\n}/' "$work/p.fw" >"$work/w.fw"

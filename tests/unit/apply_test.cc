@@ -448,6 +448,7 @@ TEST_CASE("an origin survives its file and refuses anything else", "[apply]") {
   o.forwarding.forwards = true;
   o.summary = "3 chains, 10 rules";
   o.said = "p.fw:3:1: warning: redundant\n\x1b[1mbold\x1b[0m\n";
+  o.verified = "3 chains, 10 rules, 1 sets with 4 elements";
   o.files.push_back({"dir with space/p\nolicy.fw", "/abs/p.fw", true, 120, 0xfffffffffffffffeull});
   o.files.push_back({"common.fw", "/abs/common.fw", false, 0, 0});
   auto back = Origin::Decode(o.Encode());
@@ -460,6 +461,7 @@ TEST_CASE("an origin survives its file and refuses anything else", "[apply]") {
   CHECK(back->forwarding.forwards);
   CHECK(back->summary == o.summary);
   CHECK(back->said == o.said);
+  CHECK(back->verified == o.verified);
   REQUIRE(back->files.size() == 2);
   CHECK(back->files[0].path == o.files[0].path);
   CHECK(back->files[0].canonical == "/abs/p.fw");
@@ -468,10 +470,12 @@ TEST_CASE("an origin survives its file and refuses anything else", "[apply]") {
   CHECK_FALSE(back->files[1].read);
   // The newline in the path did not end a line.
   std::string good = o.Encode();
-  CHECK(std::count(good.begin(), good.end(), '\n') == 12);
+  CHECK(std::count(good.begin(), good.end(), '\n') == 13);
   const std::vector<std::string> bad = {
       "",
-      "fwc-origin 2\n" + good.substr(good.find('\n') + 1),
+      "fwc-origin 3\n" + good.substr(good.find('\n') + 1),
+      "fwc-origin 1\n" + good.substr(good.find('\n') + 1),        // an older fwc's
+      std::string(good).replace(good.find("verified "), 9, "verifyed "),
       good.substr(0, good.size() - 4),                              // no end
       good + "extra\n",
       std::string(good).replace(good.find("files 2"), 7, "files 3"),  // a file missing
@@ -542,6 +546,89 @@ TEST_CASE("an origin records what the compile said, unless it said too much", "[
   Diagnostics long_words(sources);
   long_words.Warning("unused-object", Loc{0, 1, 1, 1}, std::string(kMaxSaidBytes, 'x'), "");
   CHECK_FALSE(OriginOf("key", sources, long_words));
+}
+
+TEST_CASE("a verify that found the table exact answers the next one without compiling or reading it", "[apply]") {
+  Machine m;
+  std::string path = std::string(m.dir) + "/p.fw";
+  std::string text = Policy(kPolicy, kRules);
+  WriteFile(path, text);
+  Compiled web(text);
+  web.plan.policy = path;
+  SourceManager sources;
+  sources.Add(path, text);
+  Origin o;
+  o.key = "key-1";
+  o.files = OriginFiles(sources);
+  o.said = "p.fw:9:3: warning: what the compile said\n";
+  web.plan.origin = o;
+  const size_t max = 1 << 20;
+  auto unchanged = [&](const std::string& key, bool json = false) {
+    m.out.str("");
+    m.err.str("");
+    return m.Layer().VerifyUnchanged(path, key, max, json);
+  };
+  auto full = [&](bool json = false) {
+    m.out.str("");
+    return m.Layer().Verify(web.plan, json);
+  };
+
+  REQUIRE(m.Layer().Apply(web.plan, {}) == kOk);
+  CHECK_FALSE(unchanged("key-1"));  // the apply's commit, not yet read back
+  REQUIRE(full() == kOk);
+  std::string said = m.out.str();
+  REQUIRE(said.find("is exactly what " + path + " compiles to") != std::string::npos);
+  REQUIRE(full(true) == kOk);
+  std::string said_json = m.out.str();
+  int reads = m.kernel.rule_dumps;
+
+  auto st = unchanged("key-1");
+  REQUIRE(st);
+  CHECK(*st == kOk);
+  CHECK(m.out.str() == said);
+  CHECK(m.err.str() == o.said);
+  st = unchanged("key-1", true);
+  REQUIRE(st);
+  CHECK(m.out.str() == said_json);
+  CHECK(m.kernel.rule_dumps == reads);  // nothing read
+  // The apply of the same files and options needs nothing either, and
+  // says what the compile would (the policy's summary).
+  m.out.str("");
+  auto applied = m.Layer().ApplyUnchanged(path, "key-1", max, {});
+  REQUIRE(applied);
+  CHECK(m.out.str() == "fwc: applied " + path + " (" + Summary(web.plan.image) + ")\n");
+
+  CHECK_FALSE(unchanged("key-2"));
+  CHECK_FALSE(unchanged(""));
+  SECTION("the file changed") {
+    WriteFile(path, text + "\n");
+    CHECK_FALSE(unchanged("key-1"));
+  }
+  SECTION("a commit since (a rule by hand, a set element)") {
+    ++m.kernel.genid;
+    CHECK_FALSE(unchanged("key-1"));
+  }
+  SECTION("another network namespace") {
+    m.kernel.ns = "boot/2";
+    CHECK_FALSE(unchanged("key-1"));
+  }
+  SECTION("an apply since: its commit is not verified") {
+    Compiled other(Policy(kPolicy, "  accept http from any to lb;\n"));
+    other.plan.origin = o;
+    REQUIRE(m.Layer().Apply(other.plan, {}) == kOk);
+    CHECK_FALSE(unchanged("key-1"));
+  }
+  SECTION("a verify that finds differences records nothing") {
+    Compiled other(Policy(kPolicy, "  accept http from any to lb;\n"));
+    Origin other_origin = o;
+    other_origin.key = "key-2";
+    other.plan.origin = other_origin;
+    other.plan.policy = path;
+    m.out.str("");
+    CHECK(m.Layer().Verify(other.plan) == kDiffers);
+    CHECK_FALSE(unchanged("key-2"));
+    CHECK(unchanged("key-1"));  // what was found exact still is
+  }
 }
 
 TEST_CASE("an apply of the files and options the loaded table was compiled from sends nothing", "[apply]") {

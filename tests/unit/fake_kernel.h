@@ -79,6 +79,7 @@ class FakeKernel : public NetlinkTransport {
   // Returns an errno to refuse a message (index in the batch, message).
   std::function<int(const Msg&)> refuse;
   int changes_underneath = 0;  // batches before which "someone else" commits
+  int rule_dumps = 0;          // reads of the rules (what a verify reads)
 
   uint32_t Generation() override { return genid; }
   // A namespace made anew after another was deleted gets another name.
@@ -132,6 +133,7 @@ class FakeKernel : public NetlinkTransport {
 
   std::vector<std::string> Dump(uint16_t type, uint16_t family, const std::string& table, const std::string& set,
                                 uint16_t* genid16) override {
+    if (type == NFT_MSG_GETRULE) ++rule_dumps;
     *genid16 = static_cast<uint16_t>(genid & 0xffff);
     std::vector<std::string> out;
     if (!state_.present || family != kFamily || table != kTableName) return out;
