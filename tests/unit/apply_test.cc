@@ -548,6 +548,18 @@ TEST_CASE("an origin records what the compile said, unless it said too much", "[
   CHECK_FALSE(OriginOf("key", sources, long_words));
 }
 
+// What an apply of the policy file at path (holding text) with the
+// options "key-1" records, with a warning it said.
+static Origin OriginOfFile(const std::string& path, const std::string& text) {
+  SourceManager sources;
+  sources.Add(path, text);
+  Origin o;
+  o.key = "key-1";
+  o.files = OriginFiles(sources);
+  o.said = "p.fw:9:3: warning: what the compile said\n";
+  return o;
+}
+
 TEST_CASE("a verify that found the table exact answers the next one without compiling or reading it", "[apply]") {
   Machine m;
   std::string path = std::string(m.dir) + "/p.fw";
@@ -555,12 +567,7 @@ TEST_CASE("a verify that found the table exact answers the next one without comp
   WriteFile(path, text);
   Compiled web(text);
   web.plan.policy = path;
-  SourceManager sources;
-  sources.Add(path, text);
-  Origin o;
-  o.key = "key-1";
-  o.files = OriginFiles(sources);
-  o.said = "p.fw:9:3: warning: what the compile said\n";
+  Origin o = OriginOfFile(path, text);
   web.plan.origin = o;
   const size_t max = 1 << 20;
   auto unchanged = [&](const std::string& key, bool json = false) {
@@ -637,12 +644,7 @@ TEST_CASE("an apply of the files and options the loaded table was compiled from 
   std::string text = Policy(kPolicy, kRules);
   WriteFile(path, text);
   Compiled web(text);
-  SourceManager sources;
-  sources.Add(path, text);
-  Origin o;
-  o.key = "key-1";
-  o.files = OriginFiles(sources);
-  o.said = "p.fw:9:3: warning: what the compile said\n";
+  Origin o = OriginOfFile(path, text);
   web.plan.origin = o;
   web.plan.forwarding.forwards = true;
   ApplyOptions v;
