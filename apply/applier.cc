@@ -566,9 +566,7 @@ void Applier::RecordVerified(const Plan& c, const Loaded& l, NetlinkTransport& t
     Origin o = *c.origin;
     o.netns = t.Namespace();
     o.genid = l.genid;
-    o.table = l.image.table && nftnl_table_is_set(l.image.table.get(), NFTNL_TABLE_HANDLE)
-                  ? nftnl_table_get_u64(l.image.table.get(), NFTNL_TABLE_HANDLE)
-                  : 0;
+    o.table = netlink::TableHandle(l.image);
     if (o.netns.empty() || !o.genid || !o.table) return;
     o.forwarding = c.forwarding;
     o.summary = Summary(c.image);

@@ -69,19 +69,18 @@ class MnlTransport : public NetlinkTransport {
   MnlTransport& operator=(const MnlTransport&) = delete;
 
   std::string Namespace() override {
-#ifdef SO_NETNS_COOKIE
+#ifndef SO_NETNS_COOKIE
+    return "";  // headers older than Linux 5.14: nothing recorded of a table is trusted
+#else
     uint64_t cookie = 0;
     socklen_t len = sizeof cookie;
     // ENOPROTOOPT before Linux 5.14: "" (nothing recorded of a table is trusted).
     if (getsockopt(mnl_socket_get_fd(nl_), SOL_SOCKET, SO_NETNS_COOKIE, &cookie, &len) != 0 || !cookie) return "";
-#else
-    const uint64_t cookie = 0;  // headers older than Linux 5.14
-    return "";
-#endif
     std::ifstream in("/proc/sys/kernel/random/boot_id");
     std::string boot;
     if (!std::getline(in, boot) || boot.empty()) return "";
     return boot + "/" + std::to_string(cookie);
+#endif
   }
 
   uint32_t Generation() override {

@@ -271,6 +271,10 @@ bool CheckHandles(NetlinkTransport& t, const TableImage& image, const TableIndex
   return true;
 }
 
+uint64_t HandleOf(const nftnl_table* table) {
+  return table && nftnl_table_is_set(table, NFTNL_TABLE_HANDLE) ? nftnl_table_get_u64(table, NFTNL_TABLE_HANDLE) : 0;
+}
+
 }  // namespace
 
 uint64_t TableHandle(NetlinkTransport& t) {
@@ -278,10 +282,12 @@ uint64_t TableHandle(NetlinkTransport& t) {
   for (const auto& m : t.Dump(NFT_MSG_GETTABLE, kFamily, kTableName, "", &gen)) {
     TablePtr table = NewTable();
     if (nftnl_table_nlmsg_parse(reinterpret_cast<const nlmsghdr*>(m.data()), table.get()) < 0) continue;
-    if (nftnl_table_is_set(table.get(), NFTNL_TABLE_HANDLE)) return nftnl_table_get_u64(table.get(), NFTNL_TABLE_HANDLE);
+    if (uint64_t handle = HandleOf(table.get())) return handle;
   }
   return 0;
 }
+
+uint64_t TableHandle(const TableImage& image) { return HandleOf(image.table.get()); }
 
 LoadResult Update(NetlinkTransport& t, const TableImage& image, const TableIndex* loaded, TableIndex* next) {
   auto clock = Clock::now();

@@ -117,6 +117,9 @@ inline constexpr const char kNoNamespace[] =
 // namespace made anew starts over), so only with NetlinkTransport::
 // Namespace() does a handle name one table.
 uint64_t TableHandle(NetlinkTransport& t);
+// The same, of an image read from the kernel (ReadTable: the handle at the
+// generation it was read at); 0 for an image fwc built.
+uint64_t TableHandle(const TableImage& image);
 
 // A saved image made ready to be sent again: handles dropped (anonymous
 // sets keep their names; the table they are created in is new).
