@@ -34,6 +34,8 @@ class Lexer {
   // The next token; kEof at the end, again and again.
   Token Next();
   std::string_view Text(const Token& t) const { return s_.substr(t.begin, t.end - t.begin); }
+  // The text from token t to the end of the input.
+  std::string_view Rest(const Token& t) const { return s_.substr(t.begin); }
 
  private:
   char CharAt(size_t i) const { return i < s_.size() ? s_[i] : '\0'; }
