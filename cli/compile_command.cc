@@ -53,13 +53,13 @@ int Compile(const CompileArgs& a, const Registry& registry, bool emit) {
     return WriteOutput(a.output, DumpPlaced(c.sections(), c.sources()) + DumpPlaced(c.placed(), c.sources()), 0644);
   auto backend = MakeBackend(a.target);
   std::size_t checked = c.timings().size();
+  std::string out;
+  if (a.dump == "model") out = DumpModel(c.model(), c.sources());  // the last lowering frees the model
   ir::Ruleset rs = c.LowerLast(backend->caps());
   c.Lap("lower");
-  std::string out;
   if (a.dump == "ast") out = DumpAst(c.unit());
-  else if (a.dump == "model") out = DumpModel(c.model(), c.sources());
   else if (a.dump == "ir") out = ir::Dump(rs);
-  else out = backend->Emit(rs);
+  else if (a.dump.empty()) out = backend->Emit(rs);
   c.Lap("emit");
   int written = WriteOutput(a.output, out, a.dump.empty() ? backend->file_mode() : 0644);
   c.Lap("write");

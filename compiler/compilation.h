@@ -59,7 +59,8 @@ class Compilation {
   // Lowers the checked policy for a target with the given capabilities.
   ir::Ruleset Lower(const LoweringCaps& caps);
   // The same as the last stage: hands the placed rules to the lowering
-  // instead of copying them, so placed() is empty afterwards.
+  // instead of copying them, then frees the model, so placed(), sections()
+  // and model() are empty afterwards.
   ir::Ruleset LowerLast(const LoweringCaps& caps);
 
   const ast::Unit& unit() const { return unit_; }  // empty unless set_keep_ast(true)

@@ -204,7 +204,7 @@ void AddBuiltinUnits(std::vector<RuleList>& lists, analysis::InterfaceIds& iface
     if (lo_id) {
       Cube c = Cube::Full(l.limits);
       auto field = l.hook == ir::Hook::kInput ? analysis::kIif : analysis::kOif;
-      c.f[field].lo = c.f[field].hi = lo_id;
+      c.set_single(field, lo_id);
       Unit u;
       u.origin = lo;
       u.action = ast::Action::kAccept;
@@ -213,9 +213,9 @@ void AddBuiltinUnits(std::vector<RuleList>& lists, analysis::InterfaceIds& iface
     }
     if (l.family == Family::kV6) {
       Cube c = Cube::Full(l.limits);
-      c.f[analysis::kProto].lo = c.f[analysis::kProto].hi = kProtoIcmpv6;
-      c.f[analysis::kIcmp].lo = U128{133} << 8;
-      c.f[analysis::kIcmp].hi = (U128{136} << 8) | 0xff;
+      c.set_single(analysis::kProto, kProtoIcmpv6);
+      c.set_lo(analysis::kIcmp, U128{133} << 8);
+      c.set_hi(analysis::kIcmp, (U128{136} << 8) | 0xff);
       Unit u;
       u.origin = nd;
       u.action = ast::Action::kAccept;
@@ -256,7 +256,7 @@ void RestrictToObservable(std::vector<RuleList>& a, std::vector<RuleList>& b, co
       auto add = [&](analysis::Field field, const IntervalSet& s) {
         for (const auto& iv : s.intervals()) {
           Cube c = full;
-          c.f[field] = iv;
+          c.set(field, iv);
           cubes.push_back(c);
         }
       };
@@ -268,8 +268,8 @@ void RestrictToObservable(std::vector<RuleList>& a, std::vector<RuleList>& b, co
           for (Interval itf : {Interval{0, lo_id - 1}, Interval{lo_id + 1, l.limits.max[itf_field]}}) {
             if (itf.lo > itf.hi) continue;
             Cube c = full;
-            c.f[addr] = iv;
-            c.f[itf_field] = itf;
+            c.set(addr, iv);
+            c.set(itf_field, itf);
             cubes.push_back(c);
           }
       };
@@ -298,7 +298,7 @@ void RestrictToObservable(std::vector<RuleList>& a, std::vector<RuleList>& b, co
         U128 lo_id = static_cast<U128>(ifaces.Find("lo"));
         for (analysis::Field itf : {analysis::kIif, analysis::kOif}) {
           Cube c = full;
-          c.f[itf] = Interval{lo_id, lo_id};
+          c.set(itf, Interval{lo_id, lo_id});
           cubes.push_back(c);
         }
       }
@@ -309,7 +309,7 @@ void RestrictToObservable(std::vector<RuleList>& a, std::vector<RuleList>& b, co
               (itf == analysis::kOif && l.hook == ir::Hook::kInput))
             continue;
           Cube c = full;
-          c.f[itf] = Interval{0, 0};
+          c.set(itf, Interval{0, 0});
           cubes.push_back(c);
         }
       }

@@ -16,7 +16,7 @@ constexpr int kLeafSize = 4;  // one node of unit slots
 
 CandidateIndex::CandidateIndex(const RuleList& list) : list_(list) {
   // A field is wide when its hull spans more than 1/256 of the field.
-  auto wide = [&](const Cube& h, Field f) { return (h.f[f].hi - h.f[f].lo) > (list.limits.max[f] >> 8); };
+  auto wide = [&](const Cube& h, Field f) { return (h.hi(f) - h.lo(f)) > (list.limits.max[f] >> 8); };
   // Protocols never meet unless equal, but their small numbers would make
   // the hierarchy split on them last.
   auto proto_class = [](const Interval& p) {
@@ -31,7 +31,7 @@ CandidateIndex::CandidateIndex(const RuleList& list) : list_(list) {
     const Unit& u = list.units[i];
     if (u.cubes().empty()) continue;
     int shape = (wide(u.hull(), kSrc) ? 1 : 0) | (wide(u.hull(), kDst) ? 2 : 0) | (wide(u.hull(), kDport) ? 4 : 0);
-    classes[proto_class(u.hull().f[kProto]) * kShapes + shape].push_back(i);
+    classes[proto_class(u.hull().field(kProto)) * kShapes + shape].push_back(i);
   }
   // The build works on the units' key boxes: a quarter of the memory of
   // their hulls, and plain integers to compare.
@@ -76,7 +76,7 @@ void CandidateIndex::ChooseKeys() {
     U128 lo = ~U128{0}, hi = 0;
     for (const Unit& u : list_.units) {
       if (u.cubes().empty()) continue;
-      const Interval& i = u.hull().f[f];
+      const Interval& i = u.hull().field(f);
       if (i.lo == 0 && i.hi == list_.limits.max[f]) continue;
       lo = std::min(lo, i.lo);
       hi = std::max(hi, i.hi);
@@ -101,7 +101,7 @@ int32_t CandidateIndex::Key(Field f, U128 v) const {
 
 CandidateIndex::KeyBox CandidateIndex::Key(const Cube& c) const {
   KeyBox k;
-  for (int f = 0; f < kFieldCount; ++f) k.lo[f] = Key(Field(f), c.f[f].lo), k.hi[f] = Key(Field(f), c.f[f].hi);
+  for (int f = 0; f < kFieldCount; ++f) k.lo[f] = Key(Field(f), c.lo(f)), k.hi[f] = Key(Field(f), c.hi(f));
   return k;
 }
 

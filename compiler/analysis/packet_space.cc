@@ -18,19 +18,19 @@ FieldLimits FieldLimits::For(Family f, int interface_ids) {
 
 Cube Cube::Full(const FieldLimits& lim) {
   Cube c;
-  for (int i = 0; i < kFieldCount; ++i) c.f[i] = {0, lim.max[i]};
+  for (int i = 0; i < kFieldCount; ++i) c.set(i, {0, lim.max[i]});
   return c;
 }
 
 Cube Cube::Intersect(const Cube& o) const {
   Cube r;
-  for (int i = 0; i < kFieldCount; ++i) r.f[i] = {std::max(f[i].lo, o.f[i].lo), std::min(f[i].hi, o.f[i].hi)};
+  for (int i = 0; i < kFieldCount; ++i) r.set(i, {std::max(lo(i), o.lo(i)), std::min(hi(i), o.hi(i))});
   return r;
 }
 
 bool CubeContains(const Cube& c, const Point& p) {
   for (int i = 0; i < kFieldCount; ++i)
-    if (p[i] < c.f[i].lo || p[i] > c.f[i].hi) return false;
+    if (p[i] < c.lo(i) || p[i] > c.hi(i)) return false;
   return true;
 }
 
@@ -40,7 +40,7 @@ void AddProduct(const std::array<IntervalSet, kFieldCount>& sets, std::vector<Cu
   std::array<size_t, kFieldCount> idx{};
   while (true) {
     Cube c;
-    for (int i = 0; i < kFieldCount; ++i) c.f[i] = sets[i].intervals()[idx[i]];
+    for (int i = 0; i < kFieldCount; ++i) c.set(i, sets[i].intervals()[idx[i]]);
     out.push_back(c);
     int i = kFieldCount - 1;
     while (i >= 0 && ++idx[i] == sets[i].intervals().size()) idx[i--] = 0;
@@ -57,17 +57,17 @@ void Subtract(const Cube& a, const Cube& b, std::vector<Cube>& out) {
   // left at the end lies inside b.
   Cube rest = a;
   for (int i = 0; i < kFieldCount; ++i) {
-    if (rest.f[i].lo < b.f[i].lo) {
+    if (rest.lo(i) < b.lo(i)) {
       Cube below = rest;
-      below.f[i].hi = b.f[i].lo - 1;
+      below.set_hi(i, b.lo(i) - 1);
       out.push_back(below);
-      rest.f[i].lo = b.f[i].lo;
+      rest.set_lo(i, b.lo(i));
     }
-    if (rest.f[i].hi > b.f[i].hi) {
+    if (rest.hi(i) > b.hi(i)) {
       Cube above = rest;
-      above.f[i].lo = b.f[i].hi + 1;
+      above.set_lo(i, b.hi(i) + 1);
       out.push_back(above);
-      rest.f[i].hi = b.f[i].hi;
+      rest.set_hi(i, b.hi(i));
     }
   }
 }
@@ -92,12 +92,12 @@ bool Uncovered(const Cube& x, const Cube* const* by, size_t n, Point* witness) {
     }
   }
   if (meet.empty()) {
-    for (int i = 0; i < kFieldCount; ++i) (*witness)[i] = x.f[i].lo;
+    for (int i = 0; i < kFieldCount; ++i) (*witness)[i] = x.lo(i);
     return true;
   }
   // A cheap try first: x's lowest corner.
   Point corner;
-  for (int i = 0; i < kFieldCount; ++i) corner[i] = x.f[i].lo;
+  for (int i = 0; i < kFieldCount; ++i) corner[i] = x.lo(i);
   bool corner_free = true;
   for (const Cube* b : meet)
     if (CubeContains(*b, corner)) {
@@ -113,14 +113,14 @@ bool Uncovered(const Cube& x, const Cube* const* by, size_t n, Point* witness) {
   // contained, so the recursion ends.
   const Cube& b = *meet.front();
   for (int i = 0; i < kFieldCount; ++i) {
-    Interval xi = x.f[i];
+    Interval xi = x.field(i);
     U128 cut;
-    if (b.f[i].lo > xi.lo) cut = b.f[i].lo - 1;       // [lo, b.lo-1] | [b.lo, hi]
-    else if (b.f[i].hi < xi.hi) cut = b.f[i].hi;      // [lo, b.hi] | [b.hi+1, hi]
+    if (b.lo(i) > xi.lo) cut = b.lo(i) - 1;       // [lo, b.lo-1] | [b.lo, hi]
+    else if (b.hi(i) < xi.hi) cut = b.hi(i);      // [lo, b.hi] | [b.hi+1, hi]
     else continue;
     Cube left = x, right = x;
-    left.f[i].hi = cut;
-    right.f[i].lo = cut + 1;
+    left.set_hi(i, cut);
+    right.set_lo(i, cut + 1);
     return Uncovered(left, meet.data(), meet.size(), witness) || Uncovered(right, meet.data(), meet.size(), witness);
   }
   return false;  // b contains x: unreachable, handled above
@@ -140,16 +140,16 @@ Cube HullOf(const std::vector<Cube>& cubes) {
     if (c.Empty()) continue;
     for (int i = 0; i < kFieldCount; ++i) {
       if (first) {
-        h.f[i] = c.f[i];
+        h.set(i, c.field(i));
       } else {
-        h.f[i].lo = std::min(h.f[i].lo, c.f[i].lo);
-        h.f[i].hi = std::max(h.f[i].hi, c.f[i].hi);
+        h.set_lo(i, std::min(h.lo(i), c.lo(i)));
+        h.set_hi(i, std::max(h.hi(i), c.hi(i)));
       }
     }
     first = false;
   }
-  if (first)  // no packets at all: an inverted box meets nothing
-    for (auto& iv : h.f) iv = {1, 0};
+  if (first)  // no packets at all: an inverted box, which contains no point
+    for (int i = 0; i < kFieldCount; ++i) h.set(i, {1, 0});
   return h;
 }
 
@@ -167,24 +167,24 @@ U128 Prefer(const Interval& s, std::initializer_list<U128> preferred) {
 
 Point Sample(const Cube& c, const SampleHints& hints) {
   Point p;
-  for (int i = 0; i < kFieldCount; ++i) p[i] = c.f[i].lo;
+  for (int i = 0; i < kFieldCount; ++i) p[i] = c.lo(i);
   // 203.0.113.10 / 2001:db8:ffff::10 (documentation ranges) stand for "any".
-  bool v6 = c.f[kSrc].hi > 0xffffffffu || c.f[kDst].hi > 0xffffffffu;
+  bool v6 = c.hi(kSrc) > 0xffffffffu || c.hi(kDst) > 0xffffffffu;
   U128 doc = v6 ? (U128{0x20010db8ffffULL} << 80) | 0x10 : U128{0xcb00710au};
   auto pick = [&](Field f, const std::vector<U128>& hinted) {
     for (U128 v : hinted)
-      if (Has(c.f[f], v)) return v;
-    return Has(c.f[f], doc) ? doc : c.f[f].lo;
+      if (Has(c.field(f), v)) return v;
+    return Has(c.field(f), doc) ? doc : c.lo(f);
   };
   p[kSrc] = pick(kSrc, hints.src);
   p[kDst] = pick(kDst, hints.dst);
-  p[kProto] = Prefer(c.f[kProto], {kProtoTcp, kProtoUdp, kProtoIcmp, kProtoIcmpv6});
+  p[kProto] = Prefer(c.field(kProto), {kProtoTcp, kProtoUdp, kProtoIcmp, kProtoIcmpv6});
   // An ephemeral source port reads like real traffic; otherwise the lowest.
-  if (c.f[kSport].hi >= 40000) p[kSport] = std::max<U128>(c.f[kSport].lo, 40000);
+  if (c.hi(kSport) >= 40000) p[kSport] = std::max<U128>(c.lo(kSport), 40000);
   if (p[kProto] == kProtoIcmp || p[kProto] == kProtoIcmpv6) {
     // echo-request if allowed, so examples look like pings.
     U128 echo = (p[kProto] == kProtoIcmp ? 8 : 128) << 8;
-    if (Has(c.f[kIcmp], echo)) p[kIcmp] = echo;
+    if (Has(c.field(kIcmp), echo)) p[kIcmp] = echo;
   }
   return p;
 }

@@ -63,8 +63,8 @@ std::vector<Cube> MatchCubes(const PlacedRule& w, const ir::ServiceMatch* servic
   Cube one = Cube::Full(lim);
   std::array<const std::vector<Interval>*, kFieldCount> many{};  // fields of several intervals
   IntervalSet complement[2], icmp;                                 // sets built here, when needed
-  if (!w.rule.iif.empty()) one.f[kIif].lo = one.f[kIif].hi = ifaces.Id(w.rule.iif);
-  if (!w.rule.oif.empty()) one.f[kOif].lo = one.f[kOif].hi = ifaces.Id(w.rule.oif);
+  if (!w.rule.iif.empty()) one.set_single(kIif, ifaces.Id(w.rule.iif));
+  if (!w.rule.oif.empty()) one.set_single(kOif, ifaces.Id(w.rule.oif));
   auto take = [&](Field f, const IntervalSet& set) { many[f] = &set.intervals(); };
   for (auto [f, a] : {std::pair{kSrc, &w.rule.src}, std::pair{kDst, &w.rule.dst}}) {
     if (!a->present || a->runtime) continue;  // a runtime set may hold any address
@@ -76,7 +76,7 @@ std::vector<Cube> MatchCubes(const PlacedRule& w, const ir::ServiceMatch* servic
     }
   }
   if (service) {
-    one.f[kProto].lo = one.f[kProto].hi = service->proto;
+    one.set_single(kProto, service->proto);
     if (service->proto == kProtoTcp || service->proto == kProtoUdp) {
       if (!service->sports.empty()) take(kSport, service->sports);
       if (!service->dports.empty()) take(kDport, service->dports);
@@ -91,7 +91,7 @@ std::vector<Cube> MatchCubes(const PlacedRule& w, const ir::ServiceMatch* servic
   while (true) {
     Cube c = one;
     for (int f = 0; f < kFieldCount; ++f)
-      if (many[f]) c.f[f] = (*many[f])[idx[f]];
+      if (many[f]) c.set(f, (*many[f])[idx[f]]);
     out.push_back(c);
     int f = kFieldCount - 1;
     while (f >= 0 && (!many[f] || ++idx[f] == many[f]->size())) idx[f--] = 0;
@@ -226,7 +226,7 @@ std::string FormatPoint(const Point& p, Family f, const InterfaceIds& ifaces) {
 
 std::string DescribeCube(const Cube& c, Family f, const FieldLimits& lim, const InterfaceIds& ifaces) {
   std::string out;
-  const Interval& proto = c.f[kProto];
+  const Interval& proto = c.field(kProto);
   if (Full(proto, 255)) {
     out = f == Family::kV4 ? "ipv4" : "ipv6";
   } else if (proto.lo == proto.hi) {
@@ -234,20 +234,20 @@ std::string DescribeCube(const Cube& c, Family f, const FieldLimits& lim, const 
   } else {
     out = "proto " + std::to_string(static_cast<unsigned>(proto.lo)) + "-" + std::to_string(static_cast<unsigned>(proto.hi));
   }
-  out += " from " + (Full(c.f[kSrc], lim.max[kSrc]) ? std::string("any") : FormatInterval(f, c.f[kSrc]));
-  out += " to " + (Full(c.f[kDst], lim.max[kDst]) ? std::string("any") : FormatInterval(f, c.f[kDst]));
-  if (!Full(c.f[kSport], 65535)) out += " sport " + Ports(c.f[kSport]);
-  if (!Full(c.f[kDport], 65535)) out += " dport " + Ports(c.f[kDport]);
-  if (!Full(c.f[kIcmp], 65535)) {
-    const Interval& iv = c.f[kIcmp];
+  out += " from " + (Full(c.field(kSrc), lim.max[kSrc]) ? std::string("any") : FormatInterval(f, c.field(kSrc)));
+  out += " to " + (Full(c.field(kDst), lim.max[kDst]) ? std::string("any") : FormatInterval(f, c.field(kDst)));
+  if (!Full(c.field(kSport), 65535)) out += " sport " + Ports(c.field(kSport));
+  if (!Full(c.field(kDport), 65535)) out += " dport " + Ports(c.field(kDport));
+  if (!Full(c.field(kIcmp), 65535)) {
+    const Interval& iv = c.field(kIcmp);
     int t = static_cast<int>(iv.lo >> 8), t2 = static_cast<int>(iv.hi >> 8);
     std::string name = IcmpTypeName(f, t);
     out += " type " + (name.empty() ? std::to_string(t) : name);
     if (t2 != t) out += "-" + std::to_string(t2);
     else if ((iv.lo & 0xff) != 0 || (iv.hi & 0xff) != 0xff) out += " code " + std::to_string(static_cast<unsigned>(iv.lo & 0xff));
   }
-  if (!Full(c.f[kIif], lim.max[kIif])) out += " in " + Ifaces(c.f[kIif], ifaces);
-  if (!Full(c.f[kOif], lim.max[kOif])) out += " out " + Ifaces(c.f[kOif], ifaces);
+  if (!Full(c.field(kIif), lim.max[kIif])) out += " in " + Ifaces(c.field(kIif), ifaces);
+  if (!Full(c.field(kOif), lim.max[kOif])) out += " out " + Ifaces(c.field(kOif), ifaces);
   return out;
 }
 

@@ -142,8 +142,8 @@ class UnitAnalysis {
     for (const auto& c : u.cubes()) {
       Point lo, mid;
       for (int f = 0; f < kFieldCount; ++f) {
-        lo[f] = c.f[f].lo;
-        mid[f] = c.f[f].lo + (c.f[f].hi - c.f[f].lo) / 2;
+        lo[f] = c.lo(f);
+        mid[f] = c.lo(f) + (c.hi(f) - c.lo(f)) / 2;
       }
       for (const Point& p : {Sample(c, l_.hints), lo, mid}) {
         int first = FirstContaining(p, n);

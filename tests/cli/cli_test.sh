@@ -103,6 +103,14 @@ expect "without -D there is no SSH rule" sh -c "! grep -q 'tcp dport 22' '$tmp/o
 expect "an unused -D is warned about" grep -q "did you mean -D mgmt" "$tmp/err"
 "$fwc" compile "$src/policies/crm.fw" --dump ir >"$tmp/ir" 2>&1; check "--dump ir" 0 $?
 expect "--dump ir shows the chains" grep -q "^chain forward" "$tmp/ir"
+# The model is dumped before the lowering, which frees it; the other dumps
+# show their stage and none of them is the nft script.
+"$fwc" compile "$src/policies/crm.fw" --dump model >"$tmp/model" 2>&1; check "--dump model" 0 $?
+expect "--dump model shows the rules" grep -q "^rule crm.fw:22 accept" "$tmp/model"
+expect "--dump model is not the script" sh -c "! grep -q '^table inet' '$tmp/model'"
+"$fwc" compile "$src/policies/crm.fw" --dump ast >"$tmp/ast" 2>&1; check "--dump ast" 0 $?
+expect "--dump ast shows the firewall" grep -q "^firewall fw {" "$tmp/ast"
+expect "--dump ast is not the script" sh -c "! grep -q '^table inet' '$tmp/ast'"
 
 mkfifo "$tmp/fifo"
 cat "$tmp/fifo" >"$tmp/from-fifo" &
