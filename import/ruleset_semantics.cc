@@ -214,8 +214,7 @@ void AddBuiltinUnits(std::vector<RuleList>& lists, analysis::InterfaceIds& iface
     if (l.family == Family::kV6) {
       Cube c = Cube::Full(l.limits);
       c.set_single(analysis::kProto, kProtoIcmpv6);
-      c.set_lo(analysis::kIcmp, U128{133} << 8);
-      c.set_hi(analysis::kIcmp, (U128{136} << 8) | 0xff);
+      c.set(analysis::kIcmp, {U128{133} << 8, (U128{136} << 8) | 0xff});
       Unit u;
       u.origin = nd;
       u.action = ast::Action::kAccept;
@@ -298,7 +297,7 @@ void RestrictToObservable(std::vector<RuleList>& a, std::vector<RuleList>& b, co
         U128 lo_id = static_cast<U128>(ifaces.Find("lo"));
         for (analysis::Field itf : {analysis::kIif, analysis::kOif}) {
           Cube c = full;
-          c.set(itf, Interval{lo_id, lo_id});
+          c.set_single(itf, lo_id);
           cubes.push_back(c);
         }
       }
@@ -309,7 +308,7 @@ void RestrictToObservable(std::vector<RuleList>& a, std::vector<RuleList>& b, co
               (itf == analysis::kOif && l.hook == ir::Hook::kInput))
             continue;
           Cube c = full;
-          c.set(itf, Interval{0, 0});
+          c.set_single(itf, 0);
           cubes.push_back(c);
         }
       }
